@@ -1,0 +1,117 @@
+# -*- test-case-name: tests.test_cli -*-
+"""
+The C{mcc} command: account operations on a data dir, like prosodyctl.
+
+    mcc user add NAME [--admin] [--password P]
+    mcc user passwd NAME [--password P]
+    mcc user list
+    mcc user remove NAME
+"""
+
+import argparse
+import getpass
+import sys
+import time
+from pathlib import Path
+
+from mcc.config import Config
+from mcc.store import DuplicateUser, Store, UnknownUser, UsernameError
+
+
+class CommandError(Exception):
+    """
+    A problem to report in one line, exiting with status 1.
+    """
+
+
+def _new_password(arguments, prompt=getpass.getpass):
+    if arguments.password is not None:
+        password = arguments.password
+    else:
+        password = prompt("Password: ")
+        if prompt("Repeat password: ") != password:
+            raise CommandError("the passwords differ")
+    if not password:
+        raise CommandError("the password cannot be empty")
+    return password
+
+
+def user_add(store, arguments, out):
+    store.users.add(
+        arguments.name,
+        _new_password(arguments),
+        now=time.time(),
+        is_admin=arguments.admin,
+        display_name=arguments.display_name,
+        email=arguments.email,
+    )
+    out.write(f"added {arguments.name}{' (administrator)' if arguments.admin else ''}\n")
+
+
+def user_passwd(store, arguments, out):
+    store.users.get(arguments.name)
+    store.users.set_password(arguments.name, _new_password(arguments))
+    out.write(f"password of {arguments.name} changed\n")
+
+
+def user_list(store, arguments, out):
+    for user in store.users.all():
+        flags = [flag for flag, on in (("admin", user.is_admin), ("disabled", user.disabled)) if on]
+        out.write(f"{user.username}{'  ' + ','.join(flags) if flags else ''}\n")
+
+
+def user_remove(store, arguments, out):
+    store.users.remove(arguments.name)
+    out.write(f"removed {arguments.name}\n")
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="mcc", description="Manage an mcc data dir.")
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path("./mcc-data"), help="default: ./mcc-data"
+    )
+    commands = parser.add_subparsers(dest="area", required=True)
+    user = commands.add_parser("user", help="XMPP accounts of operators and admins")
+    actions = user.add_subparsers(dest="action", required=True)
+
+    add = actions.add_parser("add", help="create an account")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true", help="may use the admin site")
+    add.add_argument("--password", help="prompted for when absent")
+    add.add_argument("--display-name", default="")
+    add.add_argument("--email", default="")
+    add.set_defaults(run=user_add)
+
+    passwd = actions.add_parser("passwd", help="set a new password")
+    passwd.add_argument("name")
+    passwd.add_argument("--password", help="prompted for when absent")
+    passwd.set_defaults(run=user_passwd)
+
+    listing = actions.add_parser("list", help="list accounts")
+    listing.set_defaults(run=user_list)
+
+    remove = actions.add_parser("remove", help="delete an account")
+    remove.add_argument("name")
+    remove.set_defaults(run=user_remove)
+    for sub in (add, passwd, listing, remove):
+        sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv=None, out=sys.stdout, err=sys.stderr):
+    arguments = _parser().parse_args(argv)
+    config = Config(data_dir=arguments.data_dir)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(config.database_path)
+    try:
+        arguments.run(store, arguments, out)
+    except (CommandError, UsernameError, DuplicateUser, UnknownUser) as problem:
+        err.write(f"mcc: {problem}\n")
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+# -*- test-case-name: tests.test_config -*-
+"""
+The one place where mcc's settings are declared, parsed and defaulted.
+
+Both the twistd plugin and the C{mcc} command read their options from here, so
+a setting has one name, one default and one help text.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from twisted.python import usage
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    domain: str = "localhost"
+    interface: str = "0.0.0.0"
+    xmpp_port: int = 5222
+    http_port: int = 8080
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    allow_plaintext_on_loopback: bool = False
+    max_stanza_size: int = 256 * 1024
+    auth_timeout: float = 60.0
+    auth_failures_allowed: int = 5
+    auth_failure_window: float = 60.0
+    keepalive_interval: float = 300.0
+    keepalive_grace: float = 60.0
+
+    @property
+    def database_path(self):
+        return self.data_dir / "mcc.sqlite"
+
+    @property
+    def certificate_path(self):
+        return self.tls_cert or self.data_dir / "tls" / "cert.pem"
+
+    @property
+    def key_path(self):
+        return self.tls_key or self.data_dir / "tls" / "key.pem"
+
+
+def _positive(convert):
+    def check(value):
+        number = convert(value)
+        if number <= 0:
+            raise ValueError(f"must be positive, not {value}")
+        return number
+
+    return check
+
+
+def _port(value):
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise ValueError(f"not a TCP port: {value}")
+    return number
+
+
+class Options(usage.Options):
+    """
+    Options of C{twistd mcc}.
+    """
+
+    optParameters = [
+        ["data-dir", "d", "./mcc-data", "Folder for the database and TLS files."],
+        ["domain", None, "localhost", "XMPP domain served; accounts are NAME@DOMAIN."],
+        ["interface", None, "0.0.0.0", "Address to listen on."],
+        ["xmpp-port", None, 5222, "XMPP client port (STARTTLS).", _port],
+        ["http-port", None, 8080, "HTTP port for the admin site and widgets.", _port],
+        ["tls-cert", None, None, "PEM certificate (default: self-signed, in the data dir)."],
+        ["tls-key", None, None, "PEM private key for --tls-cert."],
+        ["max-stanza-size", None, 256 * 1024, "Largest stanza accepted, in bytes.", _positive(int)],
+        ["auth-timeout", None, 60.0, "Seconds a connection may stay unauthenticated.", _positive(float)],
+    ]
+    optFlags = [
+        [
+            "allow-plaintext-on-loopback",
+            None,
+            "Benchmarks only: accept clients on 127.0.0.1 without TLS (PLAIN allowed).",
+        ],
+    ]
+
+    def postOptions(self):
+        if bool(self["tls-cert"]) != bool(self["tls-key"]):
+            raise usage.UsageError("--tls-cert and --tls-key go together")
+
+    def to_config(self):
+        def optional_path(value):
+            return Path(value) if value else None
+
+        return Config(
+            data_dir=Path(self["data-dir"]),
+            domain=self["domain"].lower(),
+            interface=self["interface"],
+            xmpp_port=self["xmpp-port"],
+            http_port=self["http-port"],
+            tls_cert=optional_path(self["tls-cert"]),
+            tls_key=optional_path(self["tls-key"]),
+            allow_plaintext_on_loopback=bool(self["allow-plaintext-on-loopback"]),
+            max_stanza_size=self["max-stanza-size"],
+            auth_timeout=self["auth-timeout"],
+        )

@@ -1,0 +1,61 @@
+# -*- test-case-name: tests.test_credentials -*-
+"""
+Password records that never hold the password.
+
+One record keeps the SCRAM keys (RFC 5802) for SHA-1 and SHA-256 with a shared
+salt and iteration count.  The same record answers a SCRAM exchange, checks a
+PLAIN password, and later the web sign-in, so no hash of another kind exists.
+"""
+
+import hmac
+import os
+from dataclasses import dataclass
+
+from scramp import ScramMechanism
+
+ITERATIONS = 4096
+SALT_BYTES = 16
+SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-1")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    salt: bytes
+    iterations: int
+    stored_key_sha1: bytes
+    server_key_sha1: bytes
+    stored_key_sha256: bytes
+    server_key_sha256: bytes
+
+    @classmethod
+    def from_password(cls, password, salt=None, iterations=ITERATIONS):
+        """
+        Derive the keys of both hashes from C{password}.
+        """
+        salt = os.urandom(SALT_BYTES) if salt is None else salt
+        _, stored1, server1, _ = ScramMechanism("SCRAM-SHA-1").make_auth_info(
+            password, iteration_count=iterations, salt=salt
+        )
+        _, stored256, server256, _ = ScramMechanism("SCRAM-SHA-256").make_auth_info(
+            password, iteration_count=iterations, salt=salt
+        )
+        return cls(salt, iterations, stored1, server1, stored256, server256)
+
+    def auth_info(self, mechanism):
+        """
+        The tuple a C{scramp} server asks for: salt, keys and iteration count.
+        """
+        if mechanism == "SCRAM-SHA-1":
+            return self.salt, self.stored_key_sha1, self.server_key_sha1, self.iterations
+        if mechanism == "SCRAM-SHA-256":
+            return self.salt, self.stored_key_sha256, self.server_key_sha256, self.iterations
+        raise ValueError(f"no keys for {mechanism}")
+
+    def verify(self, password):
+        """
+        Whether C{password} derives the stored SHA-256 key.
+        """
+        _, stored_key, _, _ = ScramMechanism("SCRAM-SHA-256").make_auth_info(
+            password, iteration_count=self.iterations, salt=self.salt
+        )
+        return hmac.compare_digest(stored_key, self.stored_key_sha256)

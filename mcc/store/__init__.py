@@ -1,0 +1,41 @@
+"""
+All of mcc's SQL lives in this package; nothing else speaks to the database.
+"""
+
+from mcc.store.database import open_database, transaction
+from mcc.store.messages import OfflineMessages, VCards
+from mcc.store.rosters import RosterItem, Rosters
+from mcc.store.users import DuplicateUser, UnknownUser, User, UsernameError, Users
+
+
+class Store:
+    """
+    The tables of one database, grouped by what they hold.
+    """
+
+    def __init__(self, db):
+        self.db = db
+        self.users = Users(db)
+        self.rosters = Rosters(db)
+        self.offline = OfflineMessages(db)
+        self.vcards = VCards(db)
+
+    @classmethod
+    def open(cls, path):
+        return cls(open_database(path))
+
+    def transaction(self):
+        return transaction(self.db)
+
+    def close(self):
+        self.db.conn.close()
+
+
+__all__ = [
+    "Store",
+    "RosterItem",
+    "User",
+    "DuplicateUser",
+    "UnknownUser",
+    "UsernameError",
+]

@@ -1,0 +1,87 @@
+# -*- test-case-name: tests.test_store -*-
+"""
+The database schema as numbered, forward-only steps.
+
+Each step runs once, in order, inside a transaction, and the number of the
+last one applied is kept in C{schema_version}; start-up applies what is new.
+"""
+
+import sqlite3
+
+MIGRATIONS = [
+    # 1: accounts, rosters, offline messages, vCards.
+    """
+    CREATE TABLE users (
+        username TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL DEFAULT '',
+        email TEXT NOT NULL DEFAULT '',
+        is_admin INTEGER NOT NULL DEFAULT 0,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        salt BLOB NOT NULL,
+        iterations INTEGER NOT NULL,
+        stored_key_sha1 BLOB NOT NULL,
+        server_key_sha1 BLOB NOT NULL,
+        stored_key_sha256 BLOB NOT NULL,
+        server_key_sha256 BLOB NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE roster_items (
+        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        contact TEXT NOT NULL,
+        name TEXT,
+        subscription TEXT NOT NULL DEFAULT 'none'
+            CHECK (subscription IN ('none', 'to', 'from', 'both')),
+        ask INTEGER NOT NULL DEFAULT 0,
+        groups TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (owner, contact)
+    );
+    CREATE TABLE subscription_requests (
+        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        requester TEXT NOT NULL,
+        stanza TEXT NOT NULL,
+        PRIMARY KEY (owner, requester)
+    );
+    CREATE TABLE offline_messages (
+        id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        stanza TEXT NOT NULL,
+        stored_at REAL NOT NULL
+    );
+    CREATE INDEX offline_messages_by_owner ON offline_messages(owner, id);
+    CREATE TABLE vcards (
+        owner TEXT PRIMARY KEY REFERENCES users(username) ON DELETE CASCADE,
+        vcard TEXT NOT NULL
+    );
+    """,
+]
+
+
+def migrate(db):
+    """
+    Apply the steps C{db} has not seen yet; return the resulting version.
+    """
+    conn = db.conn
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    if row is None:
+        conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+        current = 0
+    else:
+        current = row[0]
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"the database is at schema version {current}, newer than this mcc "
+            f"({len(MIGRATIONS)}); upgrade mcc instead"
+        )
+    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        # A step and its new version number are one transaction: a failed
+        # step leaves the database as it was before it.
+        try:
+            conn.executescript(
+                f"BEGIN; {script}; UPDATE schema_version SET version = {version}; COMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)

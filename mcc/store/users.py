@@ -1,0 +1,167 @@
+# -*- test-case-name: tests.test_store -*-
+"""
+Accounts: every mcc user is an XMPP account and may be an administrator.
+"""
+
+import sqlite3
+from dataclasses import dataclass
+
+from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
+
+from mcc.credentials import Credentials
+
+MAX_USERNAME_BYTES = 1023
+
+
+class UsernameError(ValueError):
+    """
+    The name cannot be the local part of a JID.
+    """
+
+
+class UnknownUser(KeyError):
+    """
+    No account has that name.
+    """
+
+    def __str__(self):
+        return f"no user named {self.args[0]!r}"
+
+
+class DuplicateUser(ValueError):
+    """
+    An account with that name exists already.
+    """
+
+    def __str__(self):
+        return f"a user named {self.args[0]!r} exists already"
+
+
+def normalize_username(name):
+    """
+    The canonical (nodeprep'd) form of C{name}, or L{UsernameError}.
+    """
+    if not name:
+        raise UsernameError("a username cannot be empty")
+    try:
+        prepared = nodeprep.prepare(name)
+    except UnicodeError:
+        raise UsernameError(
+            f"{name!r} cannot be an XMPP username: no spaces, and none of "
+            "\" & ' / : < > @"
+        ) from None
+    if not prepared or len(prepared.encode("utf-8")) > MAX_USERNAME_BYTES:
+        raise UsernameError(f"{name!r} cannot be an XMPP username: wrong length")
+    return prepared
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    display_name: str
+    email: str
+    is_admin: bool
+    disabled: bool
+    credentials: Credentials
+
+
+_CREDENTIAL_COLUMNS = (
+    "salt",
+    "iterations",
+    "stored_key_sha1",
+    "server_key_sha1",
+    "stored_key_sha256",
+    "server_key_sha256",
+)
+_COLUMNS = ("username", "display_name", "email", "is_admin", "disabled") + _CREDENTIAL_COLUMNS
+
+
+def _credential_values(credentials):
+    return {column: getattr(credentials, column) for column in _CREDENTIAL_COLUMNS}
+
+
+def _user_from_row(row):
+    values = dict(zip(_COLUMNS, row))
+    return User(
+        username=values["username"],
+        display_name=values["display_name"],
+        email=values["email"],
+        is_admin=bool(values["is_admin"]),
+        disabled=bool(values["disabled"]),
+        credentials=Credentials(**{c: values[c] for c in _CREDENTIAL_COLUMNS}),
+    )
+
+
+class Users:
+    def __init__(self, db):
+        self._conn = db.conn
+
+    def add(self, username, password, now, is_admin=False, display_name="", email=""):
+        username = normalize_username(username)
+        values = _credential_values(Credentials.from_password(password))
+        values.update(
+            username=username,
+            display_name=display_name,
+            email=email,
+            is_admin=int(is_admin),
+            created_at=now,
+        )
+        columns = ", ".join(values)
+        placeholders = ", ".join(f":{name}" for name in values)
+        try:
+            self._conn.execute(
+                f"INSERT INTO users ({columns}) VALUES ({placeholders})", values
+            )
+        except sqlite3.IntegrityError:
+            raise DuplicateUser(username) from None
+        return self.get(username)
+
+    def get(self, username):
+        """
+        The L{User} named C{username}, or L{UnknownUser}.
+        """
+        row = self._conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM users WHERE username = ?", (username,)
+        ).fetchone()
+        if row is None:
+            raise UnknownUser(username)
+        return _user_from_row(row)
+
+    def find(self, username):
+        """
+        The L{User} named C{username}, or C{None}.
+        """
+        try:
+            return self.get(username)
+        except UnknownUser:
+            return None
+
+    def all(self):
+        rows = self._conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM users ORDER BY username"
+        )
+        return [_user_from_row(row) for row in rows]
+
+    def count(self):
+        return self._conn.execute("SELECT count(*) FROM users").fetchone()[0]
+
+    def set_password(self, username, password):
+        values = _credential_values(Credentials.from_password(password))
+        assignments = ", ".join(f"{name} = :{name}" for name in values)
+        self._update(username, assignments, values)
+
+    def set_disabled(self, username, disabled):
+        self._update(username, "disabled = :disabled", {"disabled": int(disabled)})
+
+    def _update(self, username, assignments, values):
+        cursor = self._conn.execute(
+            f"UPDATE users SET {assignments} WHERE username = :username",
+            dict(values, username=username),
+        )
+        if cursor.rowcount == 0:
+            raise UnknownUser(username)
+
+    def remove(self, username):
+        cursor = self._conn.execute("DELETE FROM users WHERE username = ?", (username,))
+        if cursor.rowcount == 0:
+            raise UnknownUser(username)

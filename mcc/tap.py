@@ -1,0 +1,86 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+The whole mcc process on one screen: store, XMPP server, listeners.
+"""
+
+import os
+import secrets
+
+from twisted.application import service
+from twisted.internet import endpoints
+from twisted.python import log
+
+from mcc.store import Store
+from mcc.tls import ensure_self_signed, server_tls_options
+from mcc.xmpp.server import XMPPServer
+
+FIRST_ADMIN = "admin"
+FIRST_ADMIN_FILE = "first-admin.txt"
+
+
+class Listener(service.Service):
+    """
+    Listens on an endpoint while running; C{listening} fires with the port,
+    so that a caller that asked for port 0 can learn the real one.
+    """
+
+    def __init__(self, endpoint, factory):
+        self.endpoint = endpoint
+        self.factory = factory
+        self.listening = None
+
+    def startService(self):
+        service.Service.startService(self)
+        self.listening = self.endpoint.listen(self.factory)
+
+    def stopService(self):
+        service.Service.stopService(self)
+        return self.listening.addCallback(lambda port: port.stopListening())
+
+
+def ensure_first_admin(store, data_dir, now):
+    """
+    On a fresh database, create the installer's admin with a random
+    password, written to a private file in the data dir.  Returns the
+    password when it was created now, else C{None}.
+    """
+    if store.users.count():
+        return None
+    password = secrets.token_urlsafe(12)
+    store.users.add(FIRST_ADMIN, password, now=now, is_admin=True, display_name="Administrator")
+    path = data_dir / FIRST_ADMIN_FILE
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(f"{password}\n")
+    return password
+
+
+def makeService(config, reactor=None):
+    if reactor is None:
+        from twisted.internet import reactor
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(config.database_path)
+    password = ensure_first_admin(store, config.data_dir, reactor.seconds())
+    if config.tls_cert is None:
+        ensure_self_signed(config.certificate_path, config.key_path, config.domain, reactor.seconds())
+    tls_options = server_tls_options(config.certificate_path, config.key_path)
+
+    mcc = service.MultiService()
+    mcc.setName("mcc")
+    xmpp = XMPPServer(config, store, reactor, tls_options)
+    xmpp.setName("xmpp-server")
+    xmpp.setServiceParent(mcc)
+    xmpp_listener = Listener(
+        endpoints.TCP4ServerEndpoint(reactor, config.xmpp_port, interface=config.interface),
+        xmpp.factory(),
+    )
+    xmpp_listener.setName("xmpp-listener")
+    xmpp_listener.setServiceParent(mcc)
+
+    log.msg(f"mcc {config.domain}: XMPP on {config.interface}:{config.xmpp_port}")
+    if password is not None:
+        log.msg(
+            f"First start: created the administrator {FIRST_ADMIN}@{config.domain} "
+            f"with password {password} (also in {config.data_dir / FIRST_ADMIN_FILE})"
+        )
+    return mcc

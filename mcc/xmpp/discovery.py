@@ -1,0 +1,77 @@
+# -*- test-case-name: tests.test_xmpp_server -*-
+"""
+What the server and its accounts say about themselves: service discovery
+(XEP-0030) identities and features, and the legacy session request.
+"""
+
+from twisted.internet import defer
+from wokkel import disco
+from wokkel.iwokkel import IDisco
+from wokkel.subprotocols import IQHandlerMixin, XMPPHandler
+from zope.interface import implementer
+
+from mcc.xmpp.namespaces import NS_OFFLINE, NS_ROSTER, NS_SESSION, NS_VCARD
+
+
+@implementer(IDisco)
+class DomainInfo(XMPPHandler):
+    """
+    The server's identity and the features it serves, on the domain JID.
+    """
+
+    FEATURES = (
+        disco.NS_DISCO_INFO,
+        disco.NS_DISCO_ITEMS,
+        NS_ROSTER,
+        NS_VCARD,
+        NS_OFFLINE,
+    )
+
+    def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
+        if nodeIdentifier:
+            return defer.succeed([])
+        return defer.succeed(
+            [disco.DiscoIdentity("server", "im", "mcc")]
+            + [disco.DiscoFeature(feature) for feature in self.FEATURES]
+        )
+
+    def getDiscoItems(self, requestor, target, nodeIdentifier=""):
+        return defer.succeed([])
+
+
+@implementer(IDisco)
+class AccountInfo(XMPPHandler):
+    """
+    What the server answers for an account's bare JID (XEP-0030 section 3).
+    """
+
+    def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
+        if nodeIdentifier:
+            return defer.succeed([])
+        return defer.succeed(
+            [
+                disco.DiscoIdentity("account", "registered"),
+                disco.DiscoFeature(disco.NS_DISCO_INFO),
+                disco.DiscoFeature(disco.NS_DISCO_ITEMS),
+                disco.DiscoFeature(NS_VCARD),
+            ]
+        )
+
+    def getDiscoItems(self, requestor, target, nodeIdentifier=""):
+        return defer.succeed([])
+
+
+class LegacySession(XMPPHandler, IQHandlerMixin):
+    """
+    RFC 3921 session establishment, which libpurple 2.14 still sends and
+    treats any error as fatal: it always gets an empty result.
+    """
+
+    SESSION = f"/iq[@type='set']/session[@xmlns='{NS_SESSION}']"
+    iqHandlers = {SESSION: "on_session"}
+
+    def connectionInitialized(self):
+        self.xmlstream.addObserver(self.SESSION, self.handleRequest)
+
+    def on_session(self, iq):
+        return None

@@ -1,0 +1,73 @@
+# -*- test-case-name: tests.test_xmpp_messages -*-
+"""
+Messages to an account (RFC 6121 section 8.5.2) and offline storage
+(XEP-0160): kept when no resource can take them, handed over at the next
+initial presence, marked with the time they were stored (XEP-0203).
+"""
+
+import datetime
+
+from twisted.words.protocols.jabber import error, jid
+from wokkel.subprotocols import XMPPHandler
+
+from mcc.xmpp.jids import localpart
+from mcc.xmpp.namespaces import NS_CLIENT, NS_DELAY
+from mcc.xmpp.presence import INITIAL_PRESENCE_EVENT
+
+MAX_OFFLINE_MESSAGES = 1000
+
+
+def delay_stamp(seconds):
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class MessageDelivery(XMPPHandler):
+    def __init__(self, store, sessions, clock, domain):
+        XMPPHandler.__init__(self)
+        self.store = store
+        self.sessions = sessions
+        self.clock = clock
+        self.domain = domain
+
+    def connectionInitialized(self):
+        self.xmlstream.addObserver("/message", self.on_message)
+        self.xmlstream.addObserver(INITIAL_PRESENCE_EVENT, self.deliver_offline)
+
+    def on_message(self, message):
+        kind = message.getAttribute("type", "normal")
+        recipient = message.getAttribute("to")
+        bare = jid.JID(recipient).userhost() if recipient else message.session.bare
+        if kind == "error":
+            return
+        if kind == "groupchat":
+            self._refuse(message, "service-unavailable", "no chat room here")
+            return
+        candidates = [s for s in self.sessions.available(bare) if s.priority >= 0]
+        if kind != "headline" and candidates:
+            top = max(s.priority for s in candidates)
+            candidates = [s for s in candidates if s.priority == top]
+        for session in candidates:
+            session.send(message)
+        if candidates or kind == "headline" or message.body is None:
+            return
+        self._store(message, bare)
+
+    def _store(self, message, bare):
+        owner = localpart(bare)
+        if self.store.offline.count(owner) >= MAX_OFFLINE_MESSAGES:
+            self._refuse(message, "service-unavailable", "the recipient's offline storage is full")
+            return
+        now = self.clock.seconds()
+        delay = message.addElement((NS_DELAY, "delay"))
+        delay["from"] = self.domain
+        delay["stamp"] = delay_stamp(now)
+        delay.addContent("Offline storage")
+        self.store.offline.add(owner, message.toXml(defaultUri=NS_CLIENT), now)
+
+    def _refuse(self, message, condition, text):
+        self.send(error.StanzaError(condition, text=text).toResponse(message))
+
+    def deliver_offline(self, session):
+        for stanza, _ in self.store.offline.take(localpart(session.bare)):
+            session.send(stanza)

@@ -1,0 +1,247 @@
+# -*- test-case-name: tests.test_xmpp_negotiation -*-
+"""
+Stream negotiation on the receiving side: STARTTLS, SASL, resource binding.
+
+The order is the one RFC 6120 prescribes and real clients expect: before TLS
+only C{<starttls><required/></starttls>}; after TLS the SASL mechanisms;
+after authentication C{<bind/>} and then an optional legacy C{<session/>}.
+"""
+
+import base64
+import binascii
+import ipaddress
+
+from twisted.python import log
+from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.xish import domish
+
+from mcc.xmpp import sasl
+from mcc.xmpp.namespaces import (
+    NS_BIND,
+    NS_CLIENT,
+    NS_SASL,
+    NS_SESSION,
+    NS_STREAMS,
+    NS_TLS,
+)
+
+
+def _is_loopback(host):
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ClientNegotiation(xmlstream.ListenAuthenticator):
+    """
+    Takes one client connection from its stream header to a bound resource.
+
+    @ivar username: the authenticated account, once SASL succeeded.
+    """
+
+    namespace = NS_CLIENT
+
+    def __init__(self, server):
+        xmlstream.ListenAuthenticator.__init__(self)
+        self.server = server
+        self.username = None
+        self.tls_active = False
+        self._exchange = None
+        self._timeout = None
+
+    def associateWithStream(self, xs):
+        xmlstream.ListenAuthenticator.associateWithStream(self, xs)
+        xs.element_handler = self._element_received
+
+    def connectionMade(self):
+        self.peer = self.xmlstream.transport.getPeer().host
+        self.plaintext_allowed = (
+            self.server.config.allow_plaintext_on_loopback and _is_loopback(self.peer)
+        )
+        self._timeout = self.server.clock.callLater(
+            self.server.config.auth_timeout, self._timed_out
+        )
+        self.xmlstream.addObserver(xmlstream.STREAM_END_EVENT, self._connection_lost)
+
+    def _timed_out(self):
+        self._timeout = None
+        self.xmlstream.close_with_error(
+            "connection-timeout", "authentication took too long"
+        )
+
+    def _connection_lost(self, reason):
+        if self._timeout is not None and self._timeout.active():
+            self._timeout.cancel()
+        self._timeout = None
+
+    def streamStarted(self, rootElement):
+        # The base class would intern the peer's 'to' as a JID for ever.
+        xmlstream.Authenticator.streamStarted(self, rootElement)
+        xs = self.xmlstream
+        xs.namespace = rootElement.defaultUri
+        xs.prefixes = {uri: prefix for prefix, uri in rootElement.localPrefixes.items()}
+        xs.sid = self.server.new_id()
+        xs.thisEntity = jid.JID(self.server.domain)
+        requested_domain = rootElement.getAttribute("to")
+        if rootElement.uri != NS_STREAMS or rootElement.name != "stream":
+            xs.namespace = NS_CLIENT
+            xs.close_with_error("invalid-namespace")
+        elif xs.namespace != NS_CLIENT:
+            xs.namespace = NS_CLIENT
+            xs.close_with_error("invalid-namespace", "this port serves jabber:client")
+        elif xs.version < (1, 0):
+            xs.close_with_error("unsupported-version", "XMPP 1.0 is required")
+        elif requested_domain is not None and requested_domain.lower() != self.server.domain:
+            xs.close_with_error("host-unknown", f"this server is {self.server.domain}")
+        else:
+            xs.sendHeader()
+            xs.send(self._features())
+
+    def _features(self):
+        features = domish.Element((NS_STREAMS, "features"))
+        if not self.tls_active and not self.plaintext_allowed:
+            features.addElement((NS_TLS, "starttls")).addElement("required")
+        elif self.username is None:
+            if not self.tls_active:
+                features.addElement((NS_TLS, "starttls"))
+            offered = features.addElement((NS_SASL, "mechanisms"))
+            for name in sasl.mechanisms(plain_allowed=True):
+                offered.addElement("mechanism", content=name)
+        else:
+            features.addElement((NS_BIND, "bind"))
+            features.addElement((NS_SESSION, "session")).addElement("optional")
+        return features
+
+    def _element_received(self, element):
+        handlers = {
+            (NS_TLS, "starttls"): self._starttls,
+            (NS_SASL, "auth"): self._auth,
+            (NS_SASL, "response"): self._response,
+            (NS_SASL, "abort"): self._abort,
+            (NS_CLIENT, "iq"): self._iq,
+        }
+        handler = handlers.get((element.uri, element.name))
+        if handler is None:
+            self.xmlstream.close_with_error(
+                "not-authorized" if element.uri == NS_CLIENT else "unsupported-stanza-type"
+            )
+        else:
+            handler(element)
+
+    def _starttls(self, element):
+        xs = self.xmlstream
+        if self.tls_active or self.username is not None:
+            xs.close_with_error("policy-violation", "TLS cannot be started now")
+            return
+        xs.send(domish.Element((NS_TLS, "proceed")))
+        xs.transport.startTLS(self.server.tls_options)
+        self.tls_active = True
+        xs.reset()
+
+    def _auth(self, element):
+        if self.username is not None or self._exchange is not None:
+            self.xmlstream.close_with_error("policy-violation", "already authenticating")
+            return
+        if not self.tls_active and not self.plaintext_allowed:
+            self._sasl_failed(sasl.SaslFailure("encryption-required"))
+            return
+        if self.server.throttle.blocked(self.peer):
+            self._sasl_failed(
+                sasl.SaslFailure("temporary-auth-failure", "too many failed attempts; try later")
+            )
+            return
+        try:
+            self._exchange = sasl.start_exchange(
+                element.getAttribute("mechanism"),
+                self.server.find_credentials,
+                self.server.domain,
+            )
+        except sasl.SaslFailure as failure:
+            self._sasl_failed(failure)
+            return
+        text = str(element).strip()
+        if text:
+            self._step(text)
+        else:
+            self._send_sasl("challenge", b"")
+
+    def _response(self, element):
+        if self._exchange is None:
+            self.xmlstream.close_with_error("policy-violation", "no SASL exchange under way")
+        else:
+            self._step(str(element).strip())
+
+    def _abort(self, element):
+        self._exchange = None
+        failure = domish.Element((NS_SASL, "failure"))
+        failure.addElement("aborted")
+        self.xmlstream.send(failure)
+
+    def _step(self, text):
+        try:
+            data = b"" if text == "=" else base64.b64decode(text, validate=True)
+        except binascii.Error:
+            self._sasl_failed(sasl.SaslFailure("incorrect-encoding"))
+            return
+        try:
+            outcome = self._exchange.step(data)
+            if isinstance(outcome, sasl.Success):
+                self._authenticated(outcome)
+            else:
+                self._send_sasl("challenge", outcome.data)
+        except sasl.SaslFailure as failure:
+            if failure.condition == "not-authorized":
+                self.server.throttle.failed(self.peer)
+            self._sasl_failed(failure)
+
+    def _authenticated(self, success):
+        if self.server.is_disabled(success.username):
+            raise sasl.SaslFailure("account-disabled", "this account is disabled")
+        self._exchange = None
+        self.username = success.username
+        self.server.throttle.succeeded(self.peer)
+        self._send_sasl("success", success.data)
+        self.xmlstream.reset()
+
+    def _send_sasl(self, name, data):
+        element = domish.Element((NS_SASL, name))
+        if data:
+            element.addContent(base64.b64encode(data).decode("ascii"))
+        self.xmlstream.send(element)
+
+    def _sasl_failed(self, failure):
+        self._exchange = None
+        element = domish.Element((NS_SASL, "failure"))
+        element.addElement(failure.condition)
+        if failure.text:
+            element.addElement("text", content=failure.text)
+        log.msg(f"SASL failure from {self.peer}: {failure.condition}")
+        self.xmlstream.send(element)
+
+    def _iq(self, iq):
+        bind = self._bind_request(iq)
+        if self.username is None or bind is None:
+            self.xmlstream.close_with_error("not-authorized", "authenticate and bind first")
+            return
+        resource = str(bind.resource or "").strip() or None
+        try:
+            session = self.server.bind(self.xmlstream, self.username, resource)
+        except jid.InvalidFormat:
+            self.xmlstream.send(error.StanzaError("bad-request", text="invalid resource").toResponse(iq))
+            return
+        if self._timeout is not None and self._timeout.active():
+            self._timeout.cancel()
+        self._timeout = None
+        result = xmlstream.toResponse(iq, "result")
+        result.addElement((NS_BIND, "bind")).addElement("jid", content=session.jid.full())
+        self.xmlstream.send(result)
+        self.xmlstream.dispatch(self.xmlstream, xmlstream.STREAM_AUTHD_EVENT)
+
+    @staticmethod
+    def _bind_request(iq):
+        if iq.getAttribute("type") != "set":
+            return None
+        for child in iq.elements(NS_BIND, "bind"):
+            return child
+        return None

@@ -1,0 +1,85 @@
+# -*- test-case-name: tests.test_xmpp_router -*-
+"""
+Where each stanza goes: RFC 6121 section 8 for a single-domain server.
+
+Stanzas from clients arrive stamped with the sender's full JID.  Those for a
+connected full JID are delivered at once; everything the server must process
+itself goes to one of two handler collections, connected like wokkel's
+L{InternalComponent} through an in-memory pipe:
+
+ - L{DOMAIN}: stanzas addressed to the server (disco, ping, version...);
+ - L{ACCOUNTS}: stanzas handled on behalf of an account (no C{to}, or a bare
+   JID): roster, presence, message delivery and offline storage, vCards.
+
+What those handlers send back comes to L{route} and is delivered to the full
+JID it is addressed to, or dropped when that resource has gone.
+"""
+
+from twisted.python import log
+from twisted.words.protocols.jabber import error, jid
+
+DOMAIN = "domain"
+ACCOUNTS = "accounts"
+
+_ERROR_REPLY_TYPES = {
+    "iq": ("get", "set"),
+    "message": (None, "normal", "chat", "headline", "groupchat"),
+    "presence": (),
+}
+
+
+class StanzaRouter:
+    def __init__(self, domain, sessions, account_exists):
+        self.domain = domain
+        self.sessions = sessions
+        self.account_exists = account_exists
+        self.routes = {}
+
+    def addRoute(self, destination, xs):
+        self.routes[destination] = xs
+        xs.addObserver("/*", self.route)
+
+    def removeRoute(self, destination, xs):
+        if self.routes.get(destination) is xs:
+            del self.routes[destination]
+        xs.removeObserver("/*", self.route)
+
+    def route(self, stanza):
+        """
+        Deliver what the server's handlers send to the resource it names.
+        """
+        recipient = stanza.getAttribute("to")
+        session = recipient and self.sessions.get(jid.JID(recipient))
+        if session:
+            session.send(stanza)
+
+    def route_from_client(self, stanza):
+        recipient = stanza.getAttribute("to")
+        if recipient is None:
+            self._process(ACCOUNTS, stanza)
+            return
+        to = jid.JID(recipient)
+        if to.host != self.domain:
+            self._refuse(stanza, "remote-server-not-found", "this server talks to no other")
+        elif to.user is None:
+            self._process(DOMAIN, stanza)
+        elif stanza.name == "presence":
+            self._process(ACCOUNTS, stanza)
+        elif to.resource and (session := self.sessions.get(to)):
+            session.send(stanza)
+        elif to.resource and stanza.name == "iq":
+            self._refuse(stanza, "service-unavailable")
+        elif self.sessions.is_connected(to.userhost()) or self.account_exists(to.user):
+            self._process(ACCOUNTS, stanza)
+        else:
+            self._refuse(stanza, "service-unavailable")
+
+    def _process(self, destination, stanza):
+        # Through the pipe: the handlers observe its other end.
+        self.routes[destination].send(stanza)
+
+    def _refuse(self, stanza, condition, text=None):
+        if stanza.getAttribute("type") not in _ERROR_REPLY_TYPES[stanza.name]:
+            return
+        log.msg(f"refused {stanza.name} to {stanza.getAttribute('to')}: {condition}")
+        self.route(error.StanzaError(condition, text=text).toResponse(stanza))

@@ -1,0 +1,146 @@
+# -*- test-case-name: tests.test_xmpp_sasl -*-
+"""
+The server side of the SASL mechanisms mcc offers (RFC 6120 section 6).
+
+An exchange is fed the client's messages one by one and answers with a
+L{Challenge} or a L{Success}, or raises L{SaslFailure} with the RFC's
+condition name.  SCRAM itself is done by C{scramp}.
+"""
+
+import os
+from dataclasses import dataclass
+
+from scramp import ScramException, ScramMechanism
+
+from mcc.credentials import ITERATIONS, SALT_BYTES, SCRAM_MECHANISMS, Credentials
+from mcc.store import UsernameError
+from mcc.store.users import normalize_username
+
+PLAIN = "PLAIN"
+
+
+@dataclass(frozen=True)
+class Challenge:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Success:
+    username: str
+    data: bytes = b""
+
+
+class SaslFailure(Exception):
+    def __init__(self, condition, text=None):
+        Exception.__init__(self, condition, text)
+        self.condition = condition
+        self.text = text
+
+
+def _decode(data):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SaslFailure("malformed-request", "not UTF-8") from None
+
+
+def _known_username(name):
+    try:
+        return normalize_username(name)
+    except UsernameError:
+        return None
+
+
+def _made_up_credentials():
+    return Credentials(
+        salt=os.urandom(SALT_BYTES),
+        iterations=ITERATIONS,
+        stored_key_sha1=os.urandom(20),
+        server_key_sha1=os.urandom(20),
+        stored_key_sha256=os.urandom(32),
+        server_key_sha256=os.urandom(32),
+    )
+
+
+class ScramExchange:
+    """
+    SCRAM-SHA-1 or SCRAM-SHA-256 without channel binding.
+
+    Unknown users get made-up credentials, so they fail at the proof like a
+    wrong password and the exchange does not tell which names exist.
+    """
+
+    def __init__(self, mechanism, find_credentials):
+        self._mechanism = mechanism
+        self._find_credentials = find_credentials
+        self._server = ScramMechanism(mechanism).make_server(self._auth_info)
+        self._username = None
+        self._step = self._client_first
+
+    def _auth_info(self, name):
+        self._username = _known_username(name)
+        credentials = self._username and self._find_credentials(self._username)
+        if credentials is None:
+            self._username = None
+            credentials = _made_up_credentials()
+        return credentials.auth_info(self._mechanism)
+
+    def step(self, data):
+        try:
+            return self._step(_decode(data))
+        except ScramException as e:
+            raise SaslFailure("not-authorized", str(e)) from None
+
+    def _client_first(self, message):
+        self._server.set_client_first(message)
+        self._step = self._client_final
+        return Challenge(self._server.get_server_first().encode("utf-8"))
+
+    def _client_final(self, message):
+        self._step = self._finished
+        self._server.set_client_final(message)
+        final = self._server.get_server_final().encode("utf-8")
+        if self._username is None:
+            raise SaslFailure("not-authorized")
+        return Success(self._username, final)
+
+    def _finished(self, message):
+        raise SaslFailure("malformed-request", "the exchange is over")
+
+
+class PlainExchange:
+    """
+    PLAIN (RFC 4616): one message carrying authzid, authcid and password.
+    """
+
+    def __init__(self, find_credentials, domain):
+        self._find_credentials = find_credentials
+        self._domain = domain
+
+    def step(self, data):
+        try:
+            authzid, authcid, password = _decode(data).split("\0")
+        except ValueError:
+            raise SaslFailure("malformed-request", "PLAIN needs three fields") from None
+        username = _known_username(authcid)
+        credentials = username and self._find_credentials(username)
+        if not credentials or not password or not credentials.verify(password):
+            raise SaslFailure("not-authorized")
+        if authzid and authzid.lower() != f"{username}@{self._domain}":
+            raise SaslFailure("invalid-authzid")
+        return Success(username)
+
+
+def mechanisms(plain_allowed):
+    """
+    The mechanism names to offer, strongest first.
+    """
+    return list(SCRAM_MECHANISMS) + ([PLAIN] if plain_allowed else [])
+
+
+def start_exchange(mechanism, find_credentials, domain):
+    if mechanism in SCRAM_MECHANISMS:
+        return ScramExchange(mechanism, find_credentials)
+    if mechanism == PLAIN:
+        return PlainExchange(find_credentials, domain)
+    raise SaslFailure("invalid-mechanism")

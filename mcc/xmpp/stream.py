@@ -1,0 +1,118 @@
+# -*- test-case-name: tests.test_xmpp_stream -*-
+"""
+An XML stream that refuses the XML that XMPP forbids and measures stanzas.
+
+Twisted's parser accepts comments, processing instructions and DOCTYPEs, and
+only caps stanzas at megabytes.  RFC 6120 section 11 restricts all of those,
+and one client must not be able to make the server buffer unbounded input.
+"""
+
+import pyexpat
+
+from twisted.words.protocols.jabber import error, xmlstream
+from twisted.words.xish import domish
+
+from mcc.xmpp.namespaces import NS_CLIENT
+
+
+class RestrictedXML(Exception):
+    """
+    The peer sent XML that RFC 6120 section 11.1 does not allow.
+    """
+
+
+class StanzaTooLarge(Exception):
+    """
+    One stanza grew beyond the configured limit.
+    """
+
+
+class GuardedXmlStream(xmlstream.XmlStream):
+    """
+    A receiving C{jabber:client} stream.
+
+    Top-level elements go to C{element_handler}, which the negotiation sets
+    first and the bound session replaces, instead of through XPath observers.
+
+    @ivar last_activity: when data last arrived, whitespace keepalives included.
+    """
+
+    namespace = NS_CLIENT
+
+    def __init__(self, authenticator, clock, max_stanza_size):
+        self._clock = clock
+        self.max_stanza_size = max_stanza_size
+        self.last_activity = clock.seconds()
+        self.element_handler = None
+        self._closing = False
+        xmlstream.XmlStream.__init__(self, authenticator)
+
+    def _initializeStream(self):
+        xmlstream.XmlStream._initializeStream(self)
+        parser = self.stream.parser
+        parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.CommentHandler = self._refuse
+        parser.ProcessingInstructionHandler = self._refuse
+        parser.StartDoctypeDeclHandler = self._refuse
+        parser.EntityDeclHandler = self._refuse
+        self._depth = 0
+        self._stanza_start = 0
+        start, end = parser.StartElementHandler, parser.EndElementHandler
+
+        def start_element(name, attributes):
+            self._depth += 1
+            if self._depth == 2:
+                self._stanza_start = parser.CurrentByteIndex
+            start(name, attributes)
+
+        def end_element(name):
+            if self._depth == 2:
+                self._check_size(parser.CurrentByteIndex)
+            self._depth -= 1
+            end(name)
+
+        parser.StartElementHandler = start_element
+        parser.EndElementHandler = end_element
+
+    def _refuse(self, *args):
+        raise RestrictedXML()
+
+    def _check_size(self, position):
+        if position - self._stanza_start > self.max_stanza_size:
+            raise StanzaTooLarge()
+
+    def dataReceived(self, data):
+        if self._closing or self.stream is None:
+            return
+        self.last_activity = self._clock.seconds()
+        try:
+            self.stream.parse(data)
+            if self._depth >= 2:
+                self._check_size(self.stream.parser.CurrentByteIndex)
+        except RestrictedXML:
+            self.close_with_error(
+                "restricted-xml", "comments, processing instructions and DTDs are not allowed"
+            )
+        except StanzaTooLarge:
+            self.close_with_error(
+                "policy-violation", f"stanzas are limited to {self.max_stanza_size} bytes"
+            )
+        except domish.ParserError:
+            self.close_with_error("not-well-formed")
+
+    def onElement(self, element):
+        if not self._closing:
+            self.element_handler(element)
+
+    def close_with_error(self, condition, text=None):
+        """
+        Send a stream error and close; anything received after it is ignored.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        self.sendStreamError(error.StreamError(condition, text))
+
+    def connectionLost(self, reason):
+        self._closing = True
+        xmlstream.XmlStream.connectionLost(self, reason)
