@@ -156,6 +156,9 @@ class SessionRegistry:
     def available(self, bare):
         return [s for s in self._accounts.get(bare, {}).values() if s.available]
 
+    def all(self):
+        return [s for resources in self._accounts.values() for s in resources.values()]
+
     def is_connected(self, bare):
         return bare in self._accounts
 

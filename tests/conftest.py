@@ -1,0 +1,101 @@
+"""
+Fixtures shared by the tests: a running mcc on loopback, and real XMPP
+clients (slixmpp) that log into it.
+
+pytest runs on Twisted's asyncio reactor (see setup.cfg), so the server and
+slixmpp share one event loop; test bodies are asyncio coroutines wrapped by
+L{asyncio_test}.
+"""
+
+import asyncio
+import functools
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer
+
+from mcc.config import Config
+
+
+def asyncio_test(test):
+    """
+    Run an asyncio coroutine test on the reactor's loop.
+    """
+
+    @functools.wraps(test)
+    @pytest_twisted.ensureDeferred
+    async def run(*args, **kwargs):
+        return await defer.Deferred.fromFuture(asyncio.ensure_future(test(*args, **kwargs)))
+
+    return run
+
+
+@dataclass
+class RunningServer:
+    config: Config
+    service: object
+    port: int
+
+    @property
+    def xmpp(self):
+        return self.service.getServiceNamed("xmpp-server")
+
+    @property
+    def store(self):
+        return self.xmpp.store
+
+    @property
+    def domain(self):
+        return self.config.domain
+
+    @property
+    def certificate(self):
+        return self.config.certificate_path
+
+    def add_user(self, name, password, **kwargs):
+        return self.store.users.add(name, password, now=0, **kwargs)
+
+
+def test_config(data_dir, **overrides):
+    return replace(
+        Config(data_dir=data_dir, xmpp_port=0, http_port=0, interface="127.0.0.1"),
+        **overrides,
+    )
+
+
+async def start_server(config):
+    # Imported here: wokkel imports the global reactor, which must not
+    # happen before pytest-twisted installs the asyncio one.
+    from twisted.internet import reactor
+
+    from mcc.tap import makeService
+
+    service = makeService(config, reactor)
+    service.startService()
+    listening = await service.getServiceNamed("xmpp-listener").listening
+    return RunningServer(config, service, listening.getHost().port)
+
+
+@pytest.fixture
+def server_config(tmp_path):
+    """
+    Override in a test module to change the server's settings.
+    """
+    return test_config(tmp_path / "data")
+
+
+@pytest_twisted.async_yield_fixture
+async def server(server_config):
+    running = await start_server(server_config)
+    yield running
+    await running.service.stopService()
+    for session in running.xmpp.sessions.all():
+        session.xmlstream.transport.abortConnection()
+    running.store.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    return tmp_path / "data"
