@@ -10,6 +10,8 @@ from twisted.application import service
 from twisted.internet import endpoints
 from twisted.python import log
 
+from mcc.routing.accounts import Accounts
+from mcc.routing.availability import Availability
 from mcc.store import Store
 from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.xmpp.server import XMPPServer
@@ -38,7 +40,7 @@ class Listener(service.Service):
         return self.listening.addCallback(lambda port: port.stopListening())
 
 
-def ensure_first_admin(store, data_dir, now):
+def ensure_first_admin(store, accounts, data_dir):
     """
     On a fresh database, create the installer's admin with a random
     password, written to a private file in the data dir.  Returns the
@@ -47,7 +49,7 @@ def ensure_first_admin(store, data_dir, now):
     if store.users.count():
         return None
     password = secrets.token_urlsafe(12)
-    store.users.add(FIRST_ADMIN, password, now=now, is_admin=True, display_name="Administrator")
+    accounts.add(FIRST_ADMIN, password, is_admin=True, display_name="Administrator")
     path = data_dir / FIRST_ADMIN_FILE
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
@@ -60,16 +62,19 @@ def makeService(config, reactor=None):
         from twisted.internet import reactor
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(config.database_path)
-    password = ensure_first_admin(store, config.data_dir, reactor.seconds())
+    accounts = Accounts(store, reactor)
+    availability = Availability()
+    password = ensure_first_admin(store, accounts, config.data_dir)
     if config.tls_cert is None:
         ensure_self_signed(config.certificate_path, config.key_path, config.domain, reactor.seconds())
     tls_options = server_tls_options(config.certificate_path, config.key_path)
 
     mcc = service.MultiService()
     mcc.setName("mcc")
-    xmpp = XMPPServer(config, store, reactor, tls_options)
+    xmpp = XMPPServer(config, store, accounts, availability, reactor, tls_options)
     xmpp.setName("xmpp-server")
     xmpp.setServiceParent(mcc)
+    accounts.on_disabled.append(lambda username: xmpp.disconnect_user(username, "account disabled"))
     xmpp_listener = Listener(
         endpoints.TCP4ServerEndpoint(reactor, config.xmpp_port, interface=config.interface),
         xmpp.factory(),

@@ -155,11 +155,12 @@ class PresenceService(XMPPHandler):
     presence always needs the server's bookkeeping.
     """
 
-    def __init__(self, store, sessions, subscriptions):
+    def __init__(self, store, sessions, subscriptions, availability):
         XMPPHandler.__init__(self)
         self.store = store
         self.sessions = sessions
         self.subscriptions = subscriptions
+        self.availability = availability
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/presence", self.on_presence)
@@ -196,6 +197,10 @@ class PresenceService(XMPPHandler):
             initial = not session.available
             session.presence = presence
             session.priority = _priority(presence)
+            show = presence.show and str(presence.show).strip()
+            self.availability.resource_available(
+                localpart(session.bare), session.jid.resource, show or None
+            )
             recipients = self._subscriber_sessions(session.bare) + self.sessions.available(
                 session.bare
             )
@@ -207,6 +212,7 @@ class PresenceService(XMPPHandler):
         if not session.available:
             return
         session.presence = None
+        self.availability.resource_gone(localpart(session.bare), session.jid.resource)
         directed = [self.sessions.get(jid.JID(full)) for full in session.directed_to]
         session.directed_to.clear()
         recipients = {

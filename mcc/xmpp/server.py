@@ -50,11 +50,12 @@ class XMPPServer(service.MultiService):
     @ivar sessions: the bound resources, a L{SessionRegistry}.
     """
 
-    def __init__(self, config, store, clock, tls_options, new_id=new_id):
+    def __init__(self, config, store, accounts, availability, clock, tls_options, new_id=new_id):
         service.MultiService.__init__(self)
         self.config = config
         self.domain = config.domain
         self.store = store
+        self.accounts = accounts
         self.clock = clock
         self.tls_options = tls_options
         self.new_id = new_id
@@ -81,7 +82,7 @@ class XMPPServer(service.MultiService):
             ACCOUNTS,
             [
                 RosterService(store, self.sessions, subscriptions, new_id),
-                PresenceService(store, self.sessions, subscriptions),
+                PresenceService(store, self.sessions, subscriptions, availability),
                 MessageDelivery(store, self.sessions, clock, self.domain),
                 VCardService(store),
                 DiscoHandler(),
@@ -102,14 +103,14 @@ class XMPPServer(service.MultiService):
         return ClientConnectionFactory(self)
 
     def account_exists(self, username):
-        return self.store.users.find(username) is not None
+        return self.accounts.find(username) is not None
 
     def find_credentials(self, username):
-        user = self.store.users.find(username)
+        user = self.accounts.find(username)
         return None if user is None else user.credentials
 
     def is_disabled(self, username):
-        user = self.store.users.find(username)
+        user = self.accounts.find(username)
         return user is None or user.disabled
 
     def bind(self, xs, username, resource):
