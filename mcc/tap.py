@@ -42,11 +42,15 @@ class Listener(service.Service):
 
 def ensure_first_admin(store, accounts, data_dir):
     """
-    On a fresh database, create the installer's admin with a random
+    While no administrator exists, create the installer's one with a random
     password, written to a private file in the data dir.  Returns the
     password when it was created now, else C{None}.
     """
-    if store.users.count():
+    users = store.users.all()
+    if any(user.is_admin for user in users):
+        return None
+    if any(user.username == FIRST_ADMIN for user in users):
+        log.msg(f"No administrator, and {FIRST_ADMIN!r} is taken: use 'mcc user add NAME --admin'")
         return None
     password = secrets.token_urlsafe(12)
     accounts.add(FIRST_ADMIN, password, is_admin=True, display_name="Administrator")
