@@ -2,6 +2,7 @@
 All of mcc's SQL lives in this package; nothing else speaks to the database.
 """
 
+from mcc.store.chats import Chats
 from mcc.store.database import open_database, transaction
 from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.rosters import RosterItem, Rosters
@@ -19,6 +20,7 @@ class Store:
         self.rosters = Rosters(db)
         self.offline = OfflineMessages(db)
         self.vcards = VCards(db)
+        self.chats = Chats(db)
 
     @classmethod
     def open(cls, path):

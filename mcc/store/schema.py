@@ -53,6 +53,41 @@ MIGRATIONS = [
         vcard TEXT NOT NULL
     );
     """,
+    # 2: chats and their events.  Operators and queues are kept by name, so
+    # that history outlives renamed or deleted accounts and queues.
+    """
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        token TEXT NOT NULL UNIQUE,
+        guest TEXT NOT NULL UNIQUE,
+        queue TEXT,
+        target_user TEXT,
+        visitor_name TEXT NOT NULL DEFAULT '',
+        visitor_email TEXT NOT NULL DEFAULT '',
+        question TEXT NOT NULL DEFAULT '',
+        ip TEXT NOT NULL DEFAULT '',
+        referrer TEXT NOT NULL DEFAULT '',
+        user_agent TEXT NOT NULL DEFAULT '',
+        protocol TEXT NOT NULL DEFAULT 'web',
+        state TEXT NOT NULL CHECK (state IN ('waiting', 'active', 'closed', 'missed')),
+        operator TEXT,
+        operator_name TEXT,
+        created_at REAL NOT NULL,
+        picked_up_at REAL,
+        closed_at REAL,
+        closed_by TEXT
+    );
+    CREATE INDEX chats_unfinished ON chats(state) WHERE state IN ('waiting', 'active');
+    CREATE TABLE chat_events (
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        internal INTEGER NOT NULL DEFAULT 0,
+        at REAL NOT NULL,
+        PRIMARY KEY (chat_id, seq)
+    );
+    """,
 ]
 
 

@@ -1,0 +1,372 @@
+# -*- test-case-name: tests.test_routing_chats -*-
+"""
+The chat router: a visitor's chat goes to a queue (or one user), rings every
+available operator, belongs to the first who answers, and flows both ways
+until someone ends it.
+
+Lifecycle: waiting (offered to every available operator) -> active (taken)
+-> closed; or waiting -> missed when nobody answers in time.  An operator
+who goes offline hands the chat back to the queue.
+
+The visitor side reads events by sequence number (L{ChatService.poll}); the
+operator side is an L{IOperatorChannel}.  Nothing here knows XML or HTTP.
+"""
+
+from dataclasses import dataclass
+
+from twisted.internet import defer
+
+GUEST_PREFIX = "guest."
+
+VISITOR = "visitor"
+OPERATOR = "operator"
+TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True)
+class Visitor:
+    name: str = ""
+    email: str = ""
+    question: str = ""
+    ip: str = ""
+    referrer: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """
+    Seconds: to answer a ringing chat; before a silent visitor counts as
+    gone; and the longest a poll waits for news.
+    """
+
+    answer: float = 120.0
+    visitor: float = 90.0
+    poll: float = 25.0
+
+
+@dataclass(eq=False)
+class _Poll:
+    """
+    A visitor's poll that waits for the next event of its chat.
+    """
+
+    chat_id: int
+    after: int
+    deferred: defer.Deferred
+    timer: object = None
+
+
+class ChatError(Exception):
+    """
+    A request the router refuses; C{reason} is a stable machine word.
+    """
+
+    reason = "error"
+
+
+class Unavailable(ChatError):
+    reason = "offline"
+
+
+class UnknownTarget(ChatError):
+    reason = "unknown-target"
+
+
+class UnknownChat(ChatError):
+    reason = "unknown-chat"
+
+
+class ChatOver(ChatError):
+    reason = "chat-ended"
+
+
+class ChatService:
+    """
+    @ivar channel: the L{IOperatorChannel} that reaches operators.
+    """
+
+    def __init__(self, store, availability, queue_operators, clock, new_token, timeouts=Timeouts()):
+        """
+        @param queue_operators: C{queue name -> usernames}, raising C{KeyError}
+            for an unknown queue.
+        @param new_token: returns a fresh unguessable URL-safe string.
+        """
+        self.store = store
+        self.availability = availability
+        self.queue_operators = queue_operators
+        self.clock = clock
+        self.new_token = new_token
+        self.timeouts = timeouts
+        self.channel = None
+        self._offered = {}
+        self._answer_timers = {}
+        self._visitor_timers = {}
+        self._waiters = {}
+        availability.add_observer(self._availability_changed)
+
+    # Who can take a chat
+
+    def _candidates(self, queue=None, user=None):
+        if user is not None:
+            found = self.store.users.find(user)
+            if found is None or found.disabled:
+                raise UnknownTarget(f"no user named {user!r}")
+            return [found.username]
+        try:
+            return list(self.queue_operators(queue))
+        except KeyError:
+            raise UnknownTarget(f"no queue named {queue!r}") from None
+
+    def available_operators(self, queue=None, user=None):
+        return [
+            name
+            for name in self._candidates(queue, user)
+            if self.availability.is_available(name)
+        ]
+
+    def is_available(self, queue=None, user=None):
+        return bool(self.available_operators(queue, user))
+
+    def _chat_candidates(self, chat):
+        try:
+            return self._candidates(chat.queue, chat.target_user)
+        except UnknownTarget:
+            return []
+
+    def _available_for(self, chat):
+        return [name for name in self._chat_candidates(chat) if self.availability.is_available(name)]
+
+    # The visitor's side
+
+    def start(self, visitor, queue=None, user=None):
+        """
+        Open a chat for C{queue} or C{user} and ring its available operators.
+        """
+        if (queue is None) == (user is None):
+            raise UnknownTarget("a chat is for one queue or one user")
+        if not self.available_operators(queue, user):
+            raise Unavailable("nobody is available")
+        token = self.new_token()
+        chat = self.store.chats.create(
+            token=token,
+            guest=GUEST_PREFIX + self.new_token()[:12].lower().replace("_", "-"),
+            queue=queue,
+            target_user=user,
+            visitor_name=visitor.name,
+            visitor_email=visitor.email,
+            question=visitor.question,
+            ip=visitor.ip,
+            referrer=visitor.referrer,
+            user_agent=visitor.user_agent,
+            protocol="web",
+            state="waiting",
+            created_at=self.clock.seconds(),
+        )
+        if visitor.question:
+            self._event(chat, "message", {"from": VISITOR, "name": visitor.name, "text": visitor.question})
+        self._visitor_seen(chat)
+        self._offer(chat)
+        return chat
+
+    def chat(self, token):
+        chat = self.store.chats.by_token(token)
+        if chat is None:
+            raise UnknownChat("no such chat")
+        return chat
+
+    def _open_chat(self, token):
+        chat = self.chat(token)
+        if chat.state not in ("waiting", "active"):
+            raise ChatOver("this chat has ended")
+        return chat
+
+    def visitor_says(self, token, text):
+        """
+        Store the visitor's message and pass it on; returns its sequence number.
+        """
+        chat = self._open_chat(token)
+        self._visitor_seen(chat)
+        seq = self._event(chat, "message", {"from": VISITOR, "name": chat.visitor_name, "text": text})
+        if chat.state == "active":
+            self.channel.deliver(chat, chat.operator, text)
+        else:
+            for operator in self._offered.get(chat.id, ()):
+                self.channel.deliver(chat, operator, text)
+        return seq
+
+    def visitor_typing(self, token, state):
+        chat = self._open_chat(token)
+        self._visitor_seen(chat)
+        if chat.state == "active":
+            self.channel.typing(chat, chat.operator, state)
+
+    def visitor_ends(self, token):
+        chat = self._open_chat(token)
+        self._finish(chat, "closed", VISITOR, "The visitor ended the chat.")
+
+    def poll(self, token, after):
+        """
+        Events after sequence number C{after}: at once when there are some,
+        else when the next one happens or after the poll timeout (then none).
+        """
+        chat = self.chat(token)
+        events = self.store.chats.events_after(chat.id, after)
+        if events or chat.state not in ("waiting", "active"):
+            return defer.succeed(events)
+        self._visitor_seen(chat)
+        poll = _Poll(chat.id, after, defer.Deferred(lambda _: self._forget(poll)))
+        poll.timer = self.clock.callLater(self.timeouts.poll, self._poll_timed_out, poll)
+        self._waiters.setdefault(chat.id, []).append(poll)
+        return poll.deferred
+
+    def _poll_timed_out(self, poll):
+        self._forget(poll)
+        self._visitor_seen(self.store.chats.by_id(poll.chat_id))
+        poll.deferred.callback([])
+
+    def _forget(self, poll):
+        waiters = self._waiters.get(poll.chat_id, [])
+        if poll in waiters:
+            waiters.remove(poll)
+            if poll.timer.active():
+                poll.timer.cancel()
+        if not waiters:
+            self._waiters.pop(poll.chat_id, None)
+
+    def _visitor_seen(self, chat):
+        timer = self._visitor_timers.get(chat.id)
+        if timer is not None and timer.active():
+            timer.reset(self.timeouts.visitor)
+        else:
+            self._visitor_timers[chat.id] = self.clock.callLater(
+                self.timeouts.visitor, self._visitor_gone, chat.id
+            )
+
+    def _visitor_gone(self, chat_id):
+        self._visitor_timers.pop(chat_id, None)
+        chat = self.store.chats.by_id(chat_id)
+        if chat.state in ("waiting", "active"):
+            self._finish(chat, "closed", TIMEOUT, "The visitor has left.")
+
+    # The operators' side
+
+    def operator_says(self, guest, operator, text):
+        """
+        An operator wrote to a chat's guest: the first to answer takes it.
+        """
+        chat = self._by_guest(guest)
+        if chat.state == "waiting" and operator in self._chat_candidates(chat):
+            self._take(chat, operator)
+            chat = self.store.chats.by_id(chat.id)
+        if chat.state == "active" and chat.operator == operator:
+            self._event(chat, "message", {"from": OPERATOR, "name": chat.operator_name, "text": text})
+        elif chat.state == "active":
+            self._event(chat, "note", {"operator": operator, "text": text}, internal=True)
+            self.channel.notify(
+                chat, [operator],
+                f"{chat.operator_name} has this chat; the visitor did not see your message.",
+            )
+        elif chat.state == "waiting":
+            self.channel.notify(chat, [operator], "This chat is not for you.")
+        else:
+            self.channel.notify(chat, [operator], "This chat has ended.")
+
+    def operator_typing(self, guest, operator, state):
+        chat = self._by_guest(guest)
+        if chat.state == "active" and chat.operator == operator:
+            self._event(chat, "typing", {"from": OPERATOR, "state": state})
+
+    def operator_ends(self, guest, operator):
+        chat = self._by_guest(guest)
+        if chat.state == "active" and chat.operator == operator:
+            self._finish(chat, "closed", OPERATOR, None)
+
+    def _by_guest(self, guest):
+        chat = self.store.chats.by_guest(guest)
+        if chat is None:
+            raise UnknownChat(f"no chat is {guest}")
+        return chat
+
+    def _take(self, chat, operator):
+        user = self.store.users.find(operator)
+        name = (user and user.display_name) or operator
+        if not self.store.chats.claim(chat.id, operator, name, self.clock.seconds()):
+            return
+        self._cancel_answer_timer(chat.id)
+        others = self._offered.pop(chat.id, set()) - {operator}
+        self._event(chat, "picked_up", {"operator": name})
+        if others:
+            self.channel.notify(chat, sorted(others), f"{name} picked up this chat.")
+            self.channel.withdraw(chat, sorted(others))
+
+    def _offer(self, chat, operators=None):
+        if operators is None:
+            operators = self._available_for(chat)
+        fresh = [name for name in operators if name not in self._offered.get(chat.id, set())]
+        self._offered.setdefault(chat.id, set()).update(fresh)
+        if fresh:
+            self.channel.offer(chat, fresh)
+        if chat.id not in self._answer_timers:
+            self._answer_timers[chat.id] = self.clock.callLater(
+                self.timeouts.answer, self._unanswered, chat.id
+            )
+
+    def _unanswered(self, chat_id):
+        self._answer_timers.pop(chat_id, None)
+        chat = self.store.chats.by_id(chat_id)
+        if chat.state == "waiting":
+            self._finish(chat, "missed", TIMEOUT, "Nobody answered this chat in time.")
+
+    def _cancel_answer_timer(self, chat_id):
+        timer = self._answer_timers.pop(chat_id, None)
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def _availability_changed(self, username):
+        status = self.availability.status(username)
+        for chat in self.store.chats.unfinished():
+            if status == "offline" and chat.state == "active" and chat.operator == username:
+                self.store.chats.requeue(chat.id)
+                chat = self.store.chats.by_id(chat.id)
+                self._event(chat, "requeued", {"operator": chat.operator_name})
+                self._offered.pop(chat.id, None)
+                self._offer(chat)
+            elif chat.state == "waiting":
+                if status == "available" and username in self._chat_candidates(chat):
+                    self._offer(chat, [username])
+                elif status != "available":
+                    self._offered.get(chat.id, set()).discard(username)
+
+    def _finish(self, chat, state, closed_by, notice):
+        self._cancel_answer_timer(chat.id)
+        timer = self._visitor_timers.pop(chat.id, None)
+        if timer is not None and timer.active():
+            timer.cancel()
+        self.store.chats.finish(chat.id, state, closed_by, self.clock.seconds())
+        self._event(chat, "ended" if state == "closed" else "missed", {"by": closed_by})
+        involved = [chat.operator] if chat.operator else sorted(self._offered.pop(chat.id, set()))
+        self._offered.pop(chat.id, None)
+        if involved:
+            if notice:
+                self.channel.notify(chat, involved, notice)
+            self.channel.withdraw(chat, involved)
+
+    # Events
+
+    def _event(self, chat, kind, data, internal=False):
+        seq = self.store.chats.add_event(chat.id, kind, data, self.clock.seconds(), internal)
+        if not internal:
+            for poll in list(self._waiters.get(chat.id, ())):
+                self._forget(poll)
+                poll.deferred.callback(self.store.chats.events_after(chat.id, poll.after))
+        return seq
+
+    def resume(self):
+        """
+        After a restart: watch unfinished chats again and ring waiting ones.
+        """
+        for chat in self.store.chats.unfinished():
+            self._visitor_seen(chat)
+            if chat.state == "waiting":
+                self._offer(chat)

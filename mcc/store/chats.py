@@ -1,0 +1,153 @@
+# -*- test-case-name: tests.test_store_chats -*-
+"""
+Chats and their events: what visitors and operators said, and when.
+
+Every event is written before it is acknowledged to its sender, so a restart
+loses nothing; an event's sequence number is the visitor's cursor.
+"""
+
+import json
+from dataclasses import dataclass
+
+CHAT_COLUMNS = (
+    "id",
+    "token",
+    "guest",
+    "queue",
+    "target_user",
+    "visitor_name",
+    "visitor_email",
+    "question",
+    "ip",
+    "referrer",
+    "user_agent",
+    "protocol",
+    "state",
+    "operator",
+    "operator_name",
+    "created_at",
+    "picked_up_at",
+    "closed_at",
+    "closed_by",
+)
+
+
+@dataclass(frozen=True)
+class ChatRecord:
+    id: int
+    token: str
+    guest: str
+    queue: str | None
+    target_user: str | None
+    visitor_name: str
+    visitor_email: str
+    question: str
+    ip: str
+    referrer: str
+    user_agent: str
+    protocol: str
+    state: str
+    operator: str | None
+    operator_name: str | None
+    created_at: float
+    picked_up_at: float | None
+    closed_at: float | None
+    closed_by: str | None
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    seq: int
+    kind: str
+    data: dict
+    internal: bool
+    at: float
+
+
+def _event(row):
+    seq, kind, data, internal, at = row
+    return ChatEvent(seq, kind, json.loads(data), bool(internal), at)
+
+
+class Chats:
+    def __init__(self, db):
+        self._conn = db.conn
+
+    def create(self, **fields):
+        columns = [name for name in CHAT_COLUMNS if name != "id" and name in fields]
+        self._conn.execute(
+            f"INSERT INTO chats ({', '.join(columns)}) VALUES "
+            f"({', '.join('?' for _ in columns)})",
+            [fields[name] for name in columns],
+        )
+        return self.by_token(fields["token"])
+
+    def _one(self, where, value):
+        row = self._conn.execute(
+            f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats WHERE {where} = ?", (value,)
+        ).fetchone()
+        return None if row is None else ChatRecord(*row)
+
+    def by_token(self, token):
+        return self._one("token", token)
+
+    def by_guest(self, guest):
+        return self._one("guest", guest)
+
+    def by_id(self, chat_id):
+        return self._one("id", chat_id)
+
+    def unfinished(self):
+        """
+        Chats still waiting or under way, oldest first: what a restart resumes.
+        """
+        rows = self._conn.execute(
+            f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats"
+            " WHERE state IN ('waiting', 'active') ORDER BY id"
+        )
+        return [ChatRecord(*row) for row in rows]
+
+    def claim(self, chat_id, operator, operator_name, now):
+        """
+        Give a waiting chat to C{operator}; false when it is not waiting any more.
+        """
+        cursor = self._conn.execute(
+            "UPDATE chats SET state = 'active', operator = ?, operator_name = ?,"
+            " picked_up_at = coalesce(picked_up_at, ?) WHERE id = ? AND state = 'waiting'",
+            (operator, operator_name, now, chat_id),
+        )
+        return cursor.rowcount == 1
+
+    def requeue(self, chat_id):
+        self._conn.execute(
+            "UPDATE chats SET state = 'waiting', operator = NULL, operator_name = NULL"
+            " WHERE id = ? AND state = 'active'",
+            (chat_id,),
+        )
+
+    def finish(self, chat_id, state, closed_by, now):
+        self._conn.execute(
+            "UPDATE chats SET state = ?, closed_by = ?, closed_at = ?"
+            " WHERE id = ? AND state IN ('waiting', 'active')",
+            (state, closed_by, now, chat_id),
+        )
+
+    def add_event(self, chat_id, kind, data, now, internal=False):
+        """
+        Append an event and return its sequence number.
+        """
+        (seq,) = self._conn.execute(
+            "INSERT INTO chat_events (chat_id, seq, kind, data, internal, at)"
+            " SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ? FROM chat_events"
+            " WHERE chat_id = ? RETURNING seq",
+            (chat_id, kind, json.dumps(data), int(internal), now, chat_id),
+        ).fetchone()
+        return seq
+
+    def events_after(self, chat_id, after, include_internal=False):
+        rows = self._conn.execute(
+            "SELECT seq, kind, data, internal, at FROM chat_events"
+            " WHERE chat_id = ? AND seq > ? AND (internal = 0 OR ?) ORDER BY seq",
+            (chat_id, after, int(include_internal)),
+        )
+        return [_event(row) for row in rows]

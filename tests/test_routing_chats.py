@@ -1,0 +1,241 @@
+"""
+Tests for L{mcc.routing.chats}: the chat lifecycle, driven by a Clock.
+"""
+
+import itertools
+
+import pytest
+from twisted.internet.task import Clock
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from mcc.routing.availability import Availability
+from mcc.routing.chats import (
+    ChatOver,
+    ChatService,
+    Timeouts,
+    Unavailable,
+    UnknownChat,
+    UnknownTarget,
+    Visitor,
+)
+from mcc.routing.interfaces import IOperatorChannel
+from mcc.store import Store
+
+
+@implementer(IOperatorChannel)
+class RecordingChannel:
+    def __init__(self):
+        self.calls = []
+
+    def offer(self, chat, operators):
+        self.calls.append(("offer", chat.guest, tuple(operators)))
+
+    def deliver(self, chat, operator, text):
+        self.calls.append(("deliver", operator, text))
+
+    def typing(self, chat, operator, state):
+        self.calls.append(("typing", operator, state))
+
+    def notify(self, chat, operators, text):
+        self.calls.append(("notify", tuple(operators), text))
+
+    def withdraw(self, chat, operators):
+        self.calls.append(("withdraw", tuple(operators)))
+
+    def take(self):
+        calls, self.calls = self.calls, []
+        return calls
+
+
+QUEUES = {"sales": ["ann", "bob", "cyd"]}
+
+
+@pytest.fixture
+def world():
+    store = Store.open(":memory:")
+    for name in ("ann", "bob", "cyd"):
+        store.users.add(name, "pw", now=0, display_name=name.title())
+    clock = Clock()
+    availability = Availability()
+    counter = itertools.count()
+    service = ChatService(
+        store,
+        availability,
+        QUEUES.__getitem__,
+        clock,
+        lambda: f"{next(counter):04d}tok" + "x" * 28,
+        Timeouts(answer=60, visitor=90, poll=25),
+    )
+    service.channel = RecordingChannel()
+    return service, availability, clock
+
+
+def kinds(events):
+    return [(event.kind, event.data) for event in events]
+
+
+def test_channel_fake_provides_the_interface():
+    assert verifyObject(IOperatorChannel, RecordingChannel())
+
+
+def test_unavailable_queue_refuses_a_chat(world):
+    service, availability, _ = world
+    availability.resource_available("ann", "desk", "away")
+    assert not service.is_available(queue="sales")
+    with pytest.raises(Unavailable):
+        service.start(Visitor(name="Vi"), queue="sales")
+    with pytest.raises(UnknownTarget):
+        service.start(Visitor(), queue="nonesuch")
+
+
+def test_ring_all_first_answer_takes_it_the_other_is_told(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    availability.resource_available("bob", "phone", "chat")
+    chat = service.start(Visitor(name="Vi", question="Hello?"), queue="sales")
+    assert service.channel.take() == [("offer", chat.guest, ("ann", "bob"))]
+
+    service.operator_says(chat.guest, "bob", "Hi, Bob here")
+    service.operator_says(chat.guest, "ann", "Hi, Ann here")
+    calls = service.channel.take()
+    assert ("notify", ("ann",), "Bob picked up this chat.") in calls
+    assert ("withdraw", ("ann",)) in calls
+    assert ("notify", ("ann",), "Bob has this chat; the visitor did not see your message.") in calls
+
+    events = service.poll(chat.token, 0).result
+    assert kinds(events) == [
+        ("message", {"from": "visitor", "name": "Vi", "text": "Hello?"}),
+        ("picked_up", {"operator": "Bob"}),
+        ("message", {"from": "operator", "name": "Bob", "text": "Hi, Bob here"}),
+    ]
+    all_events = service.store.chats.events_after(chat.id, 0, include_internal=True)
+    assert all_events[-1].kind == "note" and all_events[-1].data["operator"] == "ann"
+
+
+def test_poll_waits_for_the_next_event_and_times_out_empty(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    chat = service.start(Visitor(), queue="sales")
+    waiting = service.poll(chat.token, 0)
+    assert not waiting.called
+    service.operator_says(chat.guest, "ann", "hello")
+    assert [e.kind for e in waiting.result] == ["picked_up"]
+    assert [e.kind for e in service.poll(chat.token, 1).result] == ["message"]
+
+    idle = service.poll(chat.token, 2)
+    clock.advance(25)
+    assert idle.result == []
+    again = service.poll(chat.token, 0)
+    assert [e.seq for e in again.result] == [1, 2]
+
+
+def test_visitor_messages_reach_the_operator_and_typing_both_ways(world):
+    service, availability, _ = world
+    availability.resource_available("ann", "desk")
+    chat = service.start(Visitor(name="Vi"), queue="sales")
+    service.operator_says(chat.guest, "ann", "hello")
+    service.channel.take()
+    seq = service.visitor_says(chat.token, "my order is late")
+    service.visitor_typing(chat.token, "composing")
+    service.operator_typing(chat.guest, "ann", "composing")
+    assert service.channel.take() == [
+        ("deliver", "ann", "my order is late"),
+        ("typing", "ann", "composing"),
+    ]
+    events = service.poll(chat.token, seq).result
+    assert kinds(events) == [("typing", {"from": "operator", "state": "composing"})]
+
+
+def test_nobody_answers_in_time_the_chat_is_missed(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    chat = service.start(Visitor(), queue="sales")
+    service.channel.take()
+    clock.advance(59)
+    assert service.chat(chat.token).state == "waiting"
+    service.poll(chat.token, 0)
+    clock.advance(1)
+    assert service.chat(chat.token).state == "missed"
+    assert service.channel.take() == [
+        ("notify", ("ann",), "Nobody answered this chat in time."),
+        ("withdraw", ("ann",)),
+    ]
+    with pytest.raises(ChatOver):
+        service.visitor_says(chat.token, "anyone?")
+
+
+def test_operator_going_offline_hands_the_chat_back_to_the_queue(world):
+    service, availability, _ = world
+    availability.resource_available("ann", "desk")
+    availability.resource_available("bob", "phone")
+    chat = service.start(Visitor(), queue="sales")
+    service.operator_says(chat.guest, "ann", "hello")
+    service.channel.take()
+    availability.resource_gone("ann", "desk")
+    assert service.chat(chat.token).state == "waiting"
+    assert service.channel.take() == [("offer", chat.guest, ("bob",))]
+    service.operator_says(chat.guest, "bob", "I'll take over")
+    events = service.poll(chat.token, 0).result
+    assert [e.kind for e in events] == ["picked_up", "message", "requeued", "picked_up", "message"]
+
+
+def test_operator_who_becomes_available_is_offered_waiting_chats(world):
+    service, availability, _ = world
+    availability.resource_available("ann", "desk")
+    chat = service.start(Visitor(), queue="sales")
+    service.channel.take()
+    availability.resource_available("cyd", "tablet")
+    availability.resource_available("ann", "phone")
+    assert service.channel.take() == [("offer", chat.guest, ("cyd",))]
+
+
+def test_visitor_ends_or_goes_silent(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    first = service.start(Visitor(), queue="sales")
+    service.operator_says(first.guest, "ann", "hi")
+    service.channel.take()
+    service.visitor_ends(first.token)
+    assert service.chat(first.token).state == "closed"
+    assert service.channel.take() == [
+        ("notify", ("ann",), "The visitor ended the chat."),
+        ("withdraw", ("ann",)),
+    ]
+    second = service.start(Visitor(), queue="sales")
+    service.operator_says(second.guest, "ann", "hi")
+    clock.advance(89)
+    assert service.chat(second.token).state == "active"
+    clock.advance(1)
+    assert service.chat(second.token).state == "closed"
+    assert service.chat(second.token).closed_by == "timeout"
+
+
+def test_operator_ends_the_chat(world):
+    service, availability, _ = world
+    availability.resource_available("ann", "desk")
+    chat = service.start(Visitor(), queue="sales")
+    service.operator_says(chat.guest, "ann", "hi")
+    service.operator_ends(chat.guest, "bob")
+    assert service.chat(chat.token).state == "active"
+    service.operator_ends(chat.guest, "ann")
+    assert service.poll(chat.token, 2).result[-1].data == {"by": "operator"}
+
+
+def test_unknown_tokens_and_guests(world):
+    service, _, _ = world
+    with pytest.raises(UnknownChat):
+        service.poll("nope", 0)
+    with pytest.raises(UnknownChat):
+        service.operator_says("guest.nope", "ann", "hi")
+
+
+def test_chat_for_one_user(world):
+    service, availability, _ = world
+    with pytest.raises(Unavailable):
+        service.start(Visitor(), user="cyd")
+    availability.resource_available("cyd", "desk")
+    chat = service.start(Visitor(), user="cyd")
+    assert service.channel.take() == [("offer", chat.guest, ("cyd",))]
+    with pytest.raises(UnknownTarget):
+        service.start(Visitor(), user="zed")
