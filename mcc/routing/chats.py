@@ -255,7 +255,7 @@ class ChatService:
         """
         An operator wrote to a chat's guest: the first to answer takes it.
         """
-        chat = self._by_guest(guest)
+        chat = self.by_guest(guest)
         if chat.state == "waiting" and operator in self._chat_candidates(chat):
             self._take(chat, operator)
             chat = self.store.chats.by_id(chat.id)
@@ -273,16 +273,19 @@ class ChatService:
             self.channel.notify(chat, [operator], "This chat has ended.")
 
     def operator_typing(self, guest, operator, state):
-        chat = self._by_guest(guest)
+        chat = self.by_guest(guest)
         if chat.state == "active" and chat.operator == operator:
             self._event(chat, "typing", {"from": OPERATOR, "state": state})
 
     def operator_ends(self, guest, operator):
-        chat = self._by_guest(guest)
+        chat = self.by_guest(guest)
         if chat.state == "active" and chat.operator == operator:
             self._finish(chat, "closed", OPERATOR, None)
 
-    def _by_guest(self, guest):
+    def by_guest(self, guest):
+        """
+        The chat a guest JID stands for, or L{UnknownChat}.
+        """
         chat = self.store.chats.by_guest(guest)
         if chat is None:
             raise UnknownChat(f"no chat is {guest}")

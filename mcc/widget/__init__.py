@@ -1,0 +1,3 @@
+"""
+What visitors' browsers talk to: the visitor API (and later the widget).
+"""

@@ -1,0 +1,161 @@
+"""
+Tests for L{mcc.widget.visitor_api}, driven through treq's StubTreq.
+"""
+
+import json
+
+import pytest
+from treq.testing import StubTreq
+from twisted.internet.task import Clock
+
+from mcc.routing.availability import Availability
+from mcc.routing.chats import ChatService, Timeouts
+from mcc.store import Store
+from mcc.widget.visitor_api import VisitorAPI
+from tests.test_routing_chats import RecordingChannel
+
+QUEUES = {"sales": ["ann"]}
+
+
+class Visit:
+    def __init__(self, max_message_size=100, start_limit=(3, 60.0), trusted_proxies=()):
+        self.store = Store.open(":memory:")
+        self.store.users.add("ann", "pw", now=0, display_name="Ann")
+        self.clock = Clock()
+        self.availability = Availability()
+        tokens = iter(f"{n:04d}" + "t" * 28 for n in range(1000))
+        self.chats = ChatService(
+            self.store, self.availability, QUEUES.__getitem__, self.clock,
+            lambda: next(tokens), Timeouts(answer=60, visitor=90, poll=25),
+        )
+        self.chats.channel = RecordingChannel()
+        api = VisitorAPI(
+            self.chats, self.clock, trusted_proxies=trusted_proxies,
+            max_message_size=max_message_size, start_limit=start_limit,
+        )
+        self.http = StubTreq(api.app.resource())
+
+    def request(self, method, path, body=None, raw=None, headers=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        d = self.http.request(method, "http://mcc.test" + path, data=data, headers=headers)
+        self.http.flush()
+        response = d.result if d.called else None
+        return response
+
+    def json(self, response):
+        d = response.json()
+        self.http.flush()
+        return d.result
+
+
+@pytest.fixture
+def visit():
+    return Visit()
+
+
+def test_offline_queue_says_so_and_refuses_a_chat(visit):
+    response = visit.request("GET", "/api/availability?queue=sales")
+    assert response.code == 200 and visit.json(response) == {"available": False}
+    assert response.headers.getRawHeaders("access-control-allow-origin") == ["*"]
+    response = visit.request("POST", "/api/chats", {"queue": "sales", "name": "Vi"})
+    assert response.code == 409
+    assert visit.json(response)["error"] == "offline"
+    assert visit.request("GET", "/api/availability?queue=nope").code == 404
+
+
+def test_chat_round_trip_with_sequence_numbers(visit):
+    visit.availability.resource_available("ann", "desk")
+    response = visit.request(
+        "POST", "/api/chats", {"queue": "sales", "name": "Vi", "question": "Hi?"},
+        headers={"Referer": ["https://shop.example/cart"], "User-Agent": ["TestBrowser"]},
+    )
+    assert response.code == 201
+    token = visit.json(response)["token"]
+    chat = visit.chats.chat(token)
+    assert (chat.referrer, chat.user_agent, chat.ip) == ("https://shop.example/cart", "TestBrowser", "127.0.0.1")
+    assert len(token) >= 22
+
+    answered = []
+    visit.http.get(f"http://mcc.test/api/chats/{token}/events?after=1").addCallback(answered.append)
+    visit.http.flush()
+    assert answered == []
+    visit.chats.operator_says(chat.guest, "ann", "Hello Vi")
+    visit.http.flush()
+    body = visit.json(answered[0])
+    assert [e["kind"] for e in body["events"]] == ["picked_up"]
+    assert body["last"] == 2 and body["state"] == "active"
+
+    response = visit.request("GET", f"/api/chats/{token}/events?after=2")
+    assert [(e["kind"], e["text"]) for e in visit.json(response)["events"]] == [("message", "Hello Vi")]
+
+    response = visit.request("POST", f"/api/chats/{token}/messages", {"text": "Where is my order?"})
+    assert response.code == 202 and visit.json(response) == {"seq": 4}
+    assert ("deliver", "ann", "Where is my order?") in visit.chats.channel.calls
+
+    assert visit.request("POST", f"/api/chats/{token}/typing", {"state": "composing"}).code == 202
+    assert visit.request("POST", f"/api/chats/{token}/end").code == 200
+    body = visit.json(visit.request("GET", f"/api/chats/{token}/events?after=4"))
+    assert body["state"] == "closed" and body["events"][-1]["kind"] == "ended"
+
+
+def test_idle_poll_returns_empty_after_the_poll_timeout(visit):
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales"}))["token"]
+    answered = []
+    visit.http.get(f"http://mcc.test/api/chats/{token}/events?after=0").addCallback(answered.append)
+    visit.http.flush()
+    visit.clock.advance(24)
+    visit.http.flush()
+    assert answered == []
+    visit.clock.advance(1)
+    visit.http.flush()
+    assert visit.json(answered[0]) == {"events": [], "last": 0, "state": "waiting"}
+
+
+def test_bad_input(visit):
+    visit.availability.resource_available("ann", "desk")
+    assert visit.request("GET", "/api/chats/nope/events").code == 404
+    assert visit.request("POST", "/api/chats/nope/messages", {"text": "x"}).code == 404
+    response = visit.request("POST", "/api/chats", raw=b"{not json")
+    assert response.code == 400 and visit.json(response)["error"] == "invalid-json"
+    response = visit.request("POST", "/api/chats", {"name": "no queue"})
+    assert response.code == 400 and visit.json(response)["error"] == "missing-field"
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales"}))["token"]
+    response = visit.request("POST", f"/api/chats/{token}/messages", {})
+    assert response.code == 400
+    response = visit.request("POST", f"/api/chats/{token}/messages", {"text": "x" * 101})
+    assert response.code == 413 and visit.json(response)["error"] == "too-large"
+    response = visit.request("POST", f"/api/chats/{token}/typing", {"state": "dancing"})
+    assert response.code == 400
+    response = visit.request("GET", f"/api/chats/{token}/events?after=abc")
+    assert response.code == 400
+    # None of that disturbed the chat.
+    assert visit.chats.chat(token).state == "waiting"
+
+
+def test_start_flood_from_one_address_gets_429(visit):
+    visit.availability.resource_available("ann", "desk")
+    codes = [visit.request("POST", "/api/chats", {"queue": "sales"}).code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+    visit.clock.advance(61)
+    assert visit.request("POST", "/api/chats", {"queue": "sales"}).code == 201
+
+
+def test_preflight_allows_any_origin(visit):
+    response = visit.request("OPTIONS", "/api/chats")
+    assert response.code == 204
+    assert response.headers.getRawHeaders("access-control-allow-origin") == ["*"]
+    assert "content-type" in response.headers.getRawHeaders("access-control-allow-headers")[0]
+
+
+def test_forwarded_for_counts_only_from_trusted_proxies():
+    trusting = Visit(trusted_proxies=["127.0.0.0/8"])
+    trusting.availability.resource_available("ann", "desk")
+    headers = {"X-Forwarded-For": ["203.0.113.9, 127.0.0.2"]}
+    token = trusting.json(trusting.request("POST", "/api/chats", {"queue": "sales"}, headers=headers))["token"]
+    assert trusting.chats.chat(token).ip == "203.0.113.9"
+
+    wary = Visit()
+    wary.availability.resource_available("ann", "desk")
+    token = wary.json(wary.request("POST", "/api/chats", {"queue": "sales"}, headers=headers))["token"]
+    assert wary.chats.chat(token).ip == "127.0.0.1"
