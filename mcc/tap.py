@@ -9,11 +9,15 @@ import secrets
 from twisted.application import service
 from twisted.internet import endpoints
 from twisted.python import log
+from twisted.web import resource, server
 
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
+from mcc.routing.chats import ChatService
+from mcc.routing.queues import Queues
 from mcc.store import Store
 from mcc.tls import ensure_self_signed, server_tls_options
+from mcc.widget.visitor_api import VisitorAPI
 from mcc.xmpp.server import XMPPServer
 
 FIRST_ADMIN = "admin"
@@ -73,20 +77,36 @@ def makeService(config, reactor=None):
         ensure_self_signed(config.certificate_path, config.key_path, config.domain, reactor.seconds())
     tls_options = server_tls_options(config.certificate_path, config.key_path)
 
+    queues = Queues(store, reactor)
+    chats = ChatService(
+        store, availability, queues.operators_of, reactor, lambda: secrets.token_urlsafe(24)
+    )
+
     mcc = service.MultiService()
     mcc.setName("mcc")
-    xmpp = XMPPServer(config, store, accounts, availability, reactor, tls_options)
+    xmpp = XMPPServer(config, store, accounts, availability, chats, reactor, tls_options)
     xmpp.setName("xmpp-server")
     xmpp.setServiceParent(mcc)
     accounts.on_disabled.append(lambda username: xmpp.disconnect_user(username, "account disabled"))
-    xmpp_listener = Listener(
-        endpoints.TCP4ServerEndpoint(reactor, config.xmpp_port, interface=config.interface),
-        xmpp.factory(),
-    )
-    xmpp_listener.setName("xmpp-listener")
-    xmpp_listener.setServiceParent(mcc)
+    chats.channel = xmpp.operator_channel
+    chats.setName("chats")
+    chats.setServiceParent(mcc)
+
+    web = resource.Resource()
+    web.putChild(b"api", VisitorAPI(chats, reactor).app.resource())
+
+    for name, port, factory in (
+        ("xmpp-listener", config.xmpp_port, xmpp.factory()),
+        ("http-listener", config.http_port, server.Site(web)),
+    ):
+        listener = Listener(
+            endpoints.TCP4ServerEndpoint(reactor, port, interface=config.interface), factory
+        )
+        listener.setName(name)
+        listener.setServiceParent(mcc)
 
     log.msg(f"mcc {config.domain}: XMPP on {config.interface}:{config.xmpp_port}")
+    log.msg(f"mcc {config.domain}: HTTP on {config.interface}:{config.http_port}")
     if password is not None:
         log.msg(
             f"First start: created the administrator {FIRST_ADMIN}@{config.domain} "

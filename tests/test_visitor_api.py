@@ -7,6 +7,7 @@ import json
 import pytest
 from treq.testing import StubTreq
 from twisted.internet.task import Clock
+from twisted.web.resource import Resource
 
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
@@ -33,7 +34,9 @@ class Visit:
             self.chats, self.clock, trusted_proxies=trusted_proxies,
             max_message_size=max_message_size, start_limit=start_limit,
         )
-        self.http = StubTreq(api.app.resource())
+        root = Resource()
+        root.putChild(b"api", api.app.resource())
+        self.http = StubTreq(root)
 
     def request(self, method, path, body=None, raw=None, headers=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)

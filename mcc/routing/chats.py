@@ -14,6 +14,7 @@ operator side is an L{IOperatorChannel}.  Nothing here knows XML or HTTP.
 
 from dataclasses import dataclass
 
+from twisted.application import service
 from twisted.internet import defer
 
 GUEST_PREFIX = "guest."
@@ -81,8 +82,11 @@ class ChatOver(ChatError):
     reason = "chat-ended"
 
 
-class ChatService:
+class ChatService(service.Service):
     """
+    Running, it keeps the timers of unfinished chats: answers, silent
+    visitors, waiting polls.
+
     @ivar channel: the L{IOperatorChannel} that reaches operators.
     """
 
@@ -365,11 +369,24 @@ class ChatService:
                 poll.deferred.callback(self.store.chats.events_after(chat.id, poll.after))
         return seq
 
-    def resume(self):
+    def startService(self):
         """
         After a restart: watch unfinished chats again and ring waiting ones.
         """
+        service.Service.startService(self)
         for chat in self.store.chats.unfinished():
             self._visitor_seen(chat)
             if chat.state == "waiting":
                 self._offer(chat)
+
+    def stopService(self):
+        service.Service.stopService(self)
+        for timer in list(self._answer_timers.values()) + list(self._visitor_timers.values()):
+            if timer.active():
+                timer.cancel()
+        self._answer_timers.clear()
+        self._visitor_timers.clear()
+        for polls in list(self._waiters.values()):
+            for poll in list(polls):
+                self._forget(poll)
+                poll.deferred.callback([])

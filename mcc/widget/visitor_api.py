@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_visitor_api -*-
 """
-The visitor's HTTP API: JSON over long-polling, for widgets on any site.
+The visitor's HTTP API under /api: JSON over long-polling, for widgets on
+any site.
 
     GET  /api/availability?queue=NAME (or user=NAME)   -> {"available": bool}
     POST /api/chats       {"queue"|"user", "name", "email", "question"}
@@ -123,7 +124,7 @@ class VisitorAPI:
 
     # CORS
 
-    @app.route("/api/", branch=True, methods=["OPTIONS"])
+    @app.route("/", branch=True, methods=["OPTIONS"])
     def preflight(self, request):
         self._cors(request)
         request.setHeader(b"access-control-allow-methods", b"GET, POST, OPTIONS")
@@ -138,7 +139,7 @@ class VisitorAPI:
 
     # Routes
 
-    @app.route("/api/availability", methods=["GET"])
+    @app.route("/availability", methods=["GET"])
     def availability(self, request):
         self._cors(request)
 
@@ -154,7 +155,7 @@ class VisitorAPI:
 
         return self._guarded(request, check)
 
-    @app.route("/api/chats", methods=["POST"])
+    @app.route("/chats", methods=["POST"])
     def start(self, request):
         self._cors(request)
 
@@ -186,7 +187,7 @@ class VisitorAPI:
 
         return self._guarded(request, start_chat)
 
-    @app.route("/api/chats/<token>/messages", methods=["POST"])
+    @app.route("/chats/<token>/messages", methods=["POST"])
     def message(self, request, token):
         self._cors(request)
 
@@ -198,7 +199,7 @@ class VisitorAPI:
 
         return self._guarded(request, post)
 
-    @app.route("/api/chats/<token>/typing", methods=["POST"])
+    @app.route("/chats/<token>/typing", methods=["POST"])
     def typing(self, request, token):
         self._cors(request)
 
@@ -211,7 +212,7 @@ class VisitorAPI:
 
         return self._guarded(request, post)
 
-    @app.route("/api/chats/<token>/end", methods=["POST"])
+    @app.route("/chats/<token>/end", methods=["POST"])
     def end(self, request, token):
         self._cors(request)
 
@@ -221,7 +222,7 @@ class VisitorAPI:
 
         return self._guarded(request, post)
 
-    @app.route("/api/chats/<token>/events", methods=["GET"])
+    @app.route("/chats/<token>/events", methods=["GET"])
     def events(self, request, token):
         self._cors(request)
 

@@ -9,7 +9,8 @@ L{InternalComponent} through an in-memory pipe:
 
  - L{DOMAIN}: stanzas addressed to the server (disco, ping, version...);
  - L{ACCOUNTS}: stanzas handled on behalf of an account (no C{to}, or a bare
-   JID): roster, presence, message delivery and offline storage, vCards.
+   JID): roster, presence, message delivery and offline storage, vCards;
+ - L{GUESTS}: stanzas for the guest JIDs that stand for visitors' chats.
 
 What those handlers send back comes to L{route} and is delivered to the full
 JID it is addressed to, or dropped when that resource has gone.
@@ -18,8 +19,11 @@ JID it is addressed to, or dropped when that resource has gone.
 from twisted.python import log
 from twisted.words.protocols.jabber import error, jid
 
+from mcc.routing.chats import GUEST_PREFIX
+
 DOMAIN = "domain"
 ACCOUNTS = "accounts"
+GUESTS = "guests"
 
 _ERROR_REPLY_TYPES = {
     "iq": ("get", "set"),
@@ -63,6 +67,8 @@ class StanzaRouter:
             self._refuse(stanza, "remote-server-not-found", "this server talks to no other")
         elif to.user is None:
             self._process(DOMAIN, stanza)
+        elif to.user.startswith(GUEST_PREFIX):
+            self._process(GUESTS, stanza)
         elif stanza.name == "presence":
             self._process(ACCOUNTS, stanza)
         elif to.resource and (session := self.sessions.get(to)):

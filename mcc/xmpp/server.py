@@ -18,12 +18,13 @@ from wokkel.ping import PingHandler
 from mcc import __version__
 from mcc.throttle import FailureThrottle
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
+from mcc.xmpp.guests import GuestService, OperatorChannel
 from mcc.xmpp.messages import MessageDelivery
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.negotiation import ClientNegotiation
 from mcc.xmpp.presence import PresenceService, Subscriptions
 from mcc.xmpp.roster import RosterService
-from mcc.xmpp.router import ACCOUNTS, DOMAIN, StanzaRouter
+from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
 from mcc.xmpp.stream import GuardedXmlStream
 from mcc.xmpp.vcard import VCardService
@@ -48,9 +49,12 @@ class ClientConnectionFactory(protocol.ServerFactory):
 class XMPPServer(service.MultiService):
     """
     @ivar sessions: the bound resources, a L{SessionRegistry}.
+    @ivar operator_channel: how the chat router reaches operators.
     """
 
-    def __init__(self, config, store, accounts, availability, clock, tls_options, new_id=new_id):
+    def __init__(
+        self, config, store, accounts, availability, chats, clock, tls_options, new_id=new_id
+    ):
         service.MultiService.__init__(self)
         self.config = config
         self.domain = config.domain
@@ -92,6 +96,8 @@ class XMPPServer(service.MultiService):
                 FallbackHandler(),
             ],
         )
+        self._collection(GUESTS, [GuestService(chats), FallbackHandler()])
+        self.operator_channel = OperatorChannel(self.sessions, self.domain)
 
     def _collection(self, destination, handlers):
         collection = InternalComponent(self.router, destination)

@@ -1,0 +1,147 @@
+# -*- test-case-name: tests.test_chat_end_to_end -*-
+"""
+Visitors as XMPP contacts: every chat is a guest JID on the server's domain
+(C{guest.xxxx@domain}), so operators answer from the client they already use.
+
+L{OperatorChannel} is how the chat router reaches operators; L{GuestService}
+turns what operators send to a guest JID back into router calls.
+"""
+
+from twisted.words.protocols.jabber import error, jid
+from twisted.words.xish import domish
+from wokkel.subprotocols import XMPPHandler
+from zope.interface import implementer
+
+from mcc.routing.chats import ChatError
+from mcc.routing.interfaces import IOperatorChannel
+from mcc.xmpp.jids import localpart
+from mcc.xmpp.namespaces import NS_CLIENT
+
+NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
+NS_NICK = "http://jabber.org/protocol/nick"
+GUEST_RESOURCE = "visitor"
+END_COMMAND = "/end"
+CHAT_STATES = ("composing", "paused")
+
+
+def guest_jid(chat, domain):
+    return f"{chat.guest}@{domain}/{GUEST_RESOURCE}"
+
+
+def nickname(chat):
+    name = chat.visitor_name or "Visitor"
+    return f"{name} ({chat.queue or chat.target_user})"
+
+
+def summary(chat):
+    """
+    The first thing an operator reads about a chat.
+    """
+    lines = [f"New chat for {chat.queue or chat.target_user} from {chat.visitor_name or 'a visitor'}"]
+    if chat.visitor_email:
+        lines.append(f"E-mail: {chat.visitor_email}")
+    lines.append(f"IP: {chat.ip or 'unknown'}")
+    lines.append(f"Page: {chat.referrer or 'unknown'}")
+    if chat.question:
+        lines.append(f"Question: {chat.question}")
+    lines.append(f"Reply to take this chat; send {END_COMMAND} to end it.")
+    return "\n".join(lines)
+
+
+@implementer(IOperatorChannel)
+class OperatorChannel:
+    def __init__(self, sessions, domain):
+        self.sessions = sessions
+        self.domain = domain
+
+    def _send(self, chat, operator, stanza):
+        stanza["from"] = guest_jid(chat, self.domain)
+        for session in self.sessions.available(f"{operator}@{self.domain}"):
+            if session.priority >= 0:
+                stanza["to"] = session.jid.full()
+                session.send(stanza)
+
+    def _message(self, chat, operator, text=None, state=None):
+        message = domish.Element((NS_CLIENT, "message"))
+        message["type"] = "chat"
+        if text is not None:
+            message.addElement("body", content=text)
+        if state is not None:
+            message.addElement((NS_CHATSTATES, state))
+        self._send(chat, operator, message)
+
+    def _presence(self, chat, operator, kind=None):
+        presence = domish.Element((NS_CLIENT, "presence"))
+        if kind is None:
+            presence.addElement((NS_NICK, "nick"), content=nickname(chat))
+        else:
+            presence["type"] = kind
+        self._send(chat, operator, presence)
+
+    def offer(self, chat, operators):
+        for operator in operators:
+            self._presence(chat, operator)
+            message = domish.Element((NS_CLIENT, "message"))
+            message["type"] = "chat"
+            message.addElement("body", content=summary(chat))
+            message.addElement((NS_NICK, "nick"), content=nickname(chat))
+            message.addElement((NS_CHATSTATES, "active"))
+            self._send(chat, operator, message)
+
+    def deliver(self, chat, operator, text):
+        self._message(chat, operator, text, "active")
+
+    def typing(self, chat, operator, state):
+        self._message(chat, operator, state=state)
+
+    def notify(self, chat, operators, text):
+        for operator in operators:
+            self._message(chat, operator, f"[mcc] {text}")
+
+    def withdraw(self, chat, operators):
+        for operator in operators:
+            self._presence(chat, operator, "unavailable")
+
+
+class GuestService(XMPPHandler):
+    """
+    Stanzas from operators to guest JIDs.
+    """
+
+    def __init__(self, chats):
+        XMPPHandler.__init__(self)
+        self.chats = chats
+
+    def connectionInitialized(self):
+        self.xmlstream.addObserver("/message", self.on_message)
+        self.xmlstream.addObserver("/presence[@type='probe']", self.on_probe)
+
+    def on_message(self, message):
+        if message.getAttribute("type") == "error":
+            return
+        guest = jid.JID(message["to"]).user
+        operator = localpart(jid.JID(message["from"]).userhost())
+        text = message.body and str(message.body).strip()
+        try:
+            if text == END_COMMAND:
+                self.chats.operator_ends(guest, operator)
+            elif text:
+                self.chats.operator_says(guest, operator, str(message.body))
+            else:
+                for state in CHAT_STATES:
+                    if next(message.elements(NS_CHATSTATES, state), None) is not None:
+                        self.chats.operator_typing(guest, operator, state)
+        except ChatError as problem:
+            self.send(error.StanzaError("item-not-found", text=str(problem)).toResponse(message))
+
+    def on_probe(self, presence):
+        reply = domish.Element((NS_CLIENT, "presence"))
+        reply["from"] = presence["to"]
+        reply["to"] = presence["from"]
+        try:
+            chat = self.chats.by_guest(jid.JID(presence["to"]).user)
+        except ChatError:
+            chat = None
+        if chat is None or chat.state not in ("waiting", "active"):
+            reply["type"] = "unavailable"
+        self.send(reply)
