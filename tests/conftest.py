@@ -37,6 +37,7 @@ class RunningServer:
     config: Config
     service: object
     port: int
+    http_port: int
 
     @property
     def xmpp(self):
@@ -45,6 +46,14 @@ class RunningServer:
     @property
     def store(self):
         return self.xmpp.store
+
+    @property
+    def chats(self):
+        return self.service.getServiceNamed("chats")
+
+    @property
+    def http_url(self):
+        return f"http://127.0.0.1:{self.http_port}"
 
     @property
     def domain(self):
@@ -74,8 +83,9 @@ async def start_server(config):
 
     service = makeService(config, reactor)
     service.startService()
-    listening = await service.getServiceNamed("xmpp-listener").listening
-    return RunningServer(config, service, listening.getHost().port)
+    xmpp = await service.getServiceNamed("xmpp-listener").listening
+    http = await service.getServiceNamed("http-listener").listening
+    return RunningServer(config, service, xmpp.getHost().port, http.getHost().port)
 
 
 @pytest.fixture

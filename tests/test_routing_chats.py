@@ -178,6 +178,7 @@ def test_operator_going_offline_hands_the_chat_back_to_the_queue(world):
     service.operator_says(chat.guest, "bob", "I'll take over")
     events = service.poll(chat.token, 0).result
     assert [e.kind for e in events] == ["picked_up", "message", "requeued", "picked_up", "message"]
+    assert events[2].data == {"operator": "Ann"}
 
 
 def test_operator_who_becomes_available_is_offered_waiting_chats(world):

@@ -13,14 +13,16 @@ TIMEOUT = 10
 class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, mechanism=None):
         slixmpp.ClientXMPP.__init__(self, jid, password, sasl_mech=mechanism)
-        for plugin in ("xep_0030", "xep_0054", "xep_0092", "xep_0199", "xep_0203"):
+        for plugin in ("xep_0030", "xep_0054", "xep_0085", "xep_0092", "xep_0199", "xep_0203"):
             self.register_plugin(plugin)
         self.messages = asyncio.Queue()
         self.presences = asyncio.Queue()
+        self.chat_states = asyncio.Queue()
         self.ended = asyncio.Event()
         self.stream_errors = []
         self.add_event_handler("message", self.messages.put_nowait)
         self.add_event_handler("presence", self.presences.put_nowait)
+        self.add_event_handler("chatstate", self.chat_states.put_nowait)
         self.add_event_handler("stream_error", self.stream_errors.append)
         self.add_event_handler("disconnected", lambda _: self.ended.set())
 

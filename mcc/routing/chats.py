@@ -335,8 +335,8 @@ class ChatService(service.Service):
         for chat in self.store.chats.unfinished():
             if status == "offline" and chat.state == "active" and chat.operator == username:
                 self.store.chats.requeue(chat.id)
-                chat = self.store.chats.by_id(chat.id)
                 self._event(chat, "requeued", {"operator": chat.operator_name})
+                chat = self.store.chats.by_id(chat.id)
                 self._offered.pop(chat.id, None)
                 self._offer(chat)
             elif chat.state == "waiting":

@@ -1,0 +1,198 @@
+"""
+The core path over real sockets: a visitor on the HTTP API, operators in
+XMPP clients (slixmpp), and the chat router between them.
+"""
+
+import asyncio
+
+import treq
+
+from tests.conftest import asyncio_test
+from tests.visitor_client import Visitor, call, wait
+from tests.xmpp_client import login
+
+
+def staff(server, queue, *operators):
+    created = server.store.queues.add(queue, "", now=0)
+    server.store.queues.set_operators(created.id, list(operators))
+
+
+async def operators(server, *names):
+    clients = []
+    for name in names:
+        server.add_user(name, f"{name}-pw", display_name=name.title())
+        clients.append(await login(server, f"{name}@localhost/desk", f"{name}-pw"))
+    return clients
+
+
+async def close_all(*clients):
+    for client in clients:
+        await client.close()
+
+
+async def message_matching(client, predicate, timeout=10):
+    async def wait_for():
+        while True:
+            message = await client.messages.get()
+            if predicate(message):
+                return message
+
+    return await asyncio.wait_for(wait_for(), timeout)
+
+
+async def next_chat_state(client, state, timeout=10):
+    async def wait_for():
+        while True:
+            message = await client.chat_states.get()
+            if message["chat_state"] == state:
+                return message
+
+    return await asyncio.wait_for(wait_for(), timeout)
+
+
+def has_body(text):
+    return lambda message: text in message["body"]
+
+
+@asyncio_test
+async def test_ring_all_first_reply_takes_it_and_messages_flow_both_ways(server):
+    alice, bob = await operators(server, "alice", "bob")
+    staff(server, "support", "alice", "bob")
+    visitor = Visitor(server, {"Referer": ["https://shop.example/checkout"]})
+    try:
+        code, body = await visitor.start(queue="support", name="Vera", question="Is my order shipped?")
+        assert code == 201, body
+
+        offers = [await message_matching(c, has_body("New chat for support")) for c in (alice, bob)]
+        guest = offers[0]["from"].bare
+        assert guest.startswith("guest.") and offers[1]["from"].bare == guest
+        summary = offers[0]["body"]
+        for fact in ("from Vera", "IP: 127.0.0.1", "Page: https://shop.example/checkout",
+                     "Question: Is my order shipped?"):
+            assert fact in summary
+
+        bob.send_message(mto=guest, mbody="Hi Vera, Bob here.", mtype="chat")
+        await message_matching(alice, has_body("Bob picked up this chat."))
+        alice.send_message(mto=guest, mbody="Alice here too", mtype="chat")
+        await message_matching(alice, has_body("Bob has this chat"))
+
+        events = await visitor.events_until("message", "Hi Vera, Bob here.")
+        assert [e["kind"] for e in events][-2:] == ["picked_up", "message"]
+
+        await visitor.typing("composing")
+        composing = await next_chat_state(bob, "composing")
+        assert composing["from"].bare == guest
+
+        state = bob.make_message(mto=guest, mtype="chat")
+        state["chat_state"] = "composing"
+        state.send()
+        events = await visitor.events_until("typing")
+        assert events[-1]["from"] == "operator" and events[-1]["state"] == "composing"
+
+        code, _ = await visitor.say("Order 1234, please.")
+        assert code == 202
+        assert (await message_matching(bob, has_body("Order 1234")))["body"] == "Order 1234, please."
+
+        await visitor.end()
+        await message_matching(bob, has_body("The visitor ended the chat."))
+        events = await visitor.events_until("ended")
+        assert visitor.state == "closed"
+        texts = [e.get("text") for e in events if e["kind"] == "message"]
+        assert "Alice here too" not in texts
+
+        chat = server.chats.chat(visitor.token)
+        assert (chat.state, chat.operator, chat.ip) == ("closed", "bob", "127.0.0.1")
+        transcript = server.store.chats.events_after(chat.id, 0, include_internal=True)
+        kinds = [(e.kind, e.data.get("text")) for e in transcript]
+        assert ("message", "Is my order shipped?") in kinds
+        assert ("note", "Alice here too") in kinds
+        assert ("message", "Order 1234, please.") in kinds
+    finally:
+        await close_all(alice, bob)
+
+
+@asyncio_test
+async def test_offline_queue_and_away_operator(server):
+    (carol,) = await operators(server, "carol")
+    staff(server, "sales", "carol")
+    carol.send_presence(pshow="away")
+    await asyncio.sleep(0.2)
+    try:
+        code, body = await call("GET", f"{server.http_url}/api/availability?queue=sales")
+        assert (code, body) == (200, {"available": False})
+        code, body = await Visitor(server).start(queue="sales")
+        assert code == 409 and body["error"] == "offline"
+
+        carol.send_presence()
+        await asyncio.sleep(0.2)
+        code, body = await call("GET", f"{server.http_url}/api/availability?queue=sales")
+        assert body == {"available": True}
+    finally:
+        await carol.close()
+
+
+@asyncio_test
+async def test_a_cut_poll_resumes_with_every_missed_event_once(server):
+    (dan,) = await operators(server, "dan")
+    staff(server, "help", "dan")
+    visitor = Visitor(server)
+    try:
+        await visitor.start(queue="help", name="Val")
+        offer = await message_matching(dan, has_body("New chat"))
+        guest = offer["from"].bare
+        dan.send_message(mto=guest, mbody="one", mtype="chat")
+        await visitor.events_until("message", "one")
+
+        cut = treq.get(f"{visitor.api}/chats/{visitor.token}/events?after={visitor.last}")
+        await asyncio.sleep(0.2)
+        cut.cancel()
+        for text in ("two", "three", "four"):
+            dan.send_message(mto=guest, mbody=text, mtype="chat")
+        await asyncio.sleep(0.3)
+        events = await visitor.poll()
+        assert [e["text"] for e in events] == ["two", "three", "four"]
+        assert [e["seq"] for e in events] == list(range(events[0]["seq"], events[0]["seq"] + 3))
+    finally:
+        await dan.close()
+
+
+@asyncio_test
+async def test_operator_who_disconnects_hands_the_chat_back(server):
+    erin, finn = await operators(server, "erin", "finn")
+    staff(server, "billing", "erin", "finn")
+    visitor = Visitor(server)
+    try:
+        await visitor.start(queue="billing")
+        offer = await message_matching(erin, has_body("New chat"))
+        await message_matching(finn, has_body("New chat"))
+        erin.send_message(mto=offer["from"].bare, mbody="Erin speaking", mtype="chat")
+        await message_matching(finn, has_body("Erin picked up"))
+        await erin.close()
+        again = await message_matching(finn, has_body("New chat"))
+        assert again["from"].bare == offer["from"].bare
+        events = await visitor.events_until("requeued")
+        assert events[-1]["operator"] == "Erin"
+        finn.send_message(mto=offer["from"].bare, mbody="Finn here", mtype="chat")
+        await visitor.events_until("message", "Finn here")
+    finally:
+        await finn.close()
+
+
+@asyncio_test
+async def test_bad_input_does_not_disturb_other_chats(server):
+    (gus,) = await operators(server, "gus")
+    staff(server, "faq", "gus")
+    visitor = Visitor(server)
+    try:
+        await visitor.start(queue="faq")
+        api = visitor.api
+        assert (await call("GET", f"{api}/chats/not-a-token/events"))[0] == 404
+        response = await wait(treq.post(f"{api}/chats", data=b"{oops"))
+        assert response.code == 400
+        assert (await call("POST", f"{api}/chats", {"name": "no target"}))[0] == 400
+        assert (await visitor.say("x" * 5000))[0] == 413
+        code, _ = await visitor.say("still here")
+        assert code == 202
+        assert (await message_matching(gus, has_body("still here")))["body"] == "still here"
+    finally:
+        await gus.close()
