@@ -101,8 +101,6 @@ async def server(server_config):
     running = await start_server(server_config)
     yield running
     await running.service.stopService()
-    for session in running.xmpp.sessions.all():
-        session.xmlstream.transport.abortConnection()
     running.store.close()
 
 

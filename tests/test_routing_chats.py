@@ -68,6 +68,7 @@ def world():
         Timeouts(answer=60, visitor=90, poll=25),
     )
     service.channel = RecordingChannel()
+    service.startService()
     return service, availability, clock
 
 
@@ -229,6 +230,27 @@ def test_unknown_tokens_and_guests(world):
         service.poll("nope", 0)
     with pytest.raises(UnknownChat):
         service.operator_says("guest.nope", "ann", "hi")
+
+
+def test_stopping_keeps_chats_and_starting_again_resumes_them(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    active = service.start(Visitor(), queue="sales")
+    service.operator_says(active.guest, "ann", "hi")
+    waiting = service.start(Visitor(), queue="sales")
+    poll = service.poll(active.token, 2)
+    service.stopService()
+    assert poll.result == []
+    availability.resource_gone("ann", "desk")
+    assert service.chat(active.token).state == "active"
+    assert clock.getDelayedCalls() == []
+
+    service.channel.take()
+    service.startService()
+    availability.resource_available("ann", "desk")
+    assert service.channel.take() == [("offer", waiting.guest, ("ann",))]
+    clock.advance(90)
+    assert service.chat(active.token).state == "closed"
 
 
 def test_chat_for_one_user(world):

@@ -30,6 +30,7 @@ class Visit:
             lambda: next(tokens), Timeouts(answer=60, visitor=90, poll=25),
         )
         self.chats.channel = RecordingChannel()
+        self.chats.startService()
         api = VisitorAPI(
             self.chats, self.clock, trusted_proxies=trusted_proxies,
             max_message_size=max_message_size, start_limit=start_limit,

@@ -331,6 +331,10 @@ class ChatService(service.Service):
             timer.cancel()
 
     def _availability_changed(self, username):
+        if not self.running:
+            # Shutting down drops every operator: that is no reason to
+            # hand their chats back, they resume after the restart.
+            return
         status = self.availability.status(username)
         for chat in self.store.chats.unfinished():
             if status == "offline" and chat.state == "active" and chat.operator == username:
@@ -386,6 +390,7 @@ class ChatService(service.Service):
                 timer.cancel()
         self._answer_timers.clear()
         self._visitor_timers.clear()
+        self._offered.clear()
         for polls in list(self._waiters.values()):
             for poll in list(polls):
                 self._forget(poll)

@@ -105,6 +105,15 @@ class XMPPServer(service.MultiService):
             handler.setHandlerParent(collection)
         collection.setServiceParent(self)
 
+    def stopService(self):
+        """
+        Tell every client the server is going away before the handlers stop.
+        """
+        for session in self.sessions.all():
+            self.end_session(session)
+            session.close("system-shutdown")
+        return service.MultiService.stopService(self)
+
     def factory(self):
         return ClientConnectionFactory(self)
 
