@@ -3,6 +3,16 @@
 Operator and admin accounts, as the admin site and the web sign-in use them.
 """
 
+import re
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+class AccountError(ValueError):
+    """
+    A change refused by the account rules; the message says why.
+    """
+
 
 class Accounts:
     """
@@ -28,6 +38,8 @@ class Accounts:
         return user
 
     def add(self, username, password, is_admin=False, display_name="", email=""):
+        _check_password(password)
+        _check_email(email)
         return self.store.users.add(
             username,
             password,
@@ -37,14 +49,45 @@ class Accounts:
             email=email,
         )
 
+    def update_profile(self, username, display_name, email, is_admin):
+        _check_email(email)
+        if not is_admin:
+            self._keep_an_admin(username, "taking away the admin flag")
+        self.store.users.set_profile(username, display_name, email, is_admin)
+        return self.store.users.get(username)
+
+    def reset_password(self, username, password):
+        _check_password(password)
+        self.store.users.set_password(username, password)
+
     def set_disabled(self, username, disabled):
+        if disabled:
+            self._keep_an_admin(username, "disabling it")
         self.store.users.set_disabled(username, disabled)
         if disabled:
             self._disabled(username)
 
     def remove(self, username):
+        self._keep_an_admin(username, "deleting it")
         self.store.users.remove(username)
         self._disabled(username)
+
+    def _keep_an_admin(self, username, change):
+        """
+        Refuse C{change} to C{username} when it is the last enabled
+        administrator: nobody could use the admin site any more.
+        """
+        user = self.store.users.get(username)
+        if not user.is_admin or user.disabled:
+            return
+        if not any(
+            other.is_admin and not other.disabled and other.username != username
+            for other in self.store.users.all()
+        ):
+            raise AccountError(
+                f"{username} is the only enabled administrator: {change} "
+                "would leave nobody to run the admin site"
+            )
 
     def _disabled(self, username):
         for observer in list(self.on_disabled):
@@ -53,8 +96,21 @@ class Accounts:
     def get(self, username):
         return self.store.users.get(username)
 
+    def all(self):
+        return self.store.users.all()
+
     def find(self, username):
         """
         The L{User} named C{username}, or C{None}.
         """
         return self.store.users.find(username)
+
+
+def _check_password(password):
+    if not password:
+        raise AccountError("the password cannot be empty")
+
+
+def _check_email(email):
+    if email and not EMAIL.fullmatch(email):
+        raise AccountError(f"{email!r} is not an e-mail address like name@example.org")

@@ -5,6 +5,7 @@ All of mcc's SQL lives in this package; nothing else speaks to the database.
 from mcc.store.chats import Chats
 from mcc.store.database import open_database, transaction
 from mcc.store.messages import OfflineMessages, VCards
+from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
 from mcc.store.users import DuplicateUser, UnknownUser, User, UsernameError, Users
 
@@ -21,6 +22,7 @@ class Store:
         self.offline = OfflineMessages(db)
         self.vcards = VCards(db)
         self.chats = Chats(db)
+        self.queues = Queues(db)
 
     @classmethod
     def open(cls, path):
@@ -40,4 +42,7 @@ __all__ = [
     "DuplicateUser",
     "UnknownUser",
     "UsernameError",
+    "Queue",
+    "DuplicateQueue",
+    "UnknownQueue",
 ]

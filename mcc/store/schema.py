@@ -88,6 +88,22 @@ MIGRATIONS = [
         PRIMARY KEY (chat_id, seq)
     );
     """,
+    # 3: queues and the operators assigned to them.  Membership goes with
+    # its queue or user; chats name both by value, so history stays.
+    """
+    CREATE TABLE queues (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        description TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE queue_operators (
+        queue_id INTEGER NOT NULL REFERENCES queues(id) ON DELETE CASCADE,
+        username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        PRIMARY KEY (queue_id, username)
+    );
+    CREATE INDEX queue_operators_by_user ON queue_operators(username);
+    """,
 ]
 
 

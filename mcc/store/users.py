@@ -55,6 +55,17 @@ def normalize_username(name):
     return prepared
 
 
+def _existing_name(name):
+    """
+    The stored form of C{name}, so that lookups match what L{Users.add}
+    stored; a name no account can have is unknown.
+    """
+    try:
+        return normalize_username(name)
+    except UsernameError:
+        raise UnknownUser(name) from None
+
+
 @dataclass(frozen=True)
 class User:
     username: str
@@ -121,7 +132,8 @@ class Users:
         The L{User} named C{username}, or L{UnknownUser}.
         """
         row = self._conn.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM users WHERE username = ?", (username,)
+            f"SELECT {', '.join(_COLUMNS)} FROM users WHERE username = ?",
+            (_existing_name(username),),
         ).fetchone()
         if row is None:
             raise UnknownUser(username)
@@ -153,15 +165,24 @@ class Users:
     def set_disabled(self, username, disabled):
         self._update(username, "disabled = :disabled", {"disabled": int(disabled)})
 
+    def set_profile(self, username, display_name, email, is_admin):
+        self._update(
+            username,
+            "display_name = :display_name, email = :email, is_admin = :is_admin",
+            {"display_name": display_name, "email": email, "is_admin": int(is_admin)},
+        )
+
     def _update(self, username, assignments, values):
         cursor = self._conn.execute(
             f"UPDATE users SET {assignments} WHERE username = :username",
-            dict(values, username=username),
+            dict(values, username=_existing_name(username)),
         )
         if cursor.rowcount == 0:
             raise UnknownUser(username)
 
     def remove(self, username):
-        cursor = self._conn.execute("DELETE FROM users WHERE username = ?", (username,))
+        cursor = self._conn.execute(
+            "DELETE FROM users WHERE username = ?", (_existing_name(username),)
+        )
         if cursor.rowcount == 0:
             raise UnknownUser(username)
