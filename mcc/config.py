@@ -6,6 +6,7 @@ Both the twistd plugin and the C{mcc} command read their options from here, so
 a setting has one name, one default and one help text.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,12 @@ class Config:
     auth_failure_window: float = 60.0
     keepalive_interval: float = 300.0
     keepalive_grace: float = 60.0
+    admin_session_timeout: float = 30 * 60.0
+    answer_timeout: float = 120.0
+    visitor_timeout: float = 90.0
+    poll_timeout: float = 25.0
+    max_message_size: int = 4000
+    trusted_proxies: tuple = ()
 
     @property
     def database_path(self):
@@ -74,6 +81,10 @@ class Options(usage.Options):
         ["tls-key", None, None, "PEM private key for --tls-cert."],
         ["max-stanza-size", None, 256 * 1024, "Largest stanza accepted, in bytes.", _positive(int)],
         ["auth-timeout", None, 60.0, "Seconds a connection may stay unauthenticated.", _positive(float)],
+        ["answer-timeout", None, 120.0, "Seconds a chat rings before it counts as missed.", _positive(float)],
+        ["visitor-timeout", None, 90.0, "Seconds without a poll before a visitor counts as gone.", _positive(float)],
+        ["max-message-size", None, 4000, "Longest visitor message, in characters.", _positive(int)],
+        ["trusted-proxies", None, "", "Comma-separated networks whose X-Forwarded-For is believed."],
     ]
     optFlags = [
         [
@@ -86,6 +97,18 @@ class Options(usage.Options):
     def postOptions(self):
         if bool(self["tls-cert"]) != bool(self["tls-key"]):
             raise usage.UsageError("--tls-cert and --tls-key go together")
+        try:
+            self["trusted-proxies"] = tuple(
+                str(ipaddress.ip_network(network.strip()))
+                for network in self["trusted-proxies"].split(",")
+                if network.strip()
+            )
+        except ValueError as problem:
+            raise usage.UsageError(f"--trusted-proxies: {problem}") from None
+        if self["visitor-timeout"] <= Config.poll_timeout:
+            raise usage.UsageError(
+                f"--visitor-timeout must be longer than a poll ({Config.poll_timeout} s)"
+            )
 
     def to_config(self):
         def optional_path(value):
@@ -102,4 +125,8 @@ class Options(usage.Options):
             allow_plaintext_on_loopback=bool(self["allow-plaintext-on-loopback"]),
             max_stanza_size=self["max-stanza-size"],
             auth_timeout=self["auth-timeout"],
+            answer_timeout=self["answer-timeout"],
+            visitor_timeout=self["visitor-timeout"],
+            max_message_size=self["max-message-size"],
+            trusted_proxies=self["trusted-proxies"],
         )

@@ -13,7 +13,7 @@ from twisted.web import resource, server
 
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
-from mcc.routing.chats import ChatService
+from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.queues import Queues
 from mcc.store import Store
 from mcc.tls import ensure_self_signed, server_tls_options
@@ -79,7 +79,12 @@ def makeService(config, reactor=None):
 
     queues = Queues(store, reactor)
     chats = ChatService(
-        store, availability, queues.operators_of, reactor, lambda: secrets.token_urlsafe(24)
+        store,
+        availability,
+        queues.operators_of,
+        reactor,
+        lambda: secrets.token_urlsafe(24),
+        Timeouts(config.answer_timeout, config.visitor_timeout, config.poll_timeout),
     )
 
     mcc = service.MultiService()
@@ -93,7 +98,8 @@ def makeService(config, reactor=None):
     chats.setServiceParent(mcc)
 
     web = resource.Resource()
-    web.putChild(b"api", VisitorAPI(chats, reactor).app.resource())
+    visitor_api = VisitorAPI(chats, reactor, config.trusted_proxies, config.max_message_size)
+    web.putChild(b"api", visitor_api.app.resource())
 
     for name, port, factory in (
         ("xmpp-listener", config.xmpp_port, xmpp.factory()),

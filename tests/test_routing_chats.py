@@ -20,7 +20,7 @@ from mcc.routing.chats import (
     Visitor,
 )
 from mcc.routing.interfaces import IOperatorChannel
-from mcc.store import Store
+from mcc.store import Store, UsernameError
 
 
 @implementer(IOperatorChannel)
@@ -262,3 +262,11 @@ def test_chat_for_one_user(world):
     assert service.channel.take() == [("offer", chat.guest, ("cyd",))]
     with pytest.raises(UnknownTarget):
         service.start(Visitor(), user="zed")
+
+
+def test_no_account_can_have_a_guest_name(world):
+    service, _, _ = world
+    with pytest.raises(UsernameError):
+        service.store.users.add("Guest.7", "pw", now=0)
+    chat_guest = service.store.users.find("guest.7")
+    assert chat_guest is None

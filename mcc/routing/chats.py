@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from twisted.application import service
 from twisted.internet import defer
 
-GUEST_PREFIX = "guest."
+from mcc.store.users import GUEST_PREFIX
 
 VISITOR = "visitor"
 OPERATOR = "operator"

@@ -11,6 +11,10 @@ from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 from mcc.credentials import Credentials
 
 MAX_USERNAME_BYTES = 1023
+GUEST_PREFIX = "guest."
+"""
+Names with this prefix stand for visitors' chats, so no account may have one.
+"""
 
 
 class UsernameError(ValueError):
@@ -52,6 +56,8 @@ def normalize_username(name):
         ) from None
     if not prepared or len(prepared.encode("utf-8")) > MAX_USERNAME_BYTES:
         raise UsernameError(f"{name!r} cannot be an XMPP username: wrong length")
+    if prepared.startswith(GUEST_PREFIX):
+        raise UsernameError(f"{name!r}: names starting with {GUEST_PREFIX!r} are kept for visitors")
     return prepared
 
 
