@@ -5,21 +5,25 @@ The whole mcc process on one screen: store, XMPP server, listeners.
 
 import os
 import secrets
+from pathlib import Path
 
 from twisted.application import service
 from twisted.internet import endpoints
 from twisted.python import log
-from twisted.web import resource, server
+from twisted.web import resource, server, static
 
+from mcc.admin import AdminSite
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.queues import Queues
 from mcc.store import Store
+from mcc.throttle import FailureThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.widget.visitor_api import VisitorAPI
 from mcc.xmpp.server import XMPPServer
 
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FIRST_ADMIN = "admin"
 FIRST_ADMIN_FILE = "first-admin.txt"
 
@@ -65,6 +69,14 @@ def ensure_first_admin(store, accounts, data_dir):
     return password
 
 
+def admin_url(config):
+    """
+    Where a browser on this machine reaches the admin site.
+    """
+    host = "localhost" if config.interface in ("", "0.0.0.0", "::") else config.interface
+    return f"http://{host}:{config.http_port}/admin/"
+
+
 def makeService(config, reactor=None):
     if reactor is None:
         from twisted.internet import reactor
@@ -100,6 +112,17 @@ def makeService(config, reactor=None):
     web = resource.Resource()
     visitor_api = VisitorAPI(chats, reactor, config.trusted_proxies, config.max_message_size)
     web.putChild(b"api", visitor_api.app.resource())
+    web.putChild(b"chat-test", static.File(str(TEMPLATES / "visitor" / "test-page.html")))
+    admin = AdminSite(
+        config.domain,
+        accounts,
+        queues,
+        availability,
+        reactor,
+        FailureThrottle(reactor, config.auth_failures_allowed, config.auth_failure_window),
+        config.admin_session_timeout,
+    )
+    web.putChild(b"admin", admin.resource())
 
     for name, port, factory in (
         ("xmpp-listener", config.xmpp_port, xmpp.factory()),
@@ -113,6 +136,7 @@ def makeService(config, reactor=None):
 
     log.msg(f"mcc {config.domain}: XMPP on {config.interface}:{config.xmpp_port}")
     log.msg(f"mcc {config.domain}: HTTP on {config.interface}:{config.http_port}")
+    log.msg(f"mcc {config.domain}: admin site at {admin_url(config)}")
     if password is not None:
         log.msg(
             f"First start: created the administrator {FIRST_ADMIN}@{config.domain} "

@@ -196,3 +196,11 @@ async def test_bad_input_does_not_disturb_other_chats(server):
         assert (await message_matching(gus, has_body("still here")))["body"] == "still here"
     finally:
         await gus.close()
+
+
+@asyncio_test
+async def test_the_plain_test_page_is_served(server):
+    response = await wait(treq.get(f"{server.http_url}/chat-test"))
+    page = await wait(treq.text_content(response))
+    assert response.code == 200
+    assert "<h1>Visitor API test page</h1>" in page and 'fetch(api + path' in page
