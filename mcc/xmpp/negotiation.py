@@ -80,7 +80,9 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         xmlstream.Authenticator.streamStarted(self, rootElement)
         xs = self.xmlstream
         xs.namespace = rootElement.defaultUri
-        xs.prefixes = {uri: prefix for prefix, uri in rootElement.localPrefixes.items()}
+        # Not the peer's prefixes: Twisted always ends the stream with
+        # "</stream:stream>", so the header must use that prefix too.
+        xs.prefixes = {NS_STREAMS: "stream"}
         xs.sid = self.server.new_id()
         xs.thisEntity = jid.JID(self.server.domain)
         requested_domain = rootElement.getAttribute("to")

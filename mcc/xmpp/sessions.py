@@ -6,6 +6,7 @@ Bound client sessions: the connected resources of each account.
 from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import domish
 
+from mcc.xmpp import jids
 from mcc.xmpp.namespaces import NS_CLIENT, NS_PING
 
 STANZA_NAMES = ("message", "presence", "iq")
@@ -61,7 +62,7 @@ class ClientSession:
         recipient = stanza.getAttribute("to")
         if recipient is not None:
             try:
-                stanza["to"] = jid.JID(recipient).full()
+                stanza["to"] = jids.parse(recipient).full()
             except jid.InvalidFormat:
                 # The reply must not come "from" the malformed address.
                 del stanza["to"]

@@ -27,6 +27,19 @@ class StanzaTooLarge(Exception):
     """
 
 
+def _tag_ends(data):
+    """
+    C{data} cut after each C{>}, so that every tag ends a piece: once a piece
+    is parsed, the parser has seen exactly up to the end of a stanza.
+    """
+    start = 0
+    while (end := data.find(b">", start)) != -1:
+        yield data[start : end + 1]
+        start = end + 1
+    if start < len(data):
+        yield data[start:]
+
+
 class GuardedXmlStream(xmlstream.XmlStream):
     """
     A receiving C{jabber:client} stream.
@@ -56,6 +69,10 @@ class GuardedXmlStream(xmlstream.XmlStream):
         parser.StartDoctypeDeclHandler = self._refuse
         parser.EntityDeclHandler = self._refuse
         self._depth = 0
+        # Byte positions in what this parser was given: all of it, the end of
+        # the piece being parsed, and the start of the current stanza.
+        self._parsed = 0
+        self._piece_end = 0
         self._stanza_start = 0
         start, end = parser.StartElementHandler, parser.EndElementHandler
 
@@ -67,7 +84,8 @@ class GuardedXmlStream(xmlstream.XmlStream):
 
         def end_element(name):
             if self._depth == 2:
-                self._check_size(parser.CurrentByteIndex)
+                # The stanza's last ">" is the last byte of the piece.
+                self._check_size(self._piece_end - self._stanza_start)
             self._depth -= 1
             end(name)
 
@@ -77,18 +95,36 @@ class GuardedXmlStream(xmlstream.XmlStream):
     def _refuse(self, *args):
         raise RestrictedXML()
 
-    def _check_size(self, position):
-        if position - self._stanza_start > self.max_stanza_size:
+    def _check_size(self, size):
+        if size > self.max_stanza_size:
             raise StanzaTooLarge()
+
+    def _unfinished_size(self):
+        """
+        The bytes the parser holds of a stanza not finished yet, an
+        unterminated tag between stanzas included.
+        """
+        if self._depth >= 2:
+            return self._parsed - self._stanza_start
+        return self._parsed - self.stream.parser.CurrentByteIndex
 
     def dataReceived(self, data):
         if self._closing or self.stream is None:
             return
         self.last_activity = self._clock.seconds()
+        stream = self.stream
         try:
-            self.stream.parse(data)
-            if self._depth >= 2:
-                self._check_size(self.stream.parser.CurrentByteIndex)
+            for piece in _tag_ends(data):
+                self._piece_end = self._parsed + len(piece)
+                stream.parse(piece)
+                if self._closing or self.stream is not stream:
+                    # After a stream error or a reset (STARTTLS, SASL) the
+                    # rest was sent before the peer could know of it: it
+                    # belongs to no stream, and must not pass for data
+                    # received over TLS.
+                    return
+                self._parsed = self._piece_end
+                self._check_size(self._unfinished_size())
         except RestrictedXML:
             self.close_with_error(
                 "restricted-xml", "comments, processing instructions and DTDs are not allowed"
