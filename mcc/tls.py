@@ -45,6 +45,8 @@ def ensure_self_signed(cert_path, key_path, domain, now):
         serialization.NoEncryption(),
     )
     descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # The mode above applies to a new file only: a leftover key keeps its own.
+    os.fchmod(descriptor, 0o600)
     with os.fdopen(descriptor, "wb") as key_file:
         key_file.write(key_bytes)
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
@@ -54,6 +56,10 @@ def ensure_self_signed(cert_path, key_path, domain, now):
 def server_tls_options(cert_path, key_path):
     """
     Context options for the server side of STARTTLS, TLS 1.2 at least.
+
+    Clients such as go-sendxmpp offer ALPN C{xmpp-client} (XEP-0368); with
+    no protocol of its own to choose, Twisted's ALPN callback would abort
+    their handshake with an C{internal_error} alert.
     """
     pem = cert_path.read_bytes() + b"\n" + key_path.read_bytes()
     certificate = ssl.PrivateCertificate.loadPEM(pem)
@@ -61,4 +67,5 @@ def server_tls_options(cert_path, key_path):
         privateKey=certificate.privateKey.original,
         certificate=certificate.original,
         raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
+        acceptableProtocols=[b"xmpp-client"],
     )

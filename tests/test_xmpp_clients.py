@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tests.conftest import asyncio_test
-from tests.xmpp_client import AuthFailed, login
+from tests.xmpp_client import AuthFailed, login, until
 
 
 @asyncio_test
@@ -100,11 +100,3 @@ async def test_same_resource_replaces_the_older_session(server):
         assert len(server.xmpp.sessions.sessions("alice@localhost")) == 1
     finally:
         await second.close()
-
-
-async def until(predicate, timeout=10):
-    async def poll():
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(poll(), timeout)

@@ -79,3 +79,15 @@ class AuthFailed(Exception):
 
 class Disconnected(Exception):
     pass
+
+
+async def until(predicate, timeout=TIMEOUT):
+    """
+    Wait until C{predicate()} holds, checking often.
+    """
+
+    async def poll():
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
