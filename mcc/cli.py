@@ -37,7 +37,7 @@ def _new_password(arguments, prompt=getpass.getpass):
 
 
 def user_add(store, arguments, out):
-    store.users.add(
+    user = store.users.add(
         arguments.name,
         _new_password(arguments),
         now=time.time(),
@@ -45,13 +45,14 @@ def user_add(store, arguments, out):
         display_name=arguments.display_name,
         email=arguments.email,
     )
-    out.write(f"added {arguments.name}{' (administrator)' if arguments.admin else ''}\n")
+    # The stored name, which is the account's JID: "Alice" becomes "alice".
+    out.write(f"added {user.username}{' (administrator)' if user.is_admin else ''}\n")
 
 
 def user_passwd(store, arguments, out):
-    store.users.get(arguments.name)
-    store.users.set_password(arguments.name, _new_password(arguments))
-    out.write(f"password of {arguments.name} changed\n")
+    name = store.users.get(arguments.name).username
+    store.users.set_password(name, _new_password(arguments))
+    out.write(f"password of {name} changed\n")
 
 
 def user_list(store, arguments, out):
@@ -61,8 +62,9 @@ def user_list(store, arguments, out):
 
 
 def user_remove(store, arguments, out):
-    store.users.remove(arguments.name)
-    out.write(f"removed {arguments.name}\n")
+    name = store.users.get(arguments.name).username
+    store.users.remove(name)
+    out.write(f"removed {name}\n")
 
 
 def _parser():

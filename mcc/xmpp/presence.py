@@ -71,7 +71,8 @@ class Subscriptions:
         if kind in ("subscribed", "unsubscribed"):
             rosters.remove_request(localpart(user), contact)
         item = rosters.get(localpart(user), contact)
-        if item is None and kind == "subscribe":
+        if item is None and kind in ("subscribe", "subscribed"):
+            # Approving a request adds the requester too (RFC 6121 3.1.5).
             item = RosterItem(contact)
         if item is not None:
             changed = states.outbound(kind, item)
@@ -209,18 +210,18 @@ class PresenceService(XMPPHandler):
             if initial:
                 self._initial(session)
             return
-        if not session.available:
-            return
-        session.presence = None
-        self.availability.resource_gone(localpart(session.bare), session.jid.resource)
+        # Those that got directed presence hear the end of it even from a
+        # resource that never broadcast its availability.
         directed = [self.sessions.get(jid.JID(full)) for full in session.directed_to]
         session.directed_to.clear()
-        recipients = {
-            id(target): target
-            for target in self._subscriber_sessions(session.bare)
-            + self.sessions.available(session.bare)
-            + [s for s in directed if s is not None]
-        }
+        targets = [s for s in directed if s is not None]
+        if session.available:
+            session.presence = None
+            self.availability.resource_gone(localpart(session.bare), session.jid.resource)
+            targets += self._subscriber_sessions(session.bare) + self.sessions.available(
+                session.bare
+            )
+        recipients = {id(target): target for target in targets}
         for target in recipients.values():
             deliver(presence, target)
 

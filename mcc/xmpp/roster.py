@@ -85,8 +85,11 @@ class RosterService(XMPPHandler, IQHandlerMixin):
         if len(items) != 1:
             raise error.StanzaError("bad-request", text="a roster set has exactly one item")
         element = items[0]
+        address = element.getAttribute("jid")
+        if not address:
+            raise error.StanzaError("jid-malformed", text="an item needs a jid")
         try:
-            contact = jid.JID(element.getAttribute("jid", "")).userhost()
+            contact = jid.JID(address).userhost()
         except jid.InvalidFormat:
             raise error.StanzaError("jid-malformed") from None
         if contact == owner:

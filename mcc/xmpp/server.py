@@ -154,7 +154,7 @@ class XMPPServer(service.MultiService):
             return
         session.ended = True
         session.stop_keepalive()
-        if session.available:
+        if session.available or session.directed_to:
             unavailable = domish.Element((NS_CLIENT, "presence"))
             unavailable["type"] = "unavailable"
             session.stanza_received(unavailable)

@@ -29,8 +29,8 @@ class StanzaTooLarge(Exception):
 
 def _tag_ends(data):
     """
-    C{data} cut after each C{>}, so that every tag ends a piece: once a piece
-    is parsed, the parser has seen exactly up to the end of a stanza.
+    C{data} cut after each C{>}: every tag then ends a piece, so the end of
+    the piece being parsed is exactly where a stanza that closes in it ends.
     """
     start = 0
     while (end := data.find(b">", start)) != -1:

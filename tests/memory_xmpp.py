@@ -1,0 +1,168 @@
+"""
+An mcc XMPP server in memory, for unit tests without sockets: a :memory:
+store, a L{Clock}, client connections over L{StringTransport}, and bound
+sessions whose stream only records what the server sends them.
+"""
+
+import itertools
+from pathlib import Path
+
+from twisted.internet import address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.words.protocols.jabber import jid
+from twisted.words.xish import domish, utility
+from wokkel.generic import parseXml
+
+from mcc.config import Config
+from mcc.routing.accounts import Accounts
+from mcc.routing.availability import Availability
+from mcc.routing.chats import ChatService
+from mcc.store import Store
+from mcc.xmpp.namespaces import NS_CLIENT
+from mcc.xmpp.server import XMPPServer
+
+DOMAIN = "example.org"
+TLS_OPTIONS = object()
+"""
+Stands for the server's TLS context: the fake transport only records it.
+"""
+
+
+class TLSStringTransport(StringTransport):
+    """
+    A transport that notes when STARTTLS begins instead of doing TLS.
+
+    @ivar tls_started_at: how many bytes had been written when C{startTLS}
+        was called, or C{None}.
+    """
+
+    def __init__(self, peer_host="192.0.2.7"):
+        StringTransport.__init__(
+            self, peerAddress=address.IPv4Address("TCP", peer_host, 40000)
+        )
+        self.tls_options = None
+        self.tls_started_at = None
+
+    def startTLS(self, options):
+        self.tls_options = options
+        self.tls_started_at = len(self.value())
+
+
+class RecordingStream(utility.EventDispatcher):
+    """
+    Stands for a bound client's XML stream: keeps copies of what is sent
+    to it.
+    """
+
+    def __init__(self, clock):
+        utility.EventDispatcher.__init__(self)
+        self.sent = []
+        self.closed_with = None
+        self.last_activity = clock.seconds()
+
+    def send(self, element):
+        # A copy, as a real stream writes the element out at once: the
+        # server may change the same element for the next recipient.  Text
+        # is read as the client would, inside a jabber:client stream.
+        xml = element if isinstance(element, str) else element.toXml()
+        context = parseXml(f"<stream xmlns='{NS_CLIENT}'>{xml}</stream>")
+        self.sent.append(context.firstChildElement())
+
+    def close_with_error(self, condition, text=None):
+        self.closed_with = condition
+
+    def take(self):
+        """
+        What was sent since the last call.
+        """
+        sent, self.sent = self.sent, []
+        return sent
+
+
+def make_server(clock=None, users=(), **config_overrides):
+    """
+    A started L{XMPPServer} for L{DOMAIN} as C{makeService} builds it, with
+    accounts C{users} (names; each one's password is the name reversed), and
+    ids C{id1}, C{id2}...
+    """
+    clock = Clock() if clock is None else clock
+    config = Config(data_dir=Path("unused"), domain=DOMAIN, **config_overrides)
+    store = Store.open(":memory:")
+    accounts = Accounts(store, clock)
+    availability = Availability()
+    counter = itertools.count(1)
+
+    def new_id():
+        return f"id{next(counter)}"
+
+    # No queues: chats can only be asked of a user.
+    chats = ChatService(store, availability, {}.__getitem__, clock, new_id)
+    server = XMPPServer(
+        config, store, accounts, availability, chats, clock, TLS_OPTIONS, new_id=new_id
+    )
+    chats.channel = server.operator_channel
+    for name in users:
+        accounts.add(name, name[::-1])
+    server.startService()
+    return server
+
+
+def bind(server, full):
+    """
+    Bind C{full} (C{"alice@example.org/desk"}) on a L{RecordingStream}.
+    """
+    address = jid.JID(full)
+    return server.bind(RecordingStream(server.clock), address.user, address.resource)
+
+
+def send(session, xml):
+    """
+    What C{session}'s client sends: C{xml} parsed as a C{jabber:client} stanza.
+    """
+    session.stanza_received(parseXml(xml))
+
+
+def available(session, priority=None):
+    """
+    C{session}'s client sends available presence, with C{priority} if given.
+    """
+    priority = "" if priority is None else f"<priority>{priority}</priority>"
+    send(session, f"<presence xmlns='jabber:client'>{priority}</presence>")
+
+
+class ClientSide:
+    """
+    Reads what the server wrote to a L{StringTransport} as a client would,
+    starting a new document at each stream header.
+    """
+
+    def __init__(self, transport):
+        self.transport = transport
+        self.headers = []
+        self._read = 0
+        self._stream = None
+        self._elements = []
+
+    def _new_document(self):
+        self._stream = domish.elementStream()
+        self._stream.DocumentStartEvent = self.headers.append
+        self._stream.ElementEvent = lambda element: self._elements.append(element)
+        self._stream.DocumentEndEvent = lambda: None
+
+    def elements(self):
+        """
+        Top-level elements received since the last call.
+        """
+        written = self.transport.value()
+        data = written[self._read :].decode("utf-8")
+        self._read = len(written)
+        marker = "<stream:stream"
+        pieces = data.split(marker)
+        if pieces[0]:
+            self._stream.parse(pieces[0].encode("utf-8"))
+        for piece in pieces[1:]:
+            self._new_document()
+            self._stream.parse((marker + piece).encode("utf-8"))
+        elements, self._elements = self._elements, []
+        return elements

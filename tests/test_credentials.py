@@ -1,0 +1,76 @@
+"""
+Tests for L{mcc.credentials}: SCRAM keys that a real SCRAM client accepts.
+"""
+
+import pytest
+from scramp import ScramClient, ScramException, ScramMechanism
+
+from mcc.credentials import ITERATIONS, SALT_BYTES, Credentials
+
+SALT = bytes(range(SALT_BYTES))
+
+
+def scram_exchange(credentials, mechanism, password):
+    """
+    A whole exchange between scramp's client knowing C{password} and a
+    server knowing only C{credentials}; the client checks the server too.
+    Returns the server's final message.
+    """
+    server = ScramMechanism(mechanism).make_server(lambda name: credentials.auth_info(mechanism))
+    client = ScramClient([mechanism], "alice", password)
+    server.set_client_first(client.get_client_first())
+    client.set_server_first(server.get_server_first())
+    server.set_client_final(client.get_client_final())
+    final = server.get_server_final()
+    client.set_server_final(final)
+    return final
+
+
+def test_iterations_meet_rfc_7677():
+    assert ITERATIONS >= 4096
+    assert Credentials.from_password("pw").iterations >= 4096
+
+
+def test_both_hashes_come_from_one_salt():
+    credentials = Credentials.from_password("pencil", salt=SALT)
+    assert credentials.salt == SALT
+    assert len(credentials.stored_key_sha1) == len(credentials.server_key_sha1) == 20
+    assert len(credentials.stored_key_sha256) == len(credentials.server_key_sha256) == 32
+    for mechanism in ("SCRAM-SHA-1", "SCRAM-SHA-256"):
+        expected = ScramMechanism(mechanism).make_auth_info(
+            "pencil", iteration_count=ITERATIONS, salt=SALT
+        )
+        assert credentials.auth_info(mechanism) == expected
+
+
+def test_fresh_salt_each_time():
+    first = Credentials.from_password("pencil")
+    second = Credentials.from_password("pencil")
+    assert len(first.salt) == SALT_BYTES
+    assert first.salt != second.salt
+    assert first.stored_key_sha256 != second.stored_key_sha256
+
+
+def test_unknown_mechanism_has_no_keys():
+    with pytest.raises(ValueError):
+        Credentials.from_password("pencil").auth_info("SCRAM-SHA-512")
+
+
+@pytest.mark.parametrize("password", ["pencil", "pässwörd ∑", "x" * 200])
+def test_verify(password):
+    credentials = Credentials.from_password(password)
+    assert credentials.verify(password)
+    assert not credentials.verify(password + "!")
+    assert not credentials.verify("")
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-1", "SCRAM-SHA-256"])
+def test_scram_client_with_the_right_password(mechanism):
+    final = scram_exchange(Credentials.from_password("pencil"), mechanism, "pencil")
+    assert final.startswith("v=")
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-1", "SCRAM-SHA-256"])
+def test_scram_client_with_a_wrong_password(mechanism):
+    with pytest.raises(ScramException, match="invalid_proof|proof"):
+        scram_exchange(Credentials.from_password("pencil"), mechanism, "crayon")

@@ -1,0 +1,381 @@
+"""
+Tests for L{mcc.store}: migrations, accounts, rosters, offline messages and
+vCards, on :memory: databases and on files.
+"""
+
+import sqlite3
+
+import pytest
+import sqlite_utils
+
+from mcc.store import (
+    DuplicateUser,
+    RosterItem,
+    Store,
+    UnknownUser,
+    UsernameError,
+    schema,
+)
+from mcc.store.database import open_database
+from mcc.store.users import normalize_username
+
+
+@pytest.fixture
+def store():
+    store = Store.open(":memory:")
+    yield store
+    store.close()
+
+
+def version_of(db):
+    return db.conn.execute("SELECT version FROM schema_version").fetchone()[0]
+
+
+def tables_of(db):
+    rows = db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {name for (name,) in rows}
+
+
+# Migrations
+
+
+def test_memory_database_gets_every_step():
+    db = open_database(":memory:")
+    try:
+        assert version_of(db) == len(schema.MIGRATIONS)
+        expected = {"users", "roster_items", "subscription_requests", "offline_messages", "vcards"}
+        assert expected <= tables_of(db)
+    finally:
+        db.conn.close()
+
+
+def test_file_database_records_version_and_uses_wal(tmp_path):
+    path = tmp_path / "mcc.sqlite"
+    db = open_database(path)
+    try:
+        assert version_of(db) == len(schema.MIGRATIONS)
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        db.conn.close()
+
+
+def test_reopening_applies_nothing_and_keeps_data(tmp_path, monkeypatch):
+    # A step that would leave one more row each time it ran.
+    counted = "CREATE TABLE IF NOT EXISTS runs (x INTEGER); INSERT INTO runs VALUES (1);"
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS + [counted])
+    path = tmp_path / "mcc.sqlite"
+    first = Store.open(path)
+    first.users.add("alice", "pw", now=1)
+    first.close()
+
+    again = Store.open(path)
+    try:
+        assert version_of(again.db) == len(schema.MIGRATIONS)
+        assert again.db.conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+        assert again.users.get("alice").username == "alice"
+    finally:
+        again.close()
+
+
+def test_new_step_is_applied_to_an_existing_file(tmp_path, monkeypatch):
+    path = tmp_path / "mcc.sqlite"
+    Store.open(path).close()
+    monkeypatch.setattr(
+        schema, "MIGRATIONS", schema.MIGRATIONS + ["CREATE TABLE later (x INTEGER);"]
+    )
+    db = open_database(path)
+    try:
+        assert version_of(db) == len(schema.MIGRATIONS)
+        assert "later" in tables_of(db)
+    finally:
+        db.conn.close()
+
+
+def test_database_newer_than_the_code_is_refused(tmp_path):
+    path = tmp_path / "mcc.sqlite"
+    db = open_database(path)
+    db.conn.execute("UPDATE schema_version SET version = ?", (len(schema.MIGRATIONS) + 1,))
+    db.conn.close()
+    with pytest.raises(RuntimeError, match="newer than this mcc"):
+        open_database(path)
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("SELECT version FROM schema_version").fetchone()[0] == len(
+            schema.MIGRATIONS
+        ) + 1
+    finally:
+        check.close()
+
+
+def test_failing_step_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "mcc.sqlite"
+    store = Store.open(path)
+    store.users.add("alice", "pw", now=1)
+    store.close()
+    broken = "CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);"
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS + [broken])
+
+    with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+        open_database(path)
+
+    monkeypatch.undo()
+    db = open_database(path)
+    try:
+        assert version_of(db) == len(schema.MIGRATIONS)
+        assert "half_done" not in tables_of(db)
+        assert Store(db).users.get("alice").username == "alice"
+    finally:
+        db.conn.close()
+
+
+def test_failing_first_step_creates_no_table(monkeypatch):
+    monkeypatch.setattr(
+        schema, "MIGRATIONS", ["CREATE TABLE a (x INTEGER); CREATE TABLE a (x INTEGER);"]
+    )
+    db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="already exists"):
+            schema.migrate(db)
+        assert not db.conn.in_transaction
+        assert tables_of(db) == {"schema_version"}
+        assert version_of(db) == 0
+    finally:
+        db.conn.close()
+
+
+# Users
+
+
+def test_add_and_get(store):
+    user = store.users.add(
+        "alice", "wonderland", now=5, is_admin=True, display_name="Alice", email="a@example.org"
+    )
+    assert user == store.users.get("alice")
+    assert (user.username, user.display_name, user.email) == ("alice", "Alice", "a@example.org")
+    assert user.is_admin is True
+    assert user.disabled is False
+    assert user.credentials.verify("wonderland")
+    assert not user.credentials.verify("Wonderland")
+
+
+def test_passwords_are_not_stored(store):
+    store.users.add("alice", "very-secret-words", now=0)
+    dump = "\n".join(store.db.conn.iterdump())
+    assert "very-secret-words" not in dump
+
+
+def test_names_are_normalized(store):
+    user = store.users.add("Alice", "pw", now=0)
+    assert user.username == "alice"
+    assert store.users.get("ALICE").username == "alice"
+    assert store.users.find("aLiCe").username == "alice"
+    assert [u.username for u in store.users.all()] == ["alice"]
+
+
+def test_normalize_username():
+    assert normalize_username("Ærøskøbing") == "ærøskøbing"
+    for bad in ("", "a b", "a@b", "a/b", "a:b", "a<b", "x" * 1024):
+        with pytest.raises(UsernameError):
+            normalize_username(bad)
+
+
+@pytest.mark.parametrize(
+    "name", ["", "with space", "at@sign", "quote'", "x" * 1024, "guest.abc", "Guest.x"]
+)
+def test_invalid_names_are_refused(store, name):
+    with pytest.raises(UsernameError):
+        store.users.add(name, "pw", now=0)
+    assert store.users.count() == 0
+
+
+def test_duplicate_name_is_refused_whatever_its_case(store):
+    store.users.add("alice", "first", now=0)
+    with pytest.raises(DuplicateUser, match="'alice' exists already"):
+        store.users.add("ALICE", "second", now=0)
+    assert store.users.count() == 1
+    assert store.users.get("alice").credentials.verify("first")
+
+
+def test_unknown_user(store):
+    with pytest.raises(UnknownUser, match="no user named 'nobody'"):
+        store.users.get("nobody")
+    assert store.users.find("nobody") is None
+    assert store.users.find("not a name") is None
+    for change in (
+        lambda: store.users.set_password("nobody", "pw"),
+        lambda: store.users.set_disabled("nobody", True),
+        lambda: store.users.remove("nobody"),
+    ):
+        with pytest.raises(UnknownUser):
+            change()
+
+
+def test_all_and_count(store):
+    assert store.users.all() == []
+    assert store.users.count() == 0
+    for name in ("carol", "alice", "bob"):
+        store.users.add(name, "pw", now=0)
+    assert [u.username for u in store.users.all()] == ["alice", "bob", "carol"]
+    assert store.users.count() == 3
+
+
+def test_set_password_replaces_the_keys(store):
+    before = store.users.add("alice", "old", now=0).credentials
+    store.users.set_password("alice", "new")
+    after = store.users.get("alice").credentials
+    assert after.verify("new") and not after.verify("old")
+    assert after.salt != before.salt
+
+
+def test_set_disabled(store):
+    store.users.add("alice", "pw", now=0)
+    store.users.set_disabled("alice", True)
+    assert store.users.get("alice").disabled is True
+    store.users.set_disabled("alice", False)
+    assert store.users.get("alice").disabled is False
+
+
+def test_set_profile(store):
+    store.users.add("alice", "pw", now=0, is_admin=True)
+    store.users.set_profile("Alice", "Alice A.", "alice@example.org", False)
+    user = store.users.get("alice")
+    assert (user.display_name, user.email) == ("Alice A.", "alice@example.org")
+    assert user.is_admin is False
+    assert user.credentials.verify("pw")
+    with pytest.raises(UnknownUser):
+        store.users.set_profile("nobody", "", "", False)
+
+
+def test_remove(store):
+    store.users.add("alice", "pw", now=0)
+    store.users.add("bob", "pw", now=0)
+    store.users.remove("alice")
+    assert store.users.find("alice") is None
+    assert [u.username for u in store.users.all()] == ["bob"]
+
+
+def test_removing_a_user_removes_what_it_owned(store):
+    store.users.add("alice", "pw", now=0)
+    store.users.add("bob", "pw", now=0)
+    for owner in ("alice", "bob"):
+        store.rosters.put(owner, RosterItem("carol@example.org"))
+        store.rosters.add_request(owner, "dave@example.org", "<presence/>")
+        store.offline.add(owner, "<message/>", now=1)
+        store.vcards.put(owner, "<vCard xmlns='vcard-temp'/>")
+
+    store.users.remove("alice")
+
+    def rows(table):
+        return store.db.conn.execute(f"SELECT owner FROM {table}").fetchall()
+
+    for table in ("roster_items", "subscription_requests", "offline_messages", "vcards"):
+        assert rows(table) == [("bob",)], table
+
+
+# Rosters
+
+
+def test_roster_items_are_sorted_by_contact_and_kept_whole(store):
+    store.users.add("alice", "pw", now=0)
+    store.rosters.put("alice", RosterItem("zed@example.org"))
+    item = RosterItem("bob@example.org", "Bob", "both", True, ("Friends", "Work"))
+    store.rosters.put("alice", item)
+    assert store.rosters.items("alice") == [item, RosterItem("zed@example.org")]
+    assert store.rosters.get("alice", "bob@example.org") == item
+    assert store.rosters.get("alice", "nobody@example.org") is None
+    assert store.rosters.items("nobody") == []
+
+
+def test_roster_put_updates_the_existing_item(store):
+    store.users.add("alice", "pw", now=0)
+    store.rosters.put("alice", RosterItem("bob@example.org", "Bob", ask=True))
+    store.rosters.put("alice", RosterItem("bob@example.org", "Robert", "to", False, ("A",)))
+    assert store.rosters.items("alice") == [
+        RosterItem("bob@example.org", "Robert", "to", False, ("A",))
+    ]
+
+
+def test_roster_refuses_an_unknown_subscription_state(store):
+    store.users.add("alice", "pw", now=0)
+    with pytest.raises(sqlite3.IntegrityError):
+        store.rosters.put("alice", RosterItem("bob@example.org", subscription="maybe"))
+
+
+def test_roster_of_an_unknown_owner_is_refused(store):
+    with pytest.raises(sqlite3.IntegrityError):
+        store.rosters.put("nobody", RosterItem("bob@example.org"))
+
+
+def test_roster_remove(store):
+    store.users.add("alice", "pw", now=0)
+    store.rosters.put("alice", RosterItem("bob@example.org"))
+    store.rosters.put("alice", RosterItem("carol@example.org"))
+    store.rosters.remove("alice", "bob@example.org")
+    store.rosters.remove("alice", "nobody@example.org")
+    assert store.rosters.items("alice") == [RosterItem("carol@example.org")]
+
+
+def test_subscription_requests(store):
+    store.users.add("alice", "pw", now=0)
+    assert store.rosters.requests("alice") == []
+    store.rosters.add_request("alice", "zed@example.org", "<presence from='zed'/>")
+    store.rosters.add_request("alice", "bob@example.org", "<presence from='bob'/>")
+    store.rosters.add_request("alice", "bob@example.org", "<presence from='bob' again=''/>")
+    assert store.rosters.requests("alice") == [
+        "<presence from='bob' again=''/>",
+        "<presence from='zed'/>",
+    ]
+    assert store.rosters.has_request("alice", "bob@example.org")
+    store.rosters.remove_request("alice", "bob@example.org")
+    assert not store.rosters.has_request("alice", "bob@example.org")
+    assert store.rosters.requests("alice") == ["<presence from='zed'/>"]
+
+
+# Offline messages and vCards
+
+
+def test_offline_take_returns_oldest_first_and_empties(store):
+    store.users.add("alice", "pw", now=0)
+    store.users.add("bob", "pw", now=0)
+    store.offline.add("alice", "<message>1</message>", now=30)
+    store.offline.add("bob", "<message>b</message>", now=31)
+    store.offline.add("alice", "<message>2</message>", now=20)
+    store.offline.add("alice", "<message>3</message>", now=40)
+    assert store.offline.count("alice") == 3
+    assert store.offline.take("alice") == [
+        ("<message>1</message>", 30),
+        ("<message>2</message>", 20),
+        ("<message>3</message>", 40),
+    ]
+    assert store.offline.take("alice") == []
+    assert store.offline.count("alice") == 0
+    assert store.offline.count("bob") == 1
+
+
+def test_vcards(store):
+    store.users.add("alice", "pw", now=0)
+    assert store.vcards.get("alice") is None
+    store.vcards.put("alice", "<vCard xmlns='vcard-temp'><FN>A</FN></vCard>")
+    store.vcards.put("alice", "<vCard xmlns='vcard-temp'><FN>Alice</FN></vCard>")
+    assert store.vcards.get("alice") == "<vCard xmlns='vcard-temp'><FN>Alice</FN></vCard>"
+    assert store.vcards.get("bob") is None
+
+
+# Transactions
+
+
+def test_transaction_commits_together(store):
+    with store.transaction():
+        store.users.add("alice", "pw", now=0)
+        store.users.add("bob", "pw", now=0)
+    assert store.users.count() == 2
+
+
+def test_transaction_rolls_back_on_error(store):
+    with pytest.raises(DuplicateUser):
+        with store.transaction():
+            store.users.add("alice", "pw", now=0)
+            store.users.add("alice", "pw", now=0)
+    assert store.users.count() == 0
+    assert not store.db.conn.in_transaction
