@@ -51,41 +51,43 @@ class Accounts:
 
     def update_profile(self, username, display_name, email, is_admin):
         _check_email(email)
+        user = self.store.users.get(username)
         if not is_admin:
-            self._keep_an_admin(username, "taking away the admin flag")
-        self.store.users.set_profile(username, display_name, email, is_admin)
-        return self.store.users.get(username)
+            self._keep_an_admin(user, "taking away the admin flag")
+        self.store.users.set_profile(user.username, display_name, email, is_admin)
+        return self.store.users.get(user.username)
 
     def reset_password(self, username, password):
         _check_password(password)
         self.store.users.set_password(username, password)
 
     def set_disabled(self, username, disabled):
+        user = self.store.users.get(username)
         if disabled:
-            self._keep_an_admin(username, "disabling it")
-        self.store.users.set_disabled(username, disabled)
+            self._keep_an_admin(user, "disabling it")
+        self.store.users.set_disabled(user.username, disabled)
         if disabled:
-            self._disabled(username)
+            self._disabled(user.username)
 
     def remove(self, username):
-        self._keep_an_admin(username, "deleting it")
-        self.store.users.remove(username)
-        self._disabled(username)
+        user = self.store.users.get(username)
+        self._keep_an_admin(user, "deleting it")
+        self.store.users.remove(user.username)
+        self._disabled(user.username)
 
-    def _keep_an_admin(self, username, change):
+    def _keep_an_admin(self, user, change):
         """
-        Refuse C{change} to C{username} when it is the last enabled
+        Refuse C{change} to C{user} when it is the last enabled
         administrator: nobody could use the admin site any more.
         """
-        user = self.store.users.get(username)
         if not user.is_admin or user.disabled:
             return
         if not any(
-            other.is_admin and not other.disabled and other.username != username
+            other.is_admin and not other.disabled and other.username != user.username
             for other in self.store.users.all()
         ):
             raise AccountError(
-                f"{username} is the only enabled administrator: {change} "
+                f"{user.username} is the only enabled administrator: {change} "
                 "would leave nobody to run the admin site"
             )
 

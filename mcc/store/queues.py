@@ -123,7 +123,8 @@ class Queues:
         Make C{usernames} the whole set of the queue's operators, at once.
         """
         with transaction(self._db):
-            if self._conn.execute("SELECT 1 FROM queues WHERE id = ?", (queue_id,)).fetchone() is None:
+            exists = self._conn.execute("SELECT 1 FROM queues WHERE id = ?", (queue_id,)).fetchone()
+            if exists is None:
                 raise UnknownQueue(queue_id)
             self._conn.execute("DELETE FROM queue_operators WHERE queue_id = ?", (queue_id,))
             self._conn.executemany(

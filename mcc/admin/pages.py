@@ -1,0 +1,46 @@
+# -*- test-case-name: tests.test_admin -*-
+"""
+The admin site's look: Jinja2 templates from C{templates/admin} at the
+repository root, and the one stylesheet and one script the pages load.
+"""
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "admin"
+
+ASSETS = {
+    "admin.css": b"text/css; charset=utf-8",
+    "admin.js": b"text/javascript; charset=utf-8",
+}
+
+
+class Pages:
+    def __init__(self, directory=TEMPLATES):
+        self._environment = Environment(
+            loader=FileSystemLoader(directory),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._environment.filters["sentence"] = sentence
+        self.assets = {
+            name: ((directory / "static" / name).read_bytes(), content_type)
+            for name, content_type in ASSETS.items()
+        }
+
+    def render(self, template, **context):
+        return self._environment.get_template(template).render(**context).encode("utf-8")
+
+
+def sentence(message):
+    """
+    A rule's message ("a queue needs a name") as a sentence for a page.
+    """
+    text = str(message)
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."

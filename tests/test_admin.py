@@ -1,0 +1,689 @@
+"""
+Tests for L{mcc.admin.site}: the admin site's pages driven synchronously
+with treq's StubTreq, on an in-memory store and a hand-driven clock.
+"""
+
+import itertools
+import json
+import re
+
+import pytest
+from treq.testing import StubTreq
+from twisted.internet.task import Clock
+from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+
+from mcc.admin import AdminSite
+from mcc.admin.site import PRESENCE_WAIT
+from mcc.routing.accounts import AccountError, Accounts
+from mcc.routing.availability import Availability
+from mcc.routing.queues import Queues
+from mcc.store import Store
+from mcc.throttle import FailureThrottle
+
+SITE = "http://mcc.example"
+SESSION_TIMEOUT = 600.0
+FAILURES_ALLOWED = 3
+FAILURE_WINDOW = 60.0
+
+
+def done(deferred):
+    """
+    The result of a Deferred that has already fired.
+    """
+    results = []
+    deferred.addBoth(results.append)
+    assert results, "the request did not finish synchronously"
+    if isinstance(results[0], Failure):
+        results[0].raiseException()
+    return results[0]
+
+
+class Page:
+    def __init__(self, response):
+        self.response = response
+        self.code = response.code
+        self.text = done(response.text("utf-8"))
+
+    def header(self, name):
+        values = self.response.headers.getRawHeaders(name)
+        return None if values is None else values[0]
+
+    @property
+    def location(self):
+        return self.header("location")
+
+    @property
+    def csrf(self):
+        return re.search(r'name="csrf" value="([0-9a-f]+)"', self.text).group(1)
+
+
+class Browser:
+    """
+    One client of an admin site over StubTreq, keeping its cookies.
+    """
+
+    def __init__(self, site, base=SITE):
+        root = Resource()
+        root.putChild(b"admin", site.resource())
+        self.stub = StubTreq(root)
+        self.base = base
+        self.last = None
+
+    def get(self, path):
+        self.last = Page(done(self.stub.get(self.base + path, allow_redirects=False)))
+        return self.last
+
+    def post(self, path, data=(), csrf=True):
+        """
+        Post a form as the last page would, with its CSRF token unless
+        C{csrf} is false (or a string: that token instead).
+        """
+        data = dict(data)
+        if csrf is True:
+            data["csrf"] = self.last.csrf
+        elif csrf:
+            data["csrf"] = csrf
+        self.last = Page(done(self.stub.post(self.base + path, data=data, allow_redirects=False)))
+        return self.last
+
+    def sign_in(self, username, password):
+        self.get("/admin/sign-in")
+        return self.post("/admin/sign-in", {"username": username, "password": password})
+
+    def follow(self):
+        return self.get(self.last.location)
+
+
+class World:
+    def __init__(self):
+        self.clock = Clock()
+        self.store = Store.open(":memory:")
+        self.accounts = Accounts(self.store, self.clock)
+        self.queues = Queues(self.store, self.clock)
+        self.availability = Availability()
+        self.disabled = []
+        self.accounts.on_disabled.append(self.disabled.append)
+        counter = itertools.count(1)
+        self.site = AdminSite(
+            "example.org",
+            self.accounts,
+            self.queues,
+            self.availability,
+            self.clock,
+            FailureThrottle(self.clock, FAILURES_ALLOWED, FAILURE_WINDOW),
+            SESSION_TIMEOUT,
+            random_bytes=lambda n: next(counter).to_bytes(n, "big"),
+        )
+        self.accounts.add("root", "root-pw", is_admin=True, display_name="Installer")
+        self.accounts.add("olive", "olive-pw", display_name="Olive Operator")
+
+    def browser(self, base=SITE):
+        return Browser(self.site, base)
+
+    def admin(self):
+        browser = self.browser()
+        assert browser.sign_in("root", "root-pw").location == "/admin/users"
+        browser.follow()
+        return browser
+
+    def usernames(self):
+        return [user.username for user in self.accounts.all()]
+
+
+@pytest.fixture
+def world():
+    world = World()
+    yield world
+    world.store.close()
+
+
+# Signing in
+
+
+def test_session_cookie_is_http_only_same_site_lax_and_scoped_to_the_admin_site(world):
+    page = world.browser().get("/admin/sign-in")
+    assert page.code == 200
+    cookie = page.header("set-cookie")
+    assert cookie.startswith("mcc_admin=")
+    assert "; HttpOnly" in cookie
+    assert "; SameSite=lax" in cookie
+    assert "; Path=/admin/" in cookie
+    assert "Secure" not in cookie
+
+
+def test_session_cookie_is_secure_over_tls(world):
+    cookie = world.browser("https://mcc.example").get("/admin/sign-in").header("set-cookie")
+    assert "; Secure" in cookie
+
+
+def test_admin_signs_in_with_the_xmpp_password_and_gets_a_new_session_id(world):
+    browser = world.browser()
+    before = browser.get("/admin/sign-in").header("set-cookie").split(";")[0]
+    page = browser.post("/admin/sign-in", {"username": "root", "password": "root-pw"})
+    assert page.code == 303
+    assert page.location == "/admin/users"
+    assert page.header("set-cookie").split(";")[0] != before
+    users = browser.follow()
+    assert users.code == 200
+    assert "Olive Operator" in users.text
+    assert "root@example.org" in users.text
+
+
+def test_pages_need_a_session(world):
+    browser = world.browser()
+    paths = ("/admin/", "/admin/users", "/admin/queues", "/admin/users/olive", "/admin/reports")
+    for path in paths:
+        page = browser.get(path)
+        assert (page.code, page.location) == (303, "/admin/sign-in"), path
+
+
+def test_wrong_password_is_refused(world):
+    page = world.browser().sign_in("root", "nope")
+    assert page.code == 403
+    assert "Wrong username or password." in page.text
+    assert world.browser().get("/admin/users").location == "/admin/sign-in"
+
+
+def test_operator_gets_the_not_an_administrator_page_and_nothing_else(world):
+    browser = world.browser()
+    page = browser.sign_in("olive", "olive-pw")
+    assert page.code == 403
+    assert "Not an administrator" in page.text
+    assert "olive@example.org" in page.text
+    assert "/admin/queues" not in page.text and "/admin/users" not in page.text
+    for path in ("/admin/users", "/admin/queues", "/admin/presence.json"):
+        assert browser.get(path).location == "/admin/sign-in"
+    browser.get("/admin/sign-in")
+    assert browser.post("/admin/users", {"username": "mallory", "password": "x"}).code == 303
+    assert world.usernames() == ["olive", "root"]
+
+
+def test_admin_who_loses_the_flag_sees_the_not_an_administrator_page(world):
+    browser = world.admin()
+    world.accounts.add("second", "pw", is_admin=True)
+    world.accounts.update_profile("root", "Installer", "", is_admin=False)
+    page = browser.get("/admin/users")
+    assert page.code == 403
+    assert "Not an administrator" in page.text
+    assert browser.get("/admin/users").location == "/admin/sign-in"
+
+
+def test_disabled_admin_is_signed_out(world):
+    browser = world.admin()
+    world.accounts.add("second", "pw", is_admin=True)
+    world.accounts.set_disabled("root", True)
+    assert browser.get("/admin/users").location == "/admin/sign-in"
+    assert world.browser().sign_in("root", "root-pw").code == 403
+
+
+def test_sign_out_ends_the_session(world):
+    browser = world.admin()
+    page = browser.post("/admin/sign-out")
+    assert (page.code, page.location) == (303, "/admin/sign-in?out=1")
+    assert "Max-Age=0" in page.header("set-cookie")
+    assert "You have signed out." in browser.follow().text
+    assert browser.get("/admin/users").location == "/admin/sign-in"
+
+
+# CSRF
+
+
+@pytest.mark.parametrize("token", [False, "0" * 64])
+def test_post_without_the_session_csrf_token_is_refused_and_changes_nothing(world, token):
+    browser = world.admin()
+    browser.get("/admin/users/new")
+    page = browser.post(
+        "/admin/users", {"username": "mallory", "password": "pw", "is_admin": "1"}, csrf=token
+    )
+    assert page.code == 403
+    assert "Form refused" in page.text
+    assert world.usernames() == ["olive", "root"]
+    page = browser.post("/admin/users/olive/disabled", {"disabled": "1"}, csrf=token)
+    assert page.code == 403
+    assert not world.accounts.get("olive").disabled
+    assert world.disabled == []
+
+
+def test_token_of_another_session_is_refused(world):
+    other = world.admin()
+    browser = world.admin()
+    browser.get("/admin/queues/new")
+    assert browser.post("/admin/queues", {"name": "Sales"}, csrf=other.last.csrf).code == 403
+    assert world.queues.all() == []
+
+
+def test_sign_in_without_the_csrf_token_is_refused(world):
+    browser = world.browser()
+    browser.get("/admin/sign-in")
+    page = browser.post("/admin/sign-in", {"username": "root", "password": "root-pw"}, csrf=False)
+    assert page.code == 403
+    assert browser.get("/admin/users").location == "/admin/sign-in"
+
+
+# Throttling and expiry
+
+
+def test_failed_sign_ins_are_throttled_per_address(world):
+    browser = world.browser()
+    for _ in range(FAILURES_ALLOWED):
+        assert browser.sign_in("root", "guess").code == 403
+    page = browser.sign_in("root", "root-pw")
+    assert page.code == 429
+    assert "Too many failed sign-ins" in page.text
+    world.clock.advance(FAILURE_WINDOW + 1)
+    assert browser.sign_in("root", "root-pw").location == "/admin/users"
+
+
+def test_session_expires_after_the_timeout_without_use(world):
+    browser = world.admin()
+    world.clock.advance(SESSION_TIMEOUT - 1)
+    assert browser.get("/admin/queues").code == 200
+    world.clock.advance(SESSION_TIMEOUT - 1)
+    assert browser.get("/admin/users").code == 200
+    world.clock.advance(SESSION_TIMEOUT)
+    assert browser.get("/admin/users").location == "/admin/sign-in"
+
+
+def test_presence_polling_does_not_keep_a_session_alive(world):
+    browser = world.admin()
+    world.clock.advance(SESSION_TIMEOUT - 1)
+    assert browser.get("/admin/presence.json").code == 200
+    world.clock.advance(1)
+    assert browser.get("/admin/presence.json").location == "/admin/sign-in"
+    assert browser.get("/admin/users").location == "/admin/sign-in"
+
+
+# Users
+
+
+def add_user_form(**overrides):
+    form = {
+        "username": "bob",
+        "display_name": "Bob Builder",
+        "email": "bob@example.org",
+        "password": "bob-pw",
+    }
+    form.update(overrides)
+    return form
+
+
+def test_admin_adds_a_user(world):
+    browser = world.admin()
+    assert 'href="/admin/users/new"' in browser.last.text
+    browser.get("/admin/users/new")
+    page = browser.post("/admin/users", add_user_form(username="Bob", is_admin="1"))
+    assert (page.code, page.location) == (303, "/admin/users/bob")
+    bob = world.accounts.get("bob")
+    assert (bob.display_name, bob.email, bob.is_admin) == ("Bob Builder", "bob@example.org", True)
+    assert world.accounts.authenticate("bob", "bob-pw") == bob
+    assert "Added bob@example.org." in browser.follow().text
+
+
+@pytest.mark.parametrize(
+    "username, message",
+    [
+        ("bob smith", "&#39;bob smith&#39; cannot be an XMPP username: no spaces"),
+        ("bob@example.org", "&#39;bob@example.org&#39; cannot be an XMPP username"),
+        ("a/b", "cannot be an XMPP username"),
+        ("", "A username cannot be empty."),
+    ],
+)
+def test_invalid_username_shows_a_clear_error_and_changes_nothing(world, username, message):
+    browser = world.admin()
+    browser.get("/admin/users/new")
+    page = browser.post("/admin/users", add_user_form(username=username))
+    assert page.code == 400
+    assert 'role="alert"' in page.text
+    assert message in page.text
+    assert 'value="Bob Builder"' in page.text
+    assert world.usernames() == ["olive", "root"]
+
+
+@pytest.mark.parametrize("username", ["olive", "OLIVE"])
+def test_duplicate_username_shows_a_clear_error_and_changes_nothing(world, username):
+    browser = world.admin()
+    browser.get("/admin/users/new")
+    page = browser.post("/admin/users", add_user_form(username=username, password="new"))
+    assert page.code == 400
+    assert "A user named &#39;olive&#39; exists already." in page.text
+    assert world.usernames() == ["olive", "root"]
+    assert world.accounts.authenticate("olive", "olive-pw") is not None
+    assert world.accounts.get("olive").display_name == "Olive Operator"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"password": ""}, "The password cannot be empty."),
+        ({"email": "not-an-address"}, "is not an e-mail address"),
+    ],
+)
+def test_other_invalid_fields_change_nothing(world, overrides, message):
+    browser = world.admin()
+    browser.get("/admin/users/new")
+    page = browser.post("/admin/users", add_user_form(**overrides))
+    assert page.code == 400
+    assert message in page.text
+    assert world.usernames() == ["olive", "root"]
+
+
+def test_users_panel_shows_live_presence(world):
+    world.availability.resource_available("olive", "desk")
+    browser = world.admin()
+    page = browser.get("/admin/users")
+    badge = '<span class="presence presence-{1}" data-presence-of="{0}">{1}</span>'
+    assert badge.format("olive", "available") in page.text
+    assert badge.format("root", "offline") in page.text
+    assert 'data-presence-version="1"' in page.text
+
+
+def test_presence_poll_answers_when_presence_changes(world):
+    browser = world.admin()
+    waiting = browser.stub.get(SITE + "/admin/presence.json?after=0")
+    results = []
+    waiting.addBoth(results.append)
+    assert results == []
+    world.availability.resource_available("olive", "desk", show="away")
+    browser.stub.flush()
+    answer = json.loads(done(results[0].text()))
+    assert answer == {"version": 1, "statuses": {"olive": "away", "root": "offline"}}
+
+
+def test_presence_poll_answers_at_once_for_an_older_version(world):
+    world.availability.resource_available("olive", "desk")
+    browser = world.admin()
+    answer = json.loads(browser.get("/admin/presence.json?after=0").text)
+    assert answer == {"version": 1, "statuses": {"olive": "available", "root": "offline"}}
+    assert json.loads(browser.get("/admin/presence.json").text)["version"] == 1
+
+
+def test_presence_poll_answers_after_a_while_without_news(world):
+    browser = world.admin()
+    waiting = browser.stub.get(SITE + "/admin/presence.json?after=0")
+    results = []
+    waiting.addBoth(results.append)
+    world.clock.advance(PRESENCE_WAIT - 1)
+    assert results == []
+    world.clock.advance(1)
+    browser.stub.flush()
+    assert json.loads(done(results[0].text())) == {
+        "version": 0,
+        "statuses": {"olive": "offline", "root": "offline"},
+    }
+    assert world.clock.getDelayedCalls() == []
+
+
+def test_edit_profile(world):
+    browser = world.admin()
+    browser.get("/admin/users/olive")
+    page = browser.post(
+        "/admin/users/olive",
+        {"display_name": "Olive O.", "email": "olive@example.org", "is_admin": "1"},
+    )
+    assert (page.code, page.location) == (303, "/admin/users/olive")
+    olive = world.accounts.get("olive")
+    assert (olive.display_name, olive.email, olive.is_admin) == (
+        "Olive O.",
+        "olive@example.org",
+        True,
+    )
+
+
+def test_reset_password(world):
+    browser = world.admin()
+    browser.get("/admin/users/olive")
+    assert browser.post("/admin/users/olive/password", {"password": ""}).code == 400
+    assert world.accounts.authenticate("olive", "olive-pw") is not None
+    assert browser.post("/admin/users/olive/password", {"password": "fresh"}).code == 303
+    assert world.accounts.authenticate("olive", "olive-pw") is None
+    assert world.accounts.authenticate("olive", "fresh") is not None
+
+
+def test_disable_closes_sessions_and_enable_lets_back_in(world):
+    browser = world.admin()
+    browser.get("/admin/users/olive")
+    assert browser.post("/admin/users/olive/disabled", {"disabled": "1"}).code == 303
+    assert world.disabled == ["olive"]
+    assert world.accounts.authenticate("olive", "olive-pw") is None
+    page = browser.follow()
+    assert "Disabled olive: their XMPP sessions are closed and new logins refused." in page.text
+    assert "Enable account" in page.text
+    assert browser.post("/admin/users/olive/disabled", {"disabled": "0"}).code == 303
+    assert world.accounts.authenticate("olive", "olive-pw") is not None
+
+
+def test_admin_cannot_lock_themselves_out(world):
+    world.accounts.add("second", "pw", is_admin=True)
+    browser = world.admin()
+    browser.get("/admin/users/root")
+    page = browser.post("/admin/users/root/disabled", {"disabled": "1"})
+    assert page.code == 400
+    assert "You cannot disable the account you are signed in with." in page.text
+    page = browser.post("/admin/users/root", {"display_name": "Installer"})
+    assert "You cannot take away your own admin flag." in page.text
+    page = browser.post("/admin/users/root/delete")
+    assert "You cannot delete the account you are signed in with." in page.text
+    root = world.accounts.get("root")
+    assert root.is_admin and not root.disabled
+
+
+def test_another_admin_may_be_disabled_and_deleted(world):
+    world.accounts.add("second", "pw", is_admin=True)
+    browser = world.browser()
+    browser.sign_in("second", "pw")
+    browser.follow()
+    assert browser.post("/admin/users/root/disabled", {"disabled": "1"}).code == 303
+    assert world.accounts.get("root").disabled
+    browser.follow()
+    assert browser.post("/admin/users/root/delete").code == 303
+    assert world.usernames() == ["olive", "second"]
+
+
+def test_accounts_keep_an_enabled_administrator(world):
+    for change in (
+        lambda: world.accounts.set_disabled("ROOT", True),
+        lambda: world.accounts.remove("root"),
+        lambda: world.accounts.update_profile("root", "", "", is_admin=False),
+    ):
+        with pytest.raises(AccountError, match="root is the only enabled administrator"):
+            change()
+    root = world.accounts.get("root")
+    assert root.is_admin and not root.disabled
+    assert world.disabled == []
+
+
+def test_delete_user_after_confirmation(world):
+    queue = world.queues.create("Sales")
+    world.queues.assign(queue.id, ["olive"])
+    browser = world.admin()
+    page = browser.get("/admin/users/olive/delete")
+    assert page.code == 200
+    assert "Delete olive?" in page.text
+    assert "This cannot be undone." in page.text
+    assert world.usernames() == ["olive", "root"]
+    page = browser.post("/admin/users/olive/delete")
+    assert (page.code, page.location) == (303, "/admin/users")
+    assert world.usernames() == ["root"]
+    assert world.disabled == ["olive"]
+    assert world.queues.get(queue.id).operators == ()
+    assert "Deleted olive." in browser.follow().text
+
+
+def test_unknown_user_is_not_found(world):
+    browser = world.admin()
+    page = browser.get("/admin/users/nobody")
+    assert page.code == 404
+    assert "No user named &#39;nobody&#39;." in page.text
+
+
+# Queues
+
+
+def test_create_queue_then_assign_operators(world):
+    world.accounts.add("bob", "pw", display_name="Bob")
+    browser = world.admin()
+    browser.get("/admin/queues")
+    assert 'href="/admin/queues/new"' in browser.last.text
+    browser.get("/admin/queues/new")
+    page = browser.post("/admin/queues", {"name": " Sales ", "description": "Buyers"})
+    queue = world.queues.all()[0]
+    assert (queue.name, queue.description, queue.operators) == ("Sales", "Buyers", ())
+    assert page.location == f"/admin/queues/{queue.id}"
+    page = browser.follow()
+    assert f'href="/admin/queues/{queue.id}/operators">Add/Remove Operators</a>' in page.text
+
+    page = browser.get(f"/admin/queues/{queue.id}/operators")
+    assert "<legend>Unassigned</legend>" in page.text
+    assert "<legend>Assigned</legend>" in page.text
+    page = browser.post(
+        f"/admin/queues/{queue.id}/operators", {"move": "add", "add": ["olive", "bob"]}
+    )
+    assert page.code == 200
+    assert world.queues.get(queue.id).operators == ()
+    assigned = page.text.split("<legend>Assigned</legend>")[1]
+    assert 'name="assigned" value="bob"' in assigned
+    assert 'name="assigned" value="olive"' in assigned
+    assert "Not saved yet" in page.text
+
+    page = browser.post(
+        f"/admin/queues/{queue.id}/operators",
+        {"move": "remove", "assigned": ["olive", "bob"], "remove": ["bob"]},
+    )
+    columns = page.text.split("<legend>Unassigned</legend>")[1]
+    unassigned, assigned = columns.split("<legend>Assigned</legend>")
+    assert 'value="bob"' in unassigned and 'value="bob"' not in assigned
+    assert world.queues.get(queue.id).operators == ()
+
+    page = browser.post(f"/admin/queues/{queue.id}/operators", {"assigned": ["olive"]})
+    assert page.location == f"/admin/queues/{queue.id}"
+    assert world.queues.get(queue.id).operators == ("olive",)
+    assert world.queues.operators_of("sales") == ["olive"]
+    assert "Saved the operators of Sales." in browser.follow().text
+
+
+def test_saving_replaces_the_assignment(world):
+    world.accounts.add("bob", "pw")
+    queue = world.queues.create("Sales")
+    world.queues.assign(queue.id, ["olive", "bob"])
+    browser = world.admin()
+    browser.get(f"/admin/queues/{queue.id}/operators")
+    browser.post(f"/admin/queues/{queue.id}/operators", {"assigned": ["bob"]})
+    assert world.queues.get(queue.id).operators == ("bob",)
+    browser.get(f"/admin/queues/{queue.id}/operators")
+    browser.post(f"/admin/queues/{queue.id}/operators", {})
+    assert world.queues.get(queue.id).operators == ()
+
+
+def test_assigning_an_unknown_user_changes_nothing(world):
+    queue = world.queues.create("Sales")
+    world.queues.assign(queue.id, ["olive"])
+    browser = world.admin()
+    browser.get(f"/admin/queues/{queue.id}/operators")
+    page = browser.post(f"/admin/queues/{queue.id}/operators", {"assigned": ["root", "ghost"]})
+    assert page.code == 400
+    assert "Not saved: no user named &#39;ghost&#39;." in page.text
+    assert world.queues.get(queue.id).operators == ("olive",)
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("  ", "A queue needs a name."),
+        ("SALES", "A queue named &#39;SALES&#39; exists already."),
+        ("x" * 101, "A queue name has at most 100 characters."),
+    ],
+)
+def test_invalid_queue_name_shows_a_clear_error_and_changes_nothing(world, name, message):
+    world.queues.create("Sales")
+    browser = world.admin()
+    browser.get("/admin/queues/new")
+    page = browser.post("/admin/queues", {"name": name, "description": "d"})
+    assert page.code == 400
+    assert message in page.text
+    assert [queue.name for queue in world.queues.all()] == ["Sales"]
+
+
+def test_rename_queue(world):
+    sales = world.queues.create("Sales")
+    world.queues.create("Support")
+    browser = world.admin()
+    browser.get(f"/admin/queues/{sales.id}")
+    page = browser.post(f"/admin/queues/{sales.id}", {"name": "Support", "description": ""})
+    assert page.code == 400
+    assert "A queue named &#39;Support&#39; exists already." in page.text
+    page = browser.post(f"/admin/queues/{sales.id}", {"name": "Presales", "description": "Before"})
+    assert page.code == 303
+    renamed = world.queues.get(sales.id)
+    assert (renamed.name, renamed.description) == ("Presales", "Before")
+
+
+def test_delete_queue_after_confirmation(world):
+    queue = world.queues.create("Sales")
+    world.queues.assign(queue.id, ["olive"])
+    browser = world.admin()
+    page = browser.get(f"/admin/queues/{queue.id}/delete")
+    assert "Delete the queue Sales?" in page.text
+    assert world.queues.all() != []
+    page = browser.post(f"/admin/queues/{queue.id}/delete")
+    assert page.location == "/admin/queues"
+    assert world.queues.all() == []
+    assert world.accounts.find("olive") is not None
+    assert browser.get(f"/admin/queues/{queue.id}").code == 404
+
+
+# Navigation, assets, headers
+
+
+def test_navigation_shows_every_tab(world):
+    page = world.admin().get("/admin/reports")
+    assert page.code == 200
+    tabs = re.findall(r'<li><a href="/admin/(\w+)"[^>]*>([^<]+)</a></li>', page.text)
+    assert tabs == [
+        ("users", "Users"),
+        ("queues", "Queues"),
+        ("widgets", "Design Widgets"),
+        ("activity", "Activity"),
+        ("reports", "Reports"),
+        ("gateways", "Gateways"),
+    ]
+    assert '<a href="/admin/reports" aria-current="page">' in page.text
+
+
+def test_every_field_has_a_label(world):
+    queue = world.queues.create("Sales")
+    browser = world.admin()
+    for path in (
+        "/admin/users/new",
+        "/admin/users/olive",
+        "/admin/queues/new",
+        f"/admin/queues/{queue.id}",
+        f"/admin/queues/{queue.id}/operators",
+    ):
+        text = browser.get(path).text
+        fields = [
+            match
+            for match in re.finditer(r"<(?:input|textarea)\b[^>]*>", text)
+            if 'type="hidden"' not in match.group(0)
+        ]
+        assert fields, path
+        for match in fields:
+            field_id = re.search(r'id="([^"]+)"', match.group(0))
+            before = text[: match.start()]
+            inside_label = before.rfind("<label") > before.rfind("</label>")
+            assert inside_label or (
+                field_id and f'<label for="{field_id.group(1)}"' in text
+            ), (path, match.group(0))
+
+
+def test_stylesheet_script_and_security_headers(world):
+    browser = world.browser()
+    css = browser.get("/admin/admin.css")
+    assert css.code == 200
+    assert css.header("content-type") == "text/css; charset=utf-8"
+    assert ":focus-visible" in css.text
+    assert browser.get("/admin/admin.js").header("content-type") == "text/javascript; charset=utf-8"
+    page = browser.get("/admin/sign-in")
+    assert "frame-ancestors 'none'" in page.header("content-security-policy")
+    assert page.header("x-content-type-options") == "nosniff"
+    assert page.header("cache-control") == "no-store"
