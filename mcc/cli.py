@@ -11,11 +11,21 @@ The C{mcc} command: account operations on a data dir, like prosodyctl.
 import argparse
 import getpass
 import sys
-import time
 from pathlib import Path
 
+from twisted.python.runtime import seconds
+
 from mcc.config import Config
+from mcc.routing.accounts import AccountError, Accounts
 from mcc.store import DuplicateUser, Store, UnknownUser, UsernameError
+
+
+class _WallClock:
+    """
+    The time, for the account rules, without starting a reactor.
+    """
+
+    seconds = staticmethod(seconds)
 
 
 class CommandError(Exception):
@@ -36,11 +46,10 @@ def _new_password(arguments, prompt=getpass.getpass):
     return password
 
 
-def user_add(store, arguments, out):
-    user = store.users.add(
+def user_add(accounts, arguments, out):
+    user = accounts.add(
         arguments.name,
         _new_password(arguments),
-        now=time.time(),
         is_admin=arguments.admin,
         display_name=arguments.display_name,
         email=arguments.email,
@@ -49,21 +58,21 @@ def user_add(store, arguments, out):
     out.write(f"added {user.username}{' (administrator)' if user.is_admin else ''}\n")
 
 
-def user_passwd(store, arguments, out):
-    name = store.users.get(arguments.name).username
-    store.users.set_password(name, _new_password(arguments))
+def user_passwd(accounts, arguments, out):
+    name = accounts.get(arguments.name).username
+    accounts.reset_password(name, _new_password(arguments))
     out.write(f"password of {name} changed\n")
 
 
-def user_list(store, arguments, out):
-    for user in store.users.all():
+def user_list(accounts, arguments, out):
+    for user in accounts.all():
         flags = [flag for flag, on in (("admin", user.is_admin), ("disabled", user.disabled)) if on]
         out.write(f"{user.username}{'  ' + ','.join(flags) if flags else ''}\n")
 
 
-def user_remove(store, arguments, out):
-    name = store.users.get(arguments.name).username
-    store.users.remove(name)
+def user_remove(accounts, arguments, out):
+    name = accounts.get(arguments.name).username
+    accounts.remove(name)
     out.write(f"removed {name}\n")
 
 
@@ -106,8 +115,8 @@ def main(argv=None, out=sys.stdout, err=sys.stderr):
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(config.database_path)
     try:
-        arguments.run(store, arguments, out)
-    except (CommandError, UsernameError, DuplicateUser, UnknownUser) as problem:
+        arguments.run(Accounts(store, _WallClock()), arguments, out)
+    except (CommandError, AccountError, UsernameError, DuplicateUser, UnknownUser) as problem:
         err.write(f"mcc: {problem}\n")
         return 1
     finally:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twisted.python import usage
+from twisted.words.protocols.jabber import jid
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,13 @@ class Options(usage.Options):
     ]
 
     def postOptions(self):
+        try:
+            domain = jid.JID(self["domain"])
+        except jid.InvalidFormat as problem:
+            raise usage.UsageError(f"--domain: {problem}") from None
+        if domain.user or domain.resource or not domain.host:
+            raise usage.UsageError("--domain is a domain name like chat.example.org, not a JID")
+        self["domain"] = domain.host
         if bool(self["tls-cert"]) != bool(self["tls-key"]):
             raise usage.UsageError("--tls-cert and --tls-key go together")
         try:
@@ -116,7 +124,7 @@ class Options(usage.Options):
 
         return Config(
             data_dir=Path(self["data-dir"]),
-            domain=self["domain"].lower(),
+            domain=self["domain"],
             interface=self["interface"],
             xmpp_port=self["xmpp-port"],
             http_port=self["http-port"],

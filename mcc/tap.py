@@ -18,7 +18,7 @@ from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.queues import Queues
 from mcc.store import Store
-from mcc.throttle import FailureThrottle
+from mcc.throttle import Throttle
 from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.widget.visitor_api import VisitorAPI
 from mcc.xmpp.server import XMPPServer
@@ -119,7 +119,7 @@ def makeService(config, reactor=None):
         queues,
         availability,
         reactor,
-        FailureThrottle(reactor, config.auth_failures_allowed, config.auth_failure_window),
+        Throttle(reactor, config.auth_failures_allowed, config.auth_failure_window),
         config.admin_session_timeout,
     )
     web.putChild(b"admin", admin.resource())

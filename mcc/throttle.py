@@ -1,42 +1,54 @@
 # -*- test-case-name: tests.test_throttle -*-
 """
-Slowing down password guessing, per client address.
+Limits on how often one client address may do something: fail to log in
+(XMPP and the admin sign-in) or start chats (the visitor API).
 """
 
-from collections import defaultdict, deque
+from collections import deque
+
+PRUNE_ABOVE = 10_000
+"""
+Once this many addresses are tracked, those with nothing recent are dropped,
+so that many one-off addresses cannot make the table grow for ever.
+"""
 
 
-class FailureThrottle:
+class Throttle:
     """
-    Refuse an address that failed C{limit} times within C{window} seconds.
-
-    Used by XMPP authentication and the web sign-in alike.
+    Refuse a key (an address) that did something C{limit} times within
+    C{window} seconds.
     """
 
     def __init__(self, clock, limit, window):
         self._clock = clock
         self.limit = limit
         self.window = window
-        self._failures = defaultdict(deque)
+        self._events = {}
 
     def _recent(self, key):
-        failures = self._failures.get(key)
-        if failures is None:
+        events = self._events.get(key)
+        if events is None:
             return 0
         oldest_allowed = self._clock.seconds() - self.window
-        while failures and failures[0] <= oldest_allowed:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
+        while events and events[0] <= oldest_allowed:
+            events.popleft()
+        if not events:
+            del self._events[key]
             return 0
-        return len(failures)
+        return len(events)
 
     def blocked(self, key):
         return self._recent(key) >= self.limit
 
-    def failed(self, key):
+    def record(self, key):
+        if len(self._events) > PRUNE_ABOVE:
+            for stale in list(self._events):
+                self._recent(stale)
         self._recent(key)
-        self._failures[key].append(self._clock.seconds())
+        self._events.setdefault(key, deque()).append(self._clock.seconds())
 
-    def succeeded(self, key):
-        self._failures.pop(key, None)
+    def forget(self, key):
+        self._events.pop(key, None)
+
+    def __len__(self):
+        return len(self._events)

@@ -19,7 +19,7 @@ from mcc.routing.accounts import AccountError, Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.queues import Queues
 from mcc.store import Store
-from mcc.throttle import FailureThrottle
+from mcc.throttle import Throttle
 
 SITE = "http://mcc.example"
 SESSION_TIMEOUT = 600.0
@@ -111,7 +111,7 @@ class World:
             self.queues,
             self.availability,
             self.clock,
-            FailureThrottle(self.clock, FAILURES_ALLOWED, FAILURE_WINDOW),
+            Throttle(self.clock, FAILURES_ALLOWED, FAILURE_WINDOW),
             SESSION_TIMEOUT,
             random_bytes=lambda n: next(counter).to_bytes(n, "big"),
         )

@@ -155,3 +155,12 @@ def test_usage_errors_exit_with_status_2(run, capsys):
             run(*arguments)
         assert exit.value.code == 2
     assert "usage: mcc" in capsys.readouterr().err
+
+
+def test_the_account_rules_apply(run, stored):
+    assert run("user", "add", "root", "--admin", "--password", "pw")[0] == 0
+    status, _, err = run("user", "remove", "root")
+    assert status == 1 and "only enabled administrator" in err
+    status, _, err = run("user", "add", "eve", "--password", "pw", "--email", "not-an-address")
+    assert status == 1 and "e-mail" in err
+    assert set(stored()) == {"root"}

@@ -89,3 +89,15 @@ def test_bad_values_are_refused(argument):
 def test_certificate_and_key_go_together(arguments):
     with pytest.raises(usage.UsageError, match="go together"):
         parse(*arguments)
+
+
+@pytest.mark.parametrize("domain", ["bob@example.org", "example.org/desk", "bad domain", ""])
+def test_a_domain_that_is_no_domain_is_refused(domain):
+    with pytest.raises(usage.UsageError, match="--domain"):
+        Options().parseOptions(["--domain", domain])
+
+
+def test_the_domain_is_kept_in_its_canonical_form():
+    options = Options()
+    options.parseOptions(["--domain", "Chat.Example.ORG"])
+    assert options.to_config().domain == "chat.example.org"

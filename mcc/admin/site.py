@@ -137,7 +137,7 @@ class AdminSite:
     C{/admin}, the prefix of every link and redirect here.
 
     @param random_bytes: C{n -> bytes}, the source of session ids and tokens.
-    @param throttle: a L{FailureThrottle} for failed sign-ins, per address.
+    @param throttle: a L{Throttle} for failed sign-ins, per address.
     """
 
     app = Klein()
@@ -294,11 +294,11 @@ class AdminSite:
             )
         user = self.accounts.authenticate(username, form_text(request, "password", strip=False))
         if user is None:
-            self.throttle.failed(address)
+            self.throttle.record(address)
             return self._sign_in_page(
                 request, session, status=403, username=username, error="Wrong username or password."
             )
-        self.throttle.succeeded(address)
+        self.throttle.forget(address)
         if not user.is_admin:
             return self._not_admin(request, user)
         # A new id once signed in: an id planted before sign-in stays useless.

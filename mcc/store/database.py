@@ -27,7 +27,11 @@ def open_database(path):
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA busy_timeout = 5000")
     db = sqlite_utils.Database(conn)
-    migrate(db)
+    try:
+        migrate(db)
+    except BaseException:
+        conn.close()
+        raise
     return db
 
 

@@ -20,7 +20,7 @@ import json
 from klein import Klein
 
 from mcc.routing.chats import ChatError, UnknownChat, UnknownTarget, Unavailable, Visitor
-from mcc.throttle import FailureThrottle
+from mcc.throttle import Throttle
 
 MAX_BODY_BYTES = 64 * 1024
 TYPING_STATES = ("composing", "paused")
@@ -53,7 +53,7 @@ class VisitorAPI:
         self.trusted_proxies = [ipaddress.ip_network(p) for p in trusted_proxies]
         self.max_message_size = max_message_size
         limit, window = start_limit
-        self.start_throttle = FailureThrottle(clock, limit, window)
+        self.start_throttle = Throttle(clock, limit, window)
 
     # Plumbing
 
@@ -178,7 +178,7 @@ class VisitorAPI:
                 user_agent=(request.getHeader(b"user-agent") or b"").decode("latin-1")[:500],
                 **fields,
             )
-            self.start_throttle.failed(ip)
+            self.start_throttle.record(ip)
             chat = self.chats.start(
                 visitor, queue=queue if isinstance(queue, str) else None,
                 user=user if isinstance(user, str) else None,

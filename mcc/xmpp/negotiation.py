@@ -194,7 +194,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
                 self._send_sasl("challenge", outcome.data)
         except sasl.SaslFailure as failure:
             if failure.condition == "not-authorized":
-                self.server.throttle.failed(self.peer)
+                self.server.throttle.record(self.peer)
             self._sasl_failed(failure)
 
     def _authenticated(self, success):
@@ -202,7 +202,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
             raise sasl.SaslFailure("account-disabled", "this account is disabled")
         self._exchange = None
         self.username = success.username
-        self.server.throttle.succeeded(self.peer)
+        self.server.throttle.forget(self.peer)
         self._send_sasl("success", success.data)
         self.xmlstream.reset()
 

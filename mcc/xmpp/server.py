@@ -16,7 +16,7 @@ from wokkel.generic import FallbackHandler, VersionHandler
 from wokkel.ping import PingHandler
 
 from mcc import __version__
-from mcc.throttle import FailureThrottle
+from mcc.throttle import Throttle
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp.guests import GuestService, OperatorChannel
 from mcc.xmpp.messages import MessageDelivery
@@ -65,7 +65,7 @@ class XMPPServer(service.MultiService):
         self.new_id = new_id
         self.sessions = SessionRegistry()
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists)
-        self.throttle = FailureThrottle(
+        self.throttle = Throttle(
             clock, config.auth_failures_allowed, config.auth_failure_window
         )
         subscriptions = Subscriptions(
