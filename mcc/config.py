@@ -96,11 +96,13 @@ class Options(usage.Options):
     ]
 
     def postOptions(self):
+        if not self["domain"]:
+            raise usage.UsageError("--domain cannot be empty")
         try:
             domain = jid.JID(self["domain"])
         except jid.InvalidFormat as problem:
             raise usage.UsageError(f"--domain: {problem}") from None
-        if domain.user or domain.resource or not domain.host:
+        if domain.user or domain.resource:
             raise usage.UsageError("--domain is a domain name like chat.example.org, not a JID")
         self["domain"] = domain.host
         if bool(self["tls-cert"]) != bool(self["tls-key"]):
