@@ -47,6 +47,12 @@ class Client(slixmpp.ClientXMPP):
         if not self.ended.is_set():
             self.disconnect()
             await asyncio.wait_for(self.ended.wait(), TIMEOUT)
+        # slixmpp leaves its output task pending; finish it here rather than
+        # have asyncio complain when it is garbage collected.
+        task = self._run_out_filters
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def login(server, jid, password, mechanism=None, presence=True, roster=True):
