@@ -25,3 +25,23 @@ test: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Benchmarks: programs that print figures, never part of `make test` (see bench/).
+BENCH_ARGS ?=
+
+.PHONY: bench bench-smoke bench-tools
+
+## mcc against Prosody under tsung (200 and 1,000 users), then idle memory;
+## prints a table and writes it to bench/results/latest.txt (about 6 minutes).
+bench: bench-tools $(INSTALLED)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## The same, small (20 users, a few seconds): under a minute.
+bench-smoke: bench-tools $(INSTALLED)
+	$(BIN)/python -m bench --smoke $(BENCH_ARGS)
+
+# tsung and prosody from Debian when absent (as root, like CI).
+bench-tools:
+	@command -v tsung >/dev/null && command -v prosody >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends tsung prosody >/dev/null; }

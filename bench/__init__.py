@@ -1,0 +1,3 @@
+"""
+Benchmarks: programs that print figures, never part of the test suite.
+"""

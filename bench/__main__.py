@@ -1,0 +1,154 @@
+# -*- test-case-name: bench.tests.test_main -*-
+"""
+mcc's benchmark: mcc against a private Prosody under the same tsung load,
+then the memory idle XMPP sessions cost each.  Prints a plain-text table
+and writes it to bench/results/latest.txt (smoke.txt for --smoke).
+
+    python -m bench                 # 200 and 1,000 users (make bench)
+    python -m bench --smoke         # 20 users, a few seconds (make bench-smoke)
+
+Every process it starts (Prosody, twistd, tsung, epmd) is stopped at the
+end, after a failure or a Ctrl-C too.
+"""
+
+import argparse
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import compare, idle, report, tsung
+from bench.processes import Processes
+
+RESULTS = Path(__file__).with_name("results")
+TOOLS = ("tsung", "erl", "epmd", "prosody")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--users", default="200,1000", help="comma-separated sizes (default: 200,1000)"
+    )
+    parser.add_argument("--chat-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--message-interval", type=float, default=1.0,
+        help="seconds between two messages of one user (default: 1)",
+    )
+    parser.add_argument("--arrival-rate", type=float, default=100.0, help="logins per second")
+    parser.add_argument(
+        "--idle-sessions", type=int, default=1000, help="idle XMPP sessions; 0 skips"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true",
+        help="a quick check: 20 users chatting 8 s, 50 idle sessions",
+    )
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="then run the first load once more against mcc under cProfile "
+        "and report its hottest functions",
+    )
+    parser.add_argument(
+        "--output", type=Path,
+        help="default: bench/results/latest.txt, or smoke.txt with --smoke",
+    )
+    return parser
+
+
+def _loads(arguments):
+    if arguments.smoke:
+        return [tsung.Load(users=20, chat_seconds=8, drain_seconds=2)]
+    return [
+        tsung.Load(
+            users=int(size),
+            chat_seconds=arguments.chat_seconds,
+            message_interval=arguments.message_interval,
+            arrival_rate=arguments.arrival_rate,
+        )
+        for size in arguments.users.split(",")
+    ]
+
+
+def _raise_open_files_limit():
+    # Each user is a socket in tsung and one in the server, which inherit this.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+
+def _stop_on_signals():
+    # Unwind through every cleanup, also when started with SIGINT ignored
+    # (in the background) or stopped by SIGTERM or SIGHUP.
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt()
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, interrupt)
+
+
+def _stop_all(processes):
+    # A second Ctrl-C must not cut the cleanup short.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    processes.stop_all()
+
+
+def run(arguments, folder, processes, out):
+    loads = _loads(arguments)
+    throughput = []
+    for load in loads:
+        runs = []
+        for server in compare.SERVERS:
+            out.write(f"{server}: {load.users} users for {load.chat_seconds:g} s...\n")
+            out.flush()
+            runs.append(compare.measure(processes, folder / f"{load.users}-users", server, load))
+        throughput.append(runs)
+    idle_sessions = 50 if arguments.smoke else arguments.idle_sessions
+    idle_runs = None
+    if idle_sessions:
+        idle_runs = []
+        for server in compare.SERVERS:
+            out.write(f"{server}: {idle_sessions} idle sessions...\n")
+            out.flush()
+            idle_runs.append(idle.measure(processes, folder, server, idle_sessions))
+    profile = ()
+    if arguments.profile:
+        out.write(f"mcc under cProfile: {loads[0].users} users...\n")
+        out.flush()
+        profile = report.hottest(compare.profile_mcc(processes, folder, loads[0]), loads[0])
+    return report.render(report.command_line(), throughput, idle_runs, idle_sessions, profile)
+
+
+def main(argv=None, out=sys.stdout):
+    arguments = _parser().parse_args(argv)
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        out.write(f"bench: missing {', '.join(missing)} (apt-get install tsung prosody)\n")
+        return 1
+    _raise_open_files_limit()
+    _stop_on_signals()
+    folder = Path(tempfile.mkdtemp(prefix="mcc-bench-"))
+    processes = Processes()
+    try:
+        text = run(arguments, folder, processes, out)
+    except KeyboardInterrupt:
+        out.write(f"bench: interrupted; logs kept in {folder}\n")
+        return 130
+    except BaseException:
+        out.write(f"bench: failed; logs kept in {folder}\n")
+        raise
+    finally:
+        _stop_all(processes)
+    shutil.rmtree(folder)
+    out.write("\n" + text)
+    output = arguments.output or RESULTS / ("smoke.txt" if arguments.smoke else "latest.txt")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    out.write(f"\n(written to {output})\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+# -*- test-case-name: bench.tests.test_mcc_server -*-
+"""
+A private mcc for the comparison: C{twistd -n mcc} from the running
+virtualenv, with a data dir of ours, on loopback ports.
+
+C{--allow-plaintext-on-loopback} lets tsung log in with SASL PLAIN without
+TLS, as it does with Prosody.  The accounts are created through the store in
+one transaction before the server starts.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+from mcc.config import Config
+from mcc.store import Store
+
+TWISTD = Path(sys.executable).parent / "twistd"
+OPTIONS_NOTE = "mcc runs with --allow-plaintext-on-loopback (SASL PLAIN without TLS)"
+
+
+def create_accounts(data_dir, accounts, now=time.time):
+    """
+    Add C{accounts}, pairs of username and password, in one transaction.
+    """
+    store = Store.open(Config(data_dir=Path(data_dir)).database_path)
+    try:
+        with store.transaction():
+            for username, password in accounts:
+                store.users.add(username, password, now=now())
+    finally:
+        store.close()
+
+
+def command(data_dir, domain, xmpp_port, http_port, profile=None):
+    """
+    The twistd command line; with C{profile}, a path, the process runs
+    under cProfile and saves its statistics there when it stops.
+    """
+    profiling = [f"--profile={profile}", "--profiler=cprofile", "--savestats"] if profile else []
+    return [
+        str(TWISTD), "--nodaemon", "--pidfile=", *profiling, "mcc",
+        "--data-dir", str(data_dir),
+        "--domain", domain,
+        "--interface", "127.0.0.1",
+        "--xmpp-port", str(xmpp_port),
+        "--http-port", str(http_port),
+        "--allow-plaintext-on-loopback",
+    ]
+
+
+def start(processes, folder, domain, port, http_port, accounts, profile=None):
+    """
+    Start mcc in the foreground and wait until it listens.
+    """
+    folder = Path(folder)
+    data_dir = folder / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    create_accounts(data_dir, accounts)
+    process = processes.start(
+        command(data_dir, domain, port, http_port, profile), folder / "twistd.log", cwd=folder
+    )
+    processes.wait_for_port(process, port)
+    return process

@@ -1,0 +1,82 @@
+# -*- test-case-name: bench.tests.test_prosody -*-
+"""
+A private Prosody for the comparison: Debian's package, its own config,
+data, pid file and log in a folder of ours, listening on loopback only.
+
+Like mcc in the benchmark it accepts SASL PLAIN without TLS.  Its accounts
+are written straight into its data folder: with C{internal_plain} each one
+is a small Lua file, and C{prosodyctl register} would start one process per
+account.
+"""
+
+from pathlib import Path
+
+PROSODY = "prosody"
+
+# Roughly what mcc serves: rosters, presence, messages, offline storage
+# (loaded by Prosody itself), disco, ping, version, vCards.  No mod_limits:
+# it would throttle every connection to 10 KB/s.
+MODULES = ("roster", "saslauth", "disco", "ping", "version", "vcard_legacy")
+
+
+def lua_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def config_text(folder, domain, port):
+    folder = Path(folder)
+    modules = "; ".join(lua_string(name) for name in MODULES)
+    return f"""\
+-- Written by mcc's benchmark; removed with its folder.
+run_as_root = true
+pidfile = {lua_string(str(folder / "prosody.pid"))}
+data_path = {lua_string(str(folder / "data"))}
+log = {{ info = {lua_string(str(folder / "prosody.log"))} }}
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {port} }}
+c2s_direct_tls_ports = {{ }}
+s2s_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+storage = "internal"
+modules_enabled = {{ {modules} }}
+
+VirtualHost {lua_string(domain)}
+"""
+
+
+def account_path(data_folder, domain, username):
+    """
+    Where C{internal_plain} keeps one account: Prosody escapes the dots of
+    the host name in folder names.
+    """
+    return Path(data_folder) / domain.replace(".", "%2e") / "accounts" / f"{username}.dat"
+
+
+def write_accounts(data_folder, domain, accounts):
+    """
+    Register C{accounts}, pairs of username and password.
+    """
+    for username, password in accounts:
+        path = account_path(data_folder, domain, username)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"return {{\n\t[\"password\"] = {lua_string(password)};\n}};\n")
+
+
+def start(processes, folder, domain, port, accounts):
+    """
+    Start Prosody in the foreground and wait until it listens.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "prosody.cfg.lua"
+    config.write_text(config_text(folder, domain, port))
+    write_accounts(folder / "data", domain, accounts)
+    process = processes.start(
+        [PROSODY, "--config", str(config), "-F"], folder / "prosody.out"
+    )
+    processes.wait_for_port(process, port)
+    return process

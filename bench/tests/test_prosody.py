@@ -1,0 +1,40 @@
+"""
+The private Prosody's configuration and the accounts written for it.
+"""
+
+import re
+
+from bench import prosody
+
+
+def settings(text):
+    return dict(re.findall(r"^(\w+) = (.+)$", text, re.MULTILINE))
+
+
+def test_config_listens_on_loopback_only_and_allows_plain(tmp_path):
+    text = prosody.config_text(tmp_path, "bench.test", 5999)
+    values = settings(text)
+    assert values["interfaces"] == '{ "127.0.0.1" }'
+    assert values["c2s_ports"] == "{ 5999 }"
+    for closed in ("s2s_ports", "http_ports", "https_ports", "c2s_direct_tls_ports"):
+        assert values[closed] == "{ }"
+    assert values["c2s_require_encryption"] == "false"
+    assert values["allow_unencrypted_plain_auth"] == "true"
+    assert values["authentication"] == '"internal_plain"'
+    assert values["pidfile"] == f'"{tmp_path}/prosody.pid"'
+    assert values["data_path"] == f'"{tmp_path}/data"'
+    assert 'VirtualHost "bench.test"' in text
+
+
+def test_config_leaves_mod_limits_out(tmp_path):
+    modules = settings(prosody.config_text(tmp_path, "bench.test", 5999))["modules_enabled"]
+    assert '"saslauth"' in modules and '"roster"' in modules
+    assert "limits" not in modules
+
+
+def test_account_files_are_where_internal_plain_reads_them(tmp_path):
+    prosody.write_accounts(tmp_path, "bench.test", [("bench1", "secret1"), ("q", 'a"b\\c')])
+    folder = tmp_path / "bench%2etest" / "accounts"
+    assert sorted(p.name for p in folder.iterdir()) == ["bench1.dat", "q.dat"]
+    assert (folder / "bench1.dat").read_text() == 'return {\n\t["password"] = "secret1";\n};\n'
+    assert '["password"] = "a\\"b\\\\c";' in (folder / "q.dat").read_text()
