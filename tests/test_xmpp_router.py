@@ -231,3 +231,12 @@ def test_handlers_output_comes_back_through_the_pipe(routing):
     pipe.source.send(parseXml("<message xmlns='jabber:client' to='bob@example.org/phone'/>"))
     assert bob.xmlstream.take() == []
     assert "extra" not in routing.router.routes
+
+
+def test_parsed_addresses_are_cached_within_a_bound():
+    from mcc.xmpp import jids
+
+    jids.parse.cache_clear()
+    first = jids.parse("alice@localhost/desk")
+    assert jids.parse("alice@localhost/desk") is first
+    assert jids.parse.cache_info().maxsize == jids.PARSED_CACHE_SIZE

@@ -14,6 +14,7 @@ from zope.interface import implementer
 
 from mcc.routing.chats import ChatError
 from mcc.routing.interfaces import IOperatorChannel
+from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.namespaces import NS_CLIENT
 
@@ -119,8 +120,8 @@ class GuestService(XMPPHandler):
     def on_message(self, message):
         if message.getAttribute("type") == "error":
             return
-        guest = jid.JID(message["to"]).user
-        operator = localpart(jid.JID(message["from"]).userhost())
+        guest = jids.parse(message["to"]).user
+        operator = localpart(jids.parse(message["from"]).userhost())
         text = message.body and str(message.body).strip()
         try:
             if text == END_COMMAND:
@@ -139,7 +140,7 @@ class GuestService(XMPPHandler):
         reply["from"] = presence["to"]
         reply["to"] = presence["from"]
         try:
-            chat = self.chats.by_guest(jid.JID(presence["to"]).user)
+            chat = self.chats.by_guest(jids.parse(presence["to"]).user)
         except ChatError:
             chat = None
         if chat is None or chat.state not in ("waiting", "active"):

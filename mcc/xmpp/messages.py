@@ -7,9 +7,10 @@ initial presence, marked with the time they were stored (XEP-0203).
 
 import datetime
 
-from twisted.words.protocols.jabber import error, jid
+from twisted.words.protocols.jabber import error
 from wokkel.subprotocols import XMPPHandler
 
+from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.namespaces import NS_CLIENT, NS_DELAY
 from mcc.xmpp.presence import INITIAL_PRESENCE_EVENT
@@ -37,7 +38,7 @@ class MessageDelivery(XMPPHandler):
     def on_message(self, message):
         kind = message.getAttribute("type", "normal")
         recipient = message.getAttribute("to")
-        bare = jid.JID(recipient).userhost() if recipient else message.session.bare
+        bare = jids.parse(recipient).userhost() if recipient else message.session.bare
         if kind == "error":
             return
         if kind == "groupchat":

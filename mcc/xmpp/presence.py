@@ -9,6 +9,7 @@ from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 
+from mcc.xmpp import jids
 from mcc.store import RosterItem
 from mcc.xmpp import subscriptions as states
 from mcc.xmpp.jids import localpart
@@ -127,7 +128,7 @@ class Subscriptions:
             self.send_unavailable_of(owner, sender)
 
     def _is_local_account(self, bare):
-        account = jid.JID(bare)
+        account = jids.parse(bare)
         return account.host == self.domain and (
             self.sessions.is_connected(bare) or self.account_exists(account.user)
         )
@@ -172,16 +173,16 @@ class PresenceService(XMPPHandler):
         session = presence.session
         if kind in SUBSCRIPTION_KINDS:
             if recipient is not None:
-                contact = jid.JID(recipient).userhost()
+                contact = jids.parse(recipient).userhost()
                 self.subscriptions.outbound(session.bare, contact, kind)
         elif kind == "probe":
             if recipient is not None:
-                self._probe(session, jid.JID(recipient).userhost())
+                self._probe(session, jids.parse(recipient).userhost())
         elif kind in (None, "unavailable", "error"):
             if recipient is None:
                 self._broadcast(session, presence, kind)
             else:
-                self._directed(session, presence, jid.JID(recipient), kind)
+                self._directed(session, presence, jids.parse(recipient), kind)
 
     def _subscriber_sessions(self, owner):
         subscribers = [
@@ -212,7 +213,7 @@ class PresenceService(XMPPHandler):
             return
         # Those that got directed presence hear the end of it even from a
         # resource that never broadcast its availability.
-        directed = [self.sessions.get(jid.JID(full)) for full in session.directed_to]
+        directed = [self.sessions.get(jids.parse(full)) for full in session.directed_to]
         session.directed_to.clear()
         targets = [s for s in directed if s is not None]
         if session.available:

@@ -7,6 +7,7 @@ from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import domish
 from wokkel.subprotocols import IQHandlerMixin, XMPPHandler
 
+from mcc.xmpp import jids
 from mcc.store import RosterItem
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.namespaces import NS_CLIENT, NS_ROSTER
@@ -46,9 +47,9 @@ def push_item(sessions, owner, item, new_id, remove=False):
 
 
 def _own_account(iq):
-    sender = jid.JID(iq["from"])
+    sender = jids.parse(iq["from"])
     recipient = iq.getAttribute("to")
-    if recipient is not None and jid.JID(recipient).userhost() != sender.userhost():
+    if recipient is not None and jids.parse(recipient).userhost() != sender.userhost():
         raise error.StanzaError("forbidden", text="only your own roster")
     return sender
 
@@ -89,7 +90,7 @@ class RosterService(XMPPHandler, IQHandlerMixin):
         if not address:
             raise error.StanzaError("jid-malformed", text="an item needs a jid")
         try:
-            contact = jid.JID(address).userhost()
+            contact = jids.parse(address).userhost()
         except jid.InvalidFormat:
             raise error.StanzaError("jid-malformed") from None
         if contact == owner:

@@ -17,9 +17,10 @@ JID it is addressed to, or dropped when that resource has gone.
 """
 
 from twisted.python import log
-from twisted.words.protocols.jabber import error, jid
+from twisted.words.protocols.jabber import error
 
 from mcc.routing.chats import GUEST_PREFIX
+from mcc.xmpp import jids
 
 DOMAIN = "domain"
 ACCOUNTS = "accounts"
@@ -53,7 +54,7 @@ class StanzaRouter:
         Deliver what the server's handlers send to the resource it names.
         """
         recipient = stanza.getAttribute("to")
-        session = recipient and self.sessions.get(jid.JID(recipient))
+        session = recipient and self.sessions.get(jids.parse(recipient))
         if session:
             session.send(stanza)
 
@@ -62,7 +63,7 @@ class StanzaRouter:
         if recipient is None:
             self._process(ACCOUNTS, stanza)
             return
-        to = jid.JID(recipient)
+        to = jids.parse(recipient)
         if to.host != self.domain:
             self._refuse(stanza, "remote-server-not-found", "this server talks to no other")
         elif to.user is None:

@@ -3,11 +3,12 @@
 vcard-temp (XEP-0054): the profile and avatar that Pidgin and Gajim show.
 """
 
-from twisted.words.protocols.jabber import error, jid
+from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish
 from wokkel.generic import parseXml
 from wokkel.subprotocols import IQHandlerMixin, XMPPHandler
 
+from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.namespaces import NS_VCARD
 
@@ -30,7 +31,7 @@ class VCardService(XMPPHandler, IQHandlerMixin):
     @staticmethod
     def _owner(iq):
         recipient = iq.getAttribute("to")
-        return jid.JID(recipient or iq["from"]).userhost()
+        return jids.parse(recipient or iq["from"]).userhost()
 
     def on_get(self, iq):
         stored = self.store.vcards.get(localpart(self._owner(iq)))
@@ -38,6 +39,6 @@ class VCardService(XMPPHandler, IQHandlerMixin):
 
     def on_set(self, iq):
         owner = self._owner(iq)
-        if owner != jid.JID(iq["from"]).userhost():
+        if owner != jids.parse(iq["from"]).userhost():
             raise error.StanzaError("forbidden", text="only your own vCard")
         self.store.vcards.put(localpart(owner), iq.vCard.toXml())
