@@ -122,12 +122,11 @@ class ChatService(service.Service):
         except KeyError:
             raise UnknownTarget(f"no queue named {queue!r}") from None
 
+    def _available(self, names):
+        return [name for name in names if self.availability.is_available(name)]
+
     def available_operators(self, queue=None, user=None):
-        return [
-            name
-            for name in self._candidates(queue, user)
-            if self.availability.is_available(name)
-        ]
+        return self._available(self._candidates(queue, user))
 
     def is_available(self, queue=None, user=None):
         return bool(self.available_operators(queue, user))
@@ -139,7 +138,7 @@ class ChatService(service.Service):
             return []
 
     def _available_for(self, chat):
-        return [name for name in self._chat_candidates(chat) if self.availability.is_available(name)]
+        return self._available(self._chat_candidates(chat))
 
     # The visitor's side
 
