@@ -5,11 +5,12 @@ XMPP clients (slixmpp), and the chat router between them.
 
 import asyncio
 
+import pytest
 import treq
 
 from tests.conftest import asyncio_test
 from tests.visitor_client import Visitor, call, wait
-from tests.xmpp_client import login
+from tests.xmpp_client import login, until
 
 
 def staff(server, queue, *operators):
@@ -113,10 +114,11 @@ async def test_ring_all_first_reply_takes_it_and_messages_flow_both_ways(server)
 
 @asyncio_test
 async def test_offline_queue_and_away_operator(server):
-    (carol,) = await operators(server, "carol")
-    staff(server, "sales", "carol")
+    carol, dave = await operators(server, "carol", "dave")
+    staff(server, "sales", "carol", "dave")
     carol.send_presence(pshow="away")
-    await asyncio.sleep(0.2)
+    dave.send_presence(pshow="dnd")
+    await until(lambda: not server.chats.is_available(queue="sales"))
     try:
         code, body = await call("GET", f"{server.http_url}/api/availability?queue=sales")
         assert (code, body) == (200, {"available": False})
@@ -124,11 +126,17 @@ async def test_offline_queue_and_away_operator(server):
         assert code == 409 and body["error"] == "offline"
 
         carol.send_presence()
-        await asyncio.sleep(0.2)
+        await until(lambda: server.chats.is_available(queue="sales"))
         code, body = await call("GET", f"{server.http_url}/api/availability?queue=sales")
         assert body == {"available": True}
+        code, _ = await Visitor(server).start(queue="sales", name="Una")
+        assert code == 201
+        await message_matching(carol, has_body("New chat for sales from Una"))
+        # dave is busy (dnd): the chat never rings for him.
+        with pytest.raises(asyncio.TimeoutError):
+            await message_matching(dave, has_body("New chat"), timeout=1)
     finally:
-        await carol.close()
+        await close_all(carol, dave)
 
 
 @asyncio_test
