@@ -142,4 +142,9 @@ def makeService(config, reactor=None):
             f"First start: created the administrator {FIRST_ADMIN}@{config.domain} "
             f"with password {password} (also in {config.data_dir / FIRST_ADMIN_FILE})"
         )
+    elif (config.data_dir / FIRST_ADMIN_FILE).exists():
+        log.msg(
+            f"The first administrator, {FIRST_ADMIN}@{config.domain}, has the password "
+            f"in {config.data_dir / FIRST_ADMIN_FILE} unless it was changed since"
+        )
     return mcc

@@ -35,3 +35,9 @@ async def test_accounts_added_with_the_command_log_into_twistd(data_dir):
             await client.close()
     finally:
         await twistd.stop()
+
+    again = Twistd(data_dir)
+    await again.start()
+    await again.stop()
+    assert "created the administrator" not in again.log
+    assert f"password in {data_dir / 'first-admin.txt'}" in again.log
