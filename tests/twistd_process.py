@@ -51,6 +51,11 @@ class Twistd:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
         await self.wait_for_line(r"starting on %d" % self.http_port)
+        # An answered connection means the reactor runs, and so handles
+        # SIGTERM: before that, the signal would kill it outright.
+        _, writer = await asyncio.open_connection("127.0.0.1", self.http_port)
+        writer.close()
+        await writer.wait_closed()
 
     async def wait_for_line(self, pattern, timeout=30):
         """
