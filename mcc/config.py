@@ -9,6 +9,7 @@ a setting has one name, one default and one help text.
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from twisted.python import usage
 from twisted.words.protocols.jabber import jid
@@ -35,7 +36,27 @@ class Config:
     visitor_timeout: float = 90.0
     poll_timeout: float = 25.0
     max_message_size: int = 4000
+    chat_start_limit: int = 10
+    chat_start_window: float = 60.0
     trusted_proxies: tuple = ()
+    public_url: str = ""
+    """
+    Where browsers reach the HTTP port, for the code pasted into websites;
+    empty: derived from the HTTP port (see L{base_url}).
+    """
+
+    def base_url(self, port=None):
+        """
+        The public base URL of mcc, without a trailing slash.
+
+        @param port: the HTTP port really listened on, when C{http_port} is 0.
+        """
+        if self.public_url:
+            return self.public_url
+        host = "localhost" if self.interface in ("", "0.0.0.0", "::") else self.interface
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port or self.http_port}"
 
     @property
     def database_path(self):
@@ -85,7 +106,21 @@ class Options(usage.Options):
         ["answer-timeout", None, 120.0, "Seconds a chat rings before it counts as missed.", _positive(float)],
         ["visitor-timeout", None, 90.0, "Seconds without a poll before a visitor counts as gone.", _positive(float)],
         ["max-message-size", None, 4000, "Longest visitor message, in characters.", _positive(int)],
+        [
+            "chat-start-limit",
+            None,
+            10,
+            "Benchmarks only: new chats one address may start per minute.",
+            _positive(int),
+        ],
         ["trusted-proxies", None, "", "Comma-separated networks whose X-Forwarded-For is believed."],
+        [
+            "public-url",
+            None,
+            "",
+            "Base URL where browsers reach the HTTP port, used in the code for websites"
+            " (default: http://localhost:HTTP-PORT).",
+        ],
     ]
     optFlags = [
         [
@@ -115,6 +150,7 @@ class Options(usage.Options):
             )
         except ValueError as problem:
             raise usage.UsageError(f"--trusted-proxies: {problem}") from None
+        self["public-url"] = _public_url(self["public-url"])
         if self["visitor-timeout"] <= Config.poll_timeout:
             raise usage.UsageError(
                 f"--visitor-timeout must be longer than a poll ({Config.poll_timeout} s)"
@@ -138,5 +174,21 @@ class Options(usage.Options):
             answer_timeout=self["answer-timeout"],
             visitor_timeout=self["visitor-timeout"],
             max_message_size=self["max-message-size"],
+            chat_start_limit=self["chat-start-limit"],
             trusted_proxies=self["trusted-proxies"],
+            public_url=self["public-url"],
         )
+
+
+def _public_url(value):
+    """
+    C{value} without its trailing slash, once it is an http(s) base URL.
+    """
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise usage.UsageError(
+            f"--public-url: {value!r} is not a base URL like https://chat.example.org"
+        )
+    return value.rstrip("/")

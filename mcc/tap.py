@@ -3,6 +3,7 @@
 The whole mcc process on one screen: store, XMPP server, listeners.
 """
 
+import functools
 import os
 import secrets
 from pathlib import Path
@@ -13,13 +14,16 @@ from twisted.python import log
 from twisted.web import resource, server, static
 
 from mcc.admin import AdminSite
+from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.queues import Queues
+from mcc.routing.widgets import ConfigurationWatch, Widgets
 from mcc.store import Store
 from mcc.throttle import Throttle
 from mcc.tls import ensure_self_signed, server_tls_options
+from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import VisitorAPI
 from mcc.xmpp.server import XMPPServer
 
@@ -31,17 +35,24 @@ FIRST_ADMIN_FILE = "first-admin.txt"
 class Listener(service.Service):
     """
     Listens on an endpoint while running; C{listening} fires with the port,
-    so that a caller that asked for port 0 can learn the real one.
+    so that a caller that asked for port 0 can learn the real one, which is
+    then C{bound_port}.
     """
 
     def __init__(self, endpoint, factory):
         self.endpoint = endpoint
         self.factory = factory
         self.listening = None
+        self.bound_port = None
 
     def startService(self):
         service.Service.startService(self)
         self.listening = self.endpoint.listen(self.factory)
+        self.listening.addCallback(self._bound)
+
+    def _bound(self, port):
+        self.bound_port = port.getHost().port
+        return port
 
     def stopService(self):
         service.Service.stopService(self)
@@ -71,10 +82,9 @@ def ensure_first_admin(store, accounts, data_dir):
 
 def admin_url(config):
     """
-    Where a browser on this machine reaches the admin site.
+    Where browsers reach the admin site.
     """
-    host = "localhost" if config.interface in ("", "0.0.0.0", "::") else config.interface
-    return f"http://{host}:{config.http_port}/admin/"
+    return f"{config.base_url()}/admin/"
 
 
 def makeService(config, reactor=None):
@@ -110,9 +120,24 @@ def makeService(config, reactor=None):
     chats.setServiceParent(mcc)
 
     web = resource.Resource()
-    visitor_api = VisitorAPI(chats, reactor, config.trusted_proxies, config.max_message_size)
+    visitor_api = VisitorAPI(
+        chats,
+        reactor,
+        config.trusted_proxies,
+        config.max_message_size,
+        start_limit=(config.chat_start_limit, config.chat_start_window),
+    )
     web.putChild(b"api", visitor_api.app.resource())
     web.putChild(b"chat-test", static.File(str(TEMPLATES / "visitor" / "test-page.html")))
+    widgets = Widgets(store, chats.is_available, reactor, lambda: secrets.token_urlsafe(12))
+    watch = ConfigurationWatch(widgets, availability, reactor, config.poll_timeout)
+    watch.setName("widget-watch")
+    watch.setServiceParent(mcc)
+    web.putChild(b"widget", WidgetSite(widgets, watch).resource())
+
+    def public_url():
+        return config.base_url(mcc.getServiceNamed("http-listener").bound_port)
+
     admin = AdminSite(
         config.domain,
         accounts,
@@ -121,6 +146,7 @@ def makeService(config, reactor=None):
         reactor,
         Throttle(reactor, config.auth_failures_allowed, config.auth_failure_window),
         config.admin_session_timeout,
+        sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
     )
     web.putChild(b"admin", admin.resource())
 

@@ -51,9 +51,13 @@ class Twistd:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
         await self.wait_for_line(r"starting on %d" % self.http_port)
-        # An answered connection means the reactor runs, and so handles
-        # SIGTERM: before that, the signal would kill it outright.
-        _, writer = await asyncio.open_connection("127.0.0.1", self.http_port)
+        # An answered request means the reactor runs, and so handles
+        # SIGTERM: before that, the signal would kill it outright.  (A mere
+        # connection is not enough: the kernel accepts it on the listening
+        # socket before the reactor starts.)
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.http_port)
+        writer.write(b"HEAD /admin/sign-in HTTP/1.0\r\n\r\n")
+        await asyncio.wait_for(reader.readline(), 30)
         writer.close()
         await writer.wait_closed()
 

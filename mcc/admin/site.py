@@ -138,6 +138,9 @@ class AdminSite:
 
     @param random_bytes: C{n -> bytes}, the source of session ids and tokens.
     @param throttle: a L{Throttle} for failed sign-ins, per address.
+    @param sections: tab key -> C{(site, visit) -> resource}: tabs served by
+        their own modules under C{/admin/KEY}, for signed-in administrators;
+        a tab without one shows its placeholder.
     """
 
     app = Klein()
@@ -153,6 +156,7 @@ class AdminSite:
         session_lifetime,
         random_bytes=os.urandom,
         pages=None,
+        sections=None,
     ):
         self.domain = domain
         self.accounts = accounts
@@ -163,6 +167,7 @@ class AdminSite:
         self.sessions = SessionStore(clock, random_bytes, session_lifetime)
         self.presence = PresenceFeed(availability, clock, PRESENCE_WAIT)
         self.pages = pages or Pages()
+        self.sections = sections or {}
 
     def resource(self):
         return self.app.resource()
@@ -596,11 +601,17 @@ class AdminSite:
         visit.session.flash = f"Deleted the queue {queue.name}."
         return self._redirect(request, "/admin/queues")
 
-    # Tabs built by later work
+    # Tabs served by their own modules, or placeholders until built
 
-    @app.route("/<any(widgets, activity, reports, gateways):tab>", methods=["GET"])
+    @app.route(
+        "/<any(widgets, activity, reports, gateways):tab>", branch=True, methods=["GET", "POST"]
+    )
     @admin_only
-    def placeholder(self, request, visit, tab):
+    def section(self, request, visit, tab):
+        if tab in self.sections:
+            return self.sections[tab](self, visit).resource()
+        if request.postpath or request.method != b"GET":
+            return self._bare(request, "not-found.html", status=404, problem="no such page")
         title = dict(TABS)[tab]
         return self._page(
             request, visit, "placeholder.html", tab, title=title, summary=PLACEHOLDERS[tab]

@@ -8,6 +8,18 @@ from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
 from mcc.store.users import DuplicateUser, UnknownUser, User, UsernameError, Users
+from mcc.store.widgets import (
+    DuplicateSkin,
+    DuplicateSnippet,
+    ServiceLevel,
+    Skin,
+    SkinInUse,
+    Skins,
+    Snippet,
+    Snippets,
+    UnknownSkin,
+    UnknownSnippet,
+)
 
 
 class Store:
@@ -23,6 +35,8 @@ class Store:
         self.vcards = VCards(db)
         self.chats = Chats(db)
         self.queues = Queues(db)
+        self.skins = Skins(db)
+        self.snippets = Snippets(db)
 
     @classmethod
     def open(cls, path):
@@ -45,4 +59,12 @@ __all__ = [
     "Queue",
     "DuplicateQueue",
     "UnknownQueue",
+    "Skin",
+    "DuplicateSkin",
+    "SkinInUse",
+    "UnknownSkin",
+    "Snippet",
+    "ServiceLevel",
+    "DuplicateSnippet",
+    "UnknownSnippet",
 ]

@@ -104,6 +104,39 @@ MIGRATIONS = [
     );
     CREATE INDEX queue_operators_by_user ON queue_operators(username);
     """,
+    # 4: widgets.  A skin is how a widget looks and speaks (its settings are
+    # JSON that mcc.routing.widgets checks); a snippet is the code pasted into
+    # a website, found by its public key; its service levels, in order, pick
+    # a queue or a user and the skin shown for it.  A skin in use cannot go.
+    """
+    CREATE TABLE skins (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        settings TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE snippets (
+        id INTEGER PRIMARY KEY,
+        public_key TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        widget_type TEXT NOT NULL
+            CHECK (widget_type IN ('embedded', 'floating', 'popup', 'direct')),
+        no_javascript_html TEXT NOT NULL DEFAULT '',
+        offline_html TEXT NOT NULL DEFAULT '',
+        online_html TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE service_levels (
+        snippet_id INTEGER NOT NULL REFERENCES snippets(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        queue_id INTEGER REFERENCES queues(id) ON DELETE CASCADE,
+        username TEXT REFERENCES users(username) ON DELETE CASCADE,
+        skin_id INTEGER NOT NULL REFERENCES skins(id) ON DELETE RESTRICT,
+        CHECK ((queue_id IS NULL) != (username IS NULL)),
+        PRIMARY KEY (snippet_id, position)
+    );
+    CREATE INDEX service_levels_by_skin ON service_levels(skin_id);
+    """,
 ]
 
 

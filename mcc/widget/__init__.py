@@ -1,3 +1,4 @@
 """
-What visitors' browsers talk to: the visitor API (and later the widget).
+What websites and visitors' browsers talk to: the visitor API, and the
+chat widget with the code that embeds it.
 """

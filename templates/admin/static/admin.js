@@ -2,6 +2,10 @@
 //  - Presence badges follow the users' XMPP clients without reloading.
 //  - Add/Remove Operators moves users between the columns in the page;
 //    Save still posts the form.
+//  - Design Widgets: a live preview of the skin being edited, drawn by the
+//    widget's own script; service levels added, moved and removed in the
+//    page until Save; the Online option hidden for embedded widgets; a
+//    button copying the generated code.
 (function () {
   "use strict";
 
@@ -84,6 +88,122 @@
     });
   }
 
+  // Blank settings take their defaults, as saving would.
+  function enhanceSkinForm(form) {
+    var preview = form.querySelector("[data-widget-preview]");
+    var states = form.querySelector("[data-preview-states]");
+    var defaults = JSON.parse(form.dataset.defaults);
+    var state = "form";
+    function draw() {
+      var skin = {};
+      Object.keys(defaults).forEach(function (name) {
+        var field = form.elements.namedItem(name);
+        skin[name] = (field && field.value.trim()) || defaults[name];
+      });
+      window.MCC.preview(preview, skin, state);
+    }
+    var script = document.createElement("script");
+    script.src = preview.dataset.widgetPreview;
+    script.onload = function () {
+      form.querySelector("[data-preview-fallback]").hidden = true;
+      states.hidden = false;
+      form.addEventListener("input", draw);
+      form.addEventListener("change", draw);
+      draw();
+    };
+    document.head.appendChild(script);
+    states.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-preview-state]");
+      if (!button) {
+        return;
+      }
+      state = button.dataset.previewState;
+      states.querySelectorAll("[data-preview-state]").forEach(function (one) {
+        one.setAttribute("aria-pressed", String(one === button));
+      });
+      draw();
+    });
+  }
+
+  // The level buttons post the form without JavaScript; here they act in
+  // the page, and the rows' numbers and labels follow.
+  function enhanceSnippetForm(form) {
+    var rows = form.querySelector("[data-levels]");
+    var template = form.querySelector("[data-level-template]");
+    var empty = form.querySelector("[data-levels-empty]");
+    var unsaved = form.querySelector("[data-unsaved]");
+    var online = form.querySelector("[data-online-option]");
+
+    function renumber() {
+      Array.prototype.forEach.call(rows.rows, function (row, index) {
+        var level = "service level " + (index + 1);
+        row.querySelector("[data-level-number]").textContent = String(index + 1);
+        row.querySelectorAll("[data-label]").forEach(function (control) {
+          var label = control.dataset.label;
+          control.setAttribute(
+            "aria-label", label.indexOf("{}") >= 0 ? label.replace("{}", level) : label + ", " + level
+          );
+        });
+      });
+      empty.hidden = rows.rows.length > 0;
+      unsaved.hidden = false;
+    }
+
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest('button[name="level"]');
+      if (!button) {
+        return;
+      }
+      event.preventDefault();
+      var verb = button.value.split(":")[0];
+      var row = button.closest("tr");
+      if (verb === "add") {
+        rows.appendChild(template.content.cloneNode(true));
+        row = rows.rows[rows.rows.length - 1];
+      } else if (verb === "remove") {
+        row.remove();
+      } else if (verb === "up" && row.previousElementSibling) {
+        rows.insertBefore(row, row.previousElementSibling);
+      } else if (verb === "down" && row.nextElementSibling) {
+        rows.insertBefore(row.nextElementSibling, row);
+      }
+      renumber();
+      if (verb === "add") {
+        row.querySelector("select").focus();
+      } else if (verb !== "remove") {
+        button.focus();
+      }
+    });
+
+    function showOnline() {
+      var type = form.querySelector('input[name="widget_type"]:checked');
+      online.hidden = Boolean(type) && type.value === "embedded";
+    }
+    form.addEventListener("change", showOnline);
+    showOnline();
+  }
+
+  function enhanceCopy(button) {
+    var status = document.querySelector("[data-copied]");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.dataset.copy);
+      field.select();
+      // The clipboard API exists only on HTTPS (and localhost) pages.
+      var copying = navigator.clipboard ? navigator.clipboard.writeText(field.value) : Promise.reject();
+      copying.then(
+        function () { status.textContent = "Copied to the clipboard."; },
+        function () { status.textContent = "Selected: copy it with Ctrl+C (⌘C on a Mac)."; }
+      );
+    });
+  }
+
   followPresence();
   document.querySelectorAll("[data-picker]").forEach(enhancePicker);
+  document.querySelectorAll("[data-skin-form]").forEach(enhanceSkinForm);
+  document.querySelectorAll("[data-snippet-form]").forEach(enhanceSnippetForm);
+  document.querySelectorAll("[data-copy]").forEach(enhanceCopy);
+  document.querySelectorAll("[data-colour]").forEach(function (swatch) {
+    swatch.style.backgroundColor = swatch.dataset.colour;
+  });
 })();
