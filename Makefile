@@ -31,12 +31,14 @@ BENCH_ARGS ?=
 
 .PHONY: bench bench-smoke bench-tools
 
-## mcc against Prosody under tsung (200 and 1,000 users), then idle memory;
-## prints a table and writes it to bench/results/latest.txt (about 6 minutes).
+## mcc against Prosody under tsung (200 and 1,000 users), idle memory and where
+## mcc's time goes; then mcc's chat round trip (100 and 1,000 chats) and 10,000
+## idle visitors. Prints the tables and writes them to bench/results/latest.txt
+## (about 9 minutes).
 bench: bench-tools $(INSTALLED)
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench --profile $(BENCH_ARGS)
 
-## The same, small (20 users, a few seconds): under a minute.
+## The same, small (20 users, 10 chats, a few seconds each): under a minute.
 bench-smoke: bench-tools $(INSTALLED)
 	$(BIN)/python -m bench --smoke $(BENCH_ARGS)
 

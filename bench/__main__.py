@@ -1,11 +1,13 @@
 # -*- test-case-name: bench.tests.test_main -*-
 """
 mcc's benchmark: mcc against a private Prosody under the same tsung load,
-then the memory idle XMPP sessions cost each.  Prints a plain-text table
-and writes it to bench/results/latest.txt (smoke.txt for --smoke).
+then the memory idle XMPP sessions cost each; then mcc's chat round trip
+(visitors on HTTP, operators on XMPP) and the memory of idle long-polling
+visitors.  Prints plain-text tables and writes them to
+bench/results/latest.txt (smoke.txt for --smoke).
 
-    python -m bench                 # 200 and 1,000 users (make bench)
-    python -m bench --smoke         # 20 users, a few seconds (make bench-smoke)
+    python -m bench                 # 200 and 1,000 users, 100 and 1,000 chats (make bench)
+    python -m bench --smoke         # 20 users, 10 chats, a few seconds (make bench-smoke)
 
 Every process it starts (Prosody, twistd, tsung, epmd) is stopped at the
 end, after a failure or a Ctrl-C too.
@@ -19,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import compare, idle, report, tsung
+from bench import chat, compare, idle, report, roundtrip, tsung
 from bench.processes import Processes
 
 RESULTS = Path(__file__).with_name("results")
@@ -42,8 +44,26 @@ def _parser():
         "--idle-sessions", type=int, default=1000, help="idle XMPP sessions; 0 skips"
     )
     parser.add_argument(
+        "--chats", default="100,1000",
+        help="comma-separated numbers of concurrent chats for the round trip; 0 skips "
+        "(default: 100,1000)",
+    )
+    parser.add_argument(
+        "--visitor-messages", type=int, default=30,
+        help="messages each visitor of the round trip sends (default: 30)",
+    )
+    parser.add_argument(
+        "--visitor-interval", type=float, default=2.0,
+        help="seconds between two messages of one visitor (default: 2)",
+    )
+    parser.add_argument(
+        "--idle-visitors", type=int, default=10_000,
+        help="idle long-polling visitors; 0 skips (default: 10000)",
+    )
+    parser.add_argument(
         "--smoke", action="store_true",
-        help="a quick check: 20 users chatting 8 s, 50 idle sessions",
+        help="a quick check: 20 users chatting 8 s, 50 idle sessions, "
+        "10 chats of 5 messages, 100 idle visitors",
     )
     parser.add_argument(
         "--profile", action="store_true",
@@ -71,8 +91,19 @@ def _loads(arguments):
     ]
 
 
+def _chat_plans(arguments):
+    if arguments.smoke:
+        return [roundtrip.Plan(chats=10, messages=5, interval=0.5)]
+    return [
+        roundtrip.Plan(int(size), arguments.visitor_messages, arguments.visitor_interval)
+        for size in arguments.chats.split(",")
+        if int(size)
+    ]
+
+
 def _raise_open_files_limit():
-    # Each user is a socket in tsung and one in the server, which inherit this.
+    # Each user or visitor is a socket in tsung or the load generator and
+    # one in the server, which inherit this.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -113,12 +144,26 @@ def run(arguments, folder, processes, out):
             out.write(f"{server}: {idle_sessions} idle sessions...\n")
             out.flush()
             idle_runs.append(idle.measure(processes, folder, server, idle_sessions))
+    chat_runs = []
+    for plan in _chat_plans(arguments):
+        out.write(f"mcc: {plan.chats} chats, {plan.messages} messages each...\n")
+        out.flush()
+        chat_runs.append(chat.measure_round_trip(processes, folder, plan))
+    idle_visitors = 100 if arguments.smoke else arguments.idle_visitors
+    idle_visitor_run = None
+    if idle_visitors:
+        out.write(f"mcc: {idle_visitors} idle long-polling visitors...\n")
+        out.flush()
+        idle_visitor_run = chat.measure_idle_visitors(processes, folder, idle_visitors)
     profile = ()
     if arguments.profile:
         out.write(f"mcc under cProfile: {loads[0].users} users...\n")
         out.flush()
         profile = report.hottest(compare.profile_mcc(processes, folder, loads[0]), loads[0])
-    return report.render(report.command_line(), throughput, idle_runs, idle_sessions, profile)
+    return report.render(
+        report.command_line(), throughput, idle_runs, idle_sessions, profile,
+        chat_runs, idle_visitor_run,
+    )
 
 
 def main(argv=None, out=sys.stdout):

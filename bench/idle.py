@@ -8,93 +8,15 @@ server's resident memory is read before and after.
 """
 
 import asyncio
-import base64
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import compare, tsung
 from bench.processes import ProcessFailed, free_port, log_tail, memory_kib
+from bench.xmpp_client import Session
 
-FEATURES_END = re.compile(rb"</(?:stream:)?features>")
-SASL_OUTCOME = re.compile(rb"<(success|failure)\b")
-IQ_END = re.compile(rb"</iq>|<iq\b[^>]*/>")
 CONCURRENT_LOGINS = 50
 SETTLE_SECONDS = 2.0
-
-
-class LoginFailed(Exception):
-    pass
-
-
-def stream_header(domain):
-    return (
-        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-        f"xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>"
-    ).encode()
-
-
-def plain_auth(username, password):
-    token = base64.b64encode(f"\0{username}\0{password}".encode()).decode()
-    return (
-        f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{token}</auth>"
-    ).encode()
-
-
-BIND = (
-    b"<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-    b"<resource>idle</resource></bind></iq>"
-)
-PRESENCE = b"<presence/>"
-
-
-class IdleSession:
-    """
-    One logged-in connection that says nothing more and discards what it
-    receives.
-    """
-
-    def __init__(self, reader, writer):
-        self.reader = reader
-        self.writer = writer
-        self.buffer = b""
-
-    @classmethod
-    async def open(cls, port, domain, username, password, timeout=30):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        session = cls(reader, writer)
-        try:
-            await session.exchange(stream_header(domain), FEATURES_END, timeout)
-            outcome = await session.exchange(plain_auth(username, password), SASL_OUTCOME, timeout)
-            if outcome.group(1) != b"success":
-                raise LoginFailed(username)
-            await session.exchange(stream_header(domain), FEATURES_END, timeout)
-            await session.exchange(BIND, IQ_END, timeout)
-            writer.write(PRESENCE)
-        except BaseException:
-            writer.close()
-            raise
-        return session
-
-    async def exchange(self, data, expected, timeout):
-        """
-        Send C{data} and read until C{expected} matches what came back.
-        """
-        self.writer.write(data)
-        while not (match := expected.search(self.buffer)):
-            chunk = await asyncio.wait_for(self.reader.read(65536), timeout)
-            if not chunk:
-                raise ConnectionError("the server closed the connection")
-            self.buffer += chunk
-        self.buffer = self.buffer[match.end():]
-        return match
-
-    async def idle(self):
-        while await self.reader.read(65536):
-            pass
-
-    def close(self):
-        self.writer.close()
 
 
 async def hold_sessions(port, domain, accounts, while_open, settle=SETTLE_SECONDS):
@@ -107,12 +29,12 @@ async def hold_sessions(port, domain, accounts, while_open, settle=SETTLE_SECOND
 
     async def login(username, password):
         async with gate:
-            return await IdleSession.open(port, domain, username, password)
+            return await Session.open(port, domain, username, password, resource="idle")
 
     outcomes = await asyncio.gather(
         *(login(username, password) for username, password in accounts), return_exceptions=True
     )
-    sessions = [outcome for outcome in outcomes if isinstance(outcome, IdleSession)]
+    sessions = [outcome for outcome in outcomes if isinstance(outcome, Session)]
     readers = [asyncio.ensure_future(session.idle()) for session in sessions]
     try:
         await asyncio.sleep(settle)

@@ -4,8 +4,8 @@ A private mcc for the comparison: C{twistd -n mcc} from the running
 virtualenv, with a data dir of ours, on loopback ports.
 
 C{--allow-plaintext-on-loopback} lets tsung log in with SASL PLAIN without
-TLS, as it does with Prosody.  The accounts are created through the store in
-one transaction before the server starts.
+TLS, as it does with Prosody.  The accounts (and the queues of the chat
+benchmarks) are created through the store before the server starts.
 """
 
 import sys
@@ -32,10 +32,24 @@ def create_accounts(data_dir, accounts, now=time.time):
         store.close()
 
 
-def command(data_dir, domain, xmpp_port, http_port, profile=None):
+def create_queues(data_dir, queues, now=time.time):
     """
-    The twistd command line; with C{profile}, a path, the process runs
-    under cProfile and saves its statistics there when it stops.
+    Add C{queues}, pairs of a queue name and its operators' usernames.
+    """
+    store = Store.open(Config(data_dir=Path(data_dir)).database_path)
+    try:
+        for name, operators in queues:
+            queue = store.queues.add(name, "", now=now())
+            store.queues.set_operators(queue.id, operators)
+    finally:
+        store.close()
+
+
+def command(data_dir, domain, xmpp_port, http_port, profile=None, options=()):
+    """
+    The twistd command line, with mcc's C{options} added; with C{profile},
+    a path, the process runs under cProfile and saves its statistics there
+    when it stops.
     """
     profiling = [f"--profile={profile}", "--profiler=cprofile", "--savestats"] if profile else []
     return [
@@ -46,10 +60,13 @@ def command(data_dir, domain, xmpp_port, http_port, profile=None):
         "--xmpp-port", str(xmpp_port),
         "--http-port", str(http_port),
         "--allow-plaintext-on-loopback",
+        *options,
     ]
 
 
-def start(processes, folder, domain, port, http_port, accounts, profile=None):
+def start(
+    processes, folder, domain, port, http_port, accounts, profile=None, queues=(), options=()
+):
     """
     Start mcc in the foreground and wait until it listens.
     """
@@ -57,8 +74,12 @@ def start(processes, folder, domain, port, http_port, accounts, profile=None):
     data_dir = folder / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     create_accounts(data_dir, accounts)
+    create_queues(data_dir, queues)
     process = processes.start(
-        command(data_dir, domain, port, http_port, profile), folder / "twistd.log", cwd=folder
+        command(data_dir, domain, port, http_port, profile, options),
+        folder / "twistd.log",
+        cwd=folder,
     )
     processes.wait_for_port(process, port)
+    processes.wait_for_port(process, http_port)
     return process

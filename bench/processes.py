@@ -142,6 +142,19 @@ def memory_kib(pid, field):
     raise KeyError(field)
 
 
+def open_files_limit(pid):
+    """
+    How many files a live process may open (its soft limit), from
+    /proc/PID/limits.
+    """
+    with open(f"/proc/{pid}/limits") as limits:
+        for line in limits:
+            if line.startswith("Max open files"):
+                soft = line[len("Max open files"):].split()[0]
+                return float("inf") if soft == "unlimited" else int(soft)
+    raise KeyError("Max open files")
+
+
 @dataclass(frozen=True)
 class HostCpu:
     """

@@ -1,7 +1,8 @@
 # -*- test-case-name: bench.tests.test_report -*-
 """
 The plain-text report: each server's figures side by side, and mcc's as a
-ratio of Prosody's measured in the same run.
+ratio of Prosody's measured in the same run; then the chat path, which is
+mcc's alone.
 """
 
 import os
@@ -39,6 +40,65 @@ IDLE_ROWS = (
     ("RSS before (MiB)", lambda r: r.rss_before_kib / MIB, "{:.1f}", True),
     ("RSS with the sessions (MiB)", lambda r: r.rss_after_kib / MIB, "{:.1f}", True),
     ("per session (KiB)", lambda r: r.per_session_kib, "{:.1f}", True),
+)
+
+# label, figure of a chat.ChatRun, format
+CHAT_ROWS = (
+    ("chats answered", lambda r: r.trip.answered, "{:.0f}"),
+    ("messages sent by visitors", lambda r: r.trip.sent, "{:.0f}"),
+    ("visitor -> operator p50 (ms)", lambda r: r.trip.to_operator.p50_ms, "{:.2f}"),
+    ("visitor -> operator p95 (ms)", lambda r: r.trip.to_operator.p95_ms, "{:.2f}"),
+    ("visitor -> operator p99 (ms)", lambda r: r.trip.to_operator.p99_ms, "{:.2f}"),
+    ("visitor -> operator max (ms)", lambda r: r.trip.to_operator.max_ms, "{:.1f}"),
+    ("operator -> visitor p50 (ms)", lambda r: r.trip.to_visitor.p50_ms, "{:.2f}"),
+    ("operator -> visitor p95 (ms)", lambda r: r.trip.to_visitor.p95_ms, "{:.2f}"),
+    ("operator -> visitor p99 (ms)", lambda r: r.trip.to_visitor.p99_ms, "{:.2f}"),
+    ("operator -> visitor max (ms)", lambda r: r.trip.to_visitor.max_ms, "{:.1f}"),
+    ("delivered per second (both ways)", lambda r: r.trip.delivered_per_second, "{:.1f}"),
+    ("messages lost", lambda r: r.trip.lost, "{:.0f}"),
+    ("errors", lambda r: r.trip.errors, "{:.0f}"),
+    ("mcc CPU (s)", lambda r: r.trip.mcc_cpu_seconds, "{:.2f}"),
+    ("mcc busy (% of a core)", lambda r: 100 * r.trip.mcc_cpu_seconds / r.trip.seconds, "{:.0f}"),
+    ("mcc peak RSS (MiB)", lambda r: r.trip.mcc_peak_rss_kib / MIB, "{:.1f}"),
+    ("load generator CPU (s)", lambda r: r.trip.load_cpu_seconds, "{:.2f}"),
+    (
+        "load generator busy (% of a core)",
+        lambda r: 100 * r.trip.load_cpu_seconds / r.trip.seconds,
+        "{:.0f}",
+    ),
+    ("load generator CPU, whole run (s)", lambda r: r.load_total_cpu_seconds, "{:.2f}"),
+    ("host busy (cores)", lambda r: r.trip.host_busy_cores, "{:.2f}"),
+)
+
+IDLE_VISITOR_ROWS = (
+    ("chats started", lambda r: r.started, "{:.0f}"),
+    ("polls waiting", lambda r: r.polling, "{:.0f}"),
+    ("errors", lambda r: r.errors, "{:.0f}"),
+    ("time to start them (s)", lambda r: r.start_seconds, "{:.1f}"),
+    ("mcc RSS before (MiB)", lambda r: r.rss_before_kib / MIB, "{:.1f}"),
+    ("mcc RSS with the visitors (MiB)", lambda r: r.rss_after_kib / MIB, "{:.1f}"),
+    ("per visitor (KiB)", lambda r: r.per_visitor_kib, "{:.1f}"),
+)
+
+CHAT_NOTES = (
+    "There is no Prosody equivalent of the chat path (a visitor on mcc's HTTP API, an operator",
+    "  on XMPP answering a guest JID): the chat figures are mcc's alone, and the XMPP sections'",
+    "  ratios above are the comparison with a peer.",
+    "Chats: one queue per operator, so every chat has its own operator, who takes it by",
+    "  greeting the visitor and then answers each message at once. The load generator",
+    "  (bench/chatload.py) is an asyncio process of its own: per visitor one keep-alive",
+    "  HTTP/1.1 connection for its long polls and one for its posts, per operator one XMPP",
+    "  connection (PLAIN on loopback). Every chat comes from 127.0.0.1, so mcc runs with",
+    "  --chat-start-limit raised to the number of chats (benchmark only; default 10 a minute).",
+    "visitor -> operator: from the POST written until the operator's client has parsed the",
+    "  message; operator -> visitor: from the reply written until the visitor's long poll",
+    "  returned it. Nearest-rank percentiles over every message. CPU, busy shares and",
+    "  messages per second cover the message phase (from the first message due to the last",
+    "  reply read); peak RSS is mcc's VmHWM. The load generator freezes its setup's objects",
+    "  out of its garbage collector (gc.freeze) so that its own pauses stay out of the timings.",
+    "Idle visitors: every chat rings the one operator of its queue, who stays silent; mcc runs",
+    "  with --answer-timeout 3600 so that the chats keep ringing. Each visitor holds one",
+    "  connection with a poll waiting (polls return after 25 s and are sent again).",
 )
 
 NOTES = (
@@ -90,6 +150,44 @@ def throughput_title(load):
 
 def idle_title(sessions):
     return f"Idle cost: {sessions} idle XMPP sessions (logged in, presence sent, silent)"
+
+
+def chat_title(plan):
+    return (
+        f"Chat round trip: each visitor (HTTP long polling) sends {plan.messages} messages, one "
+        f"every {plan.interval:g} s, to its operator (XMPP), who answers each at once"
+    )
+
+
+def chat_table(runs):
+    """
+    Lines of the round-trip figures, a column per number of chats.
+    """
+    width = max(len(label) for label, *_ in CHAT_ROWS) + 2
+    sizes = "".join(f"{f'{run.trip.plan.chats} chats':>14}" for run in runs)
+    offered = "".join(f"{f'{run.trip.plan.offered_rate:g}/s':>14}" for run in runs)
+    lines = [
+        chat_title(runs[0].trip.plan),
+        f"{'':{width}}{sizes}",
+        f"{'visitor messages offered':{width}}{offered}",
+    ]
+    for label, figure, form in CHAT_ROWS:
+        values = "".join(f"{form.format(figure(run)):>14}" for run in runs)
+        lines.append(f"{label:{width}}{values}")
+    return lines
+
+
+def idle_visitors_table(run):
+    width = max(len(label) for label, *_ in IDLE_VISITOR_ROWS) + 2
+    lines = [
+        f"Idle cost: {run.visitors} idle long-polling visitors "
+        "(chat started, a poll waiting; mcc only)"
+    ]
+    lines += [
+        f"{label:{width}}{form.format(figure(run)):>12}"
+        for label, figure, form in IDLE_VISITOR_ROWS
+    ]
+    return lines
 
 
 def package_version(name):
@@ -166,7 +264,7 @@ def hottest(profile_path, load, limit=25):
     return lines
 
 
-def render(command, throughput, idle, idle_sessions, profile=()):
+def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_visitors=None):
     """
     The whole report.
 
@@ -174,6 +272,8 @@ def render(command, throughput, idle, idle_sessions, profile=()):
         one per load.
     @param idle: a pair of L{idle.IdleRun}, or C{None} when not measured.
     @param profile: the lines of L{hottest}, if mcc was profiled.
+    @param chats: the L{chat.ChatRun}s, one per number of chats.
+    @param idle_visitors: an L{idle_visitors.IdleVisitors}, if measured.
     """
     lines = ["mcc benchmark: mcc against Prosody under the same load, in one run", ""]
     lines += machine()
@@ -184,16 +284,15 @@ def render(command, throughput, idle, idle_sessions, profile=()):
     if idle is not None:
         lines += table(idle_title(idle_sessions), IDLE_ROWS, *idle)
         lines.append("")
+    if chats:
+        lines += [*chat_table(chats), ""]
+    if idle_visitors is not None:
+        lines += [*idle_visitors_table(idle_visitors), ""]
     if profile:
         lines += [*profile, ""]
-    lines += [
-        "Not measured yet (they need the visitor HTTP long-polling API):",
-        "  chat round trip, visitor POST -> operator's XMPP client -> reply -> visitor's poll",
-        "  (p50/p95/p99/max, messages per second, peak RSS, load generator CPU);",
-        "  idle cost of 10,000 long-polling visitors.",
-        "",
-    ]
     lines += NOTES
+    if chats or idle_visitors is not None:
+        lines += CHAT_NOTES
     return "\n".join(lines) + "\n"
 
 

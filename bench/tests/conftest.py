@@ -1,6 +1,6 @@
 """
 The project's fixtures (an in-process mcc on loopback), for the tests of
-the benchmark's own XMPP client.
+the benchmark's own clients: XMPP operators and HTTP visitors.
 """
 
 from tests.conftest import server, server_config  # noqa: F401

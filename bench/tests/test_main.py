@@ -4,7 +4,8 @@ The command line of the benchmark.
 
 import io
 
-from bench.__main__ import _loads, _parser, main
+from bench.__main__ import _chat_plans, _loads, _parser, main
+from bench.roundtrip import Plan
 
 
 def test_default_loads_are_200_and_1000_users():
@@ -17,6 +18,24 @@ def test_smoke_is_small():
     (load,) = _loads(_parser().parse_args(["--smoke"]))
     assert load.users == 20
     assert load.chat_seconds + load.arrival_seconds + load.drain_seconds < 20
+
+
+def test_default_chats_are_100_and_1000():
+    arguments = _parser().parse_args([])
+    assert _chat_plans(arguments) == [Plan(100, 30, 2.0), Plan(1000, 30, 2.0)]
+    assert arguments.idle_visitors == 10_000
+
+
+def test_chats_can_be_chosen_or_skipped():
+    arguments = _parser().parse_args(
+        ["--chats", "50", "--visitor-messages", "3", "--visitor-interval", "0.5"]
+    )
+    assert _chat_plans(arguments) == [Plan(50, 3, 0.5)]
+    assert _chat_plans(_parser().parse_args(["--chats", "0"])) == []
+
+
+def test_smoke_has_about_ten_chats():
+    assert _chat_plans(_parser().parse_args(["--smoke"])) == [Plan(10, 5, 0.5)]
 
 
 def test_missing_tools_are_named(tmp_path, monkeypatch):

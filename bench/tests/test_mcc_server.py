@@ -2,7 +2,7 @@
 The private mcc: its accounts and its command line.
 """
 
-from mcc.config import Config
+from mcc.config import Config, Options
 from mcc.store import Store
 
 from bench import mcc_server
@@ -41,3 +41,28 @@ def test_command_can_profile(tmp_path):
     twistd_options = argv[1:argv.index("mcc")]
     assert f"--profile={tmp_path / 'p'}" in twistd_options
     assert "--savestats" in twistd_options
+
+
+def test_queues_get_their_operators(tmp_path):
+    mcc_server.create_accounts(tmp_path, [("op1", "pw1"), ("op2", "pw2")], now=lambda: 7)
+    queues = [("queue1", ["op1"]), ("queue2", ["op2", "op1"])]
+    mcc_server.create_queues(tmp_path, queues, now=lambda: 8)
+    store = Store.open(Config(data_dir=tmp_path).database_path)
+    try:
+        queues = {queue.name: queue.operators for queue in store.queues.all()}
+        assert queues == {"queue1": ("op1",), "queue2": ("op1", "op2")}
+    finally:
+        store.close()
+
+
+def test_options_go_to_mcc_and_it_understands_them(tmp_path):
+    argv = mcc_server.command(
+        tmp_path, "bench.test", 5999, 6000, options=["--chat-start-limit", "1000"]
+    )
+    options = Options()
+    options.parseOptions(argv[argv.index("mcc") + 1:])
+    config = options.to_config()
+    assert (config.chat_start_limit, config.allow_plaintext_on_loopback) == (1000, True)
+    options = Options()
+    options.parseOptions(["--data-dir", str(tmp_path)])
+    assert options.to_config().chat_start_limit == 10

@@ -3,6 +3,7 @@ Starting and stopping the benchmark's programs, and reading /proc.
 """
 
 import os
+import resource
 import shutil
 import socket
 import sys
@@ -10,7 +11,15 @@ import time
 
 import pytest
 
-from bench.processes import HostCpu, ProcessFailed, Processes, cpu_seconds, free_port, memory_kib
+from bench.processes import (
+    HostCpu,
+    ProcessFailed,
+    Processes,
+    cpu_seconds,
+    free_port,
+    memory_kib,
+    open_files_limit,
+)
 
 
 def alive(pid):
@@ -111,6 +120,20 @@ def test_memory_figures_of_this_process():
     assert 1000 < rss <= memory_kib(os.getpid(), "VmHWM")
     with pytest.raises(KeyError):
         memory_kib(os.getpid(), "NoSuchField")
+
+
+def test_open_files_limit_of_a_child(tmp_path):
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    processes = Processes()
+    process = processes.start(["sh", "-c", "ulimit -n 300; exec sleep 60"], tmp_path / "log")
+    try:
+        deadline = time.monotonic() + 10
+        while open_files_limit(process.pid) != 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert open_files_limit(process.pid) == 300
+        assert open_files_limit(os.getpid()) == soft
+    finally:
+        processes.stop_all()
 
 
 def test_host_busy_cores_come_from_idle_time():

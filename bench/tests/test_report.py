@@ -6,8 +6,11 @@ import cProfile
 import select
 
 from bench import report
+from bench.chat import ChatRun
 from bench.compare import ServerRun
 from bench.idle import IdleRun
+from bench.idle_visitors import IdleVisitors
+from bench.roundtrip import Latency, Plan, RoundTrip
 from bench.tsung import Load
 
 LOAD = Load(users=200, chat_seconds=60, message_interval=2)
@@ -62,9 +65,58 @@ def test_report_says_what_it_measured_and_how():
     assert "Idle cost: 1000 idle XMPP sessions" in text
     assert "per session (KiB)                    10.2        20.5            2.00" in text
     assert "--allow-plaintext-on-loopback" in text
-    assert "chat round trip" in text
     assert "Command: python -m bench" in text
     assert "Machine: " in text
+    assert "Chat round trip" not in text and "no Prosody equivalent" not in text
+
+
+def chat_run(chats, p50):
+    trip = RoundTrip(
+        plan=Plan(chats=chats, messages=30, interval=2.0),
+        operators=chats,
+        answered=chats,
+        sent=30 * chats,
+        to_operator=Latency(30 * chats, p50, 2 * p50, 3 * p50, 10 * p50),
+        to_visitor=Latency(30 * chats, p50 / 2, p50, 2 * p50, 5 * p50),
+        seconds=60.0,
+        errors=0,
+        mcc_cpu_seconds=30.0,
+        mcc_peak_rss_kib=100 * 1024,
+        load_cpu_seconds=6.0,
+        host_busy_cores=0.8,
+    )
+    return ChatRun(trip, load_total_cpu_seconds=9.5)
+
+
+def test_chat_round_trip_has_a_column_per_size():
+    lines = report.chat_table([chat_run(100, 1.0), chat_run(1000, 4.0)])
+    assert lines[0].startswith("Chat round trip: each visitor (HTTP long polling) sends 30")
+    assert lines[1].split() == ["100", "chats", "1000", "chats"]
+    rows = {line[:36].strip(): line[36:].split() for line in lines[2:]}
+    assert rows["visitor messages offered"] == ["50/s", "500/s"]
+    assert rows["visitor -> operator p99 (ms)"] == ["3.00", "12.00"]
+    assert rows["operator -> visitor max (ms)"] == ["5.0", "20.0"]
+    assert rows["delivered per second (both ways)"] == ["100.0", "1000.0"]
+    assert rows["mcc busy (% of a core)"] == ["50", "50"]
+    assert rows["load generator busy (% of a core)"] == ["10", "10"]
+    assert rows["load generator CPU, whole run (s)"] == ["9.50", "9.50"]
+    assert rows["mcc peak RSS (MiB)"] == ["100.0", "100.0"]
+
+
+def test_report_with_the_chat_path():
+    visitors = IdleVisitors(10_000, 10_000, 9_990, 7.5, 10, 70 * 1024, 220 * 1024)
+    text = report.render(
+        "python -m bench", [(server_run("Prosody"), server_run("mcc"))], None, 0,
+        chats=[chat_run(100, 1.0)], idle_visitors=visitors,
+    )
+    assert "Idle cost: 10000 idle long-polling visitors" in text
+    figures = {line[:40].strip(): line[40:].strip() for line in text.splitlines()}
+    assert figures["per visitor (KiB)"] == "15.4"
+    assert figures["polls waiting"] == "9990"
+    assert "There is no Prosody equivalent of the chat path" in text
+    assert "--chat-start-limit" in text
+    order = [text.index(title) for title in ("Chat round trip", "Idle cost: 10000", "Both servers")]
+    assert order == sorted(order)
 
 
 def busy_for_the_report():

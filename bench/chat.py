@@ -1,0 +1,140 @@
+# -*- test-case-name: bench.tests.test_chat -*-
+"""
+The chat benchmarks, driven from outside: a private mcc whose store gets
+the operators (one queue each) before it starts, then the load generator
+(L{bench.chatload}) against it in a process of its own, then mcc stopped.
+There is no Prosody side: Prosody has no visitor API.
+"""
+
+import json
+import resource
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import chatload, compare, mcc_server
+from bench.idle_visitors import IdleVisitors
+from bench.processes import ProcessFailed, free_port, log_tail, open_files_limit
+from bench.roundtrip import RoundTrip
+
+ROOT = Path(__file__).resolve().parents[1]
+# Nobody answers the idle visitors' chats: they must keep ringing.
+IDLE_ANSWER_TIMEOUT = 3600
+# Descriptors beside the sockets: listeners, the database, logs.
+SPARE_FILES = 100
+
+
+@dataclass(frozen=True)
+class ChatRun:
+    """
+    A round trip, and all the CPU its load generator used (setup included).
+    """
+
+    trip: RoundTrip
+    load_total_cpu_seconds: float
+
+
+def mcc_options(chats, answer_timeout=None):
+    """
+    mcc's options beside the comparison's: every chat of the run comes
+    from 127.0.0.1, so the flood limit on new chats must let them all in.
+    """
+    options = ["--chat-start-limit", str(chats)]
+    if answer_timeout is not None:
+        options += ["--answer-timeout", str(answer_timeout)]
+    return options
+
+
+def check_open_files(pid, sockets):
+    """
+    Fail early, with the remedy, when mcc or the load generator (which
+    raises its soft limit to our hard one) could not hold C{sockets}.
+    """
+    needed = sockets + SPARE_FILES
+    _, ours = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for who, limit in (("mcc", open_files_limit(pid)), ("the load generator", ours)):
+        if limit != resource.RLIM_INFINITY and limit < needed:
+            raise ProcessFailed(
+                f"{who} may open {limit} files, {needed} are needed: raise the limit (ulimit -n)"
+            )
+
+
+def _start_mcc(processes, folder, people, options):
+    port, http_port = free_port(), free_port()
+    process = mcc_server.start(
+        processes,
+        folder,
+        compare.DOMAIN,
+        port,
+        http_port,
+        [(username, password) for username, password, _ in people],
+        queues=[(queue, [username]) for username, _, queue in people],
+        options=options,
+    )
+    return process, port, http_port
+
+
+def _run_load(processes, folder, sockets, timeout, kind, people, options, **figures):
+    """
+    Start mcc, run the load generator against it and stop both; return
+    the figures it wrote and the CPU seconds it used.
+    """
+    folder = Path(folder)
+    process, port, http_port = _start_mcc(processes, folder, people, options)
+    try:
+        check_open_files(process.pid, sockets)
+        output = folder / f"{kind}.json"
+        argv = chatload.command(
+            kind, port, http_port, compare.DOMAIN, process.pid, output, **figures
+        )
+        load = processes.start(argv, folder / f"{kind}.log", cwd=ROOT)
+        try:
+            status, cpu = processes.wait(load, timeout)
+        finally:
+            processes.stop(load)
+        if process.poll() is not None:
+            raise ProcessFailed(f"mcc exited under load:\n{log_tail(process.log_path)}")
+        if status != 0 or not output.exists():
+            raise ProcessFailed(
+                f"the load generator failed (status {status}):\n{log_tail(load.log_path)}"
+            )
+        return json.loads(output.read_text()), cpu
+    finally:
+        processes.stop(process)
+
+
+def measure_round_trip(processes, folder, plan):
+    """
+    The round trip of L{bench.roundtrip} with C{plan.chats} chats.
+    """
+    # Setup runs at about a hundred logins and chats a second.
+    timeout = 120 + plan.chats / 20 + plan.messages * plan.interval
+    fields, cpu = _run_load(
+        processes,
+        Path(folder) / f"chat-{plan.chats}",
+        sockets=3 * plan.chats,
+        timeout=timeout,
+        kind="round-trip",
+        people=chatload.staff(plan.chats),
+        options=mcc_options(plan.chats),
+        chats=plan.chats,
+        messages=plan.messages,
+        interval=plan.interval,
+    )
+    return ChatRun(RoundTrip.from_dict(fields), cpu)
+
+
+def measure_idle_visitors(processes, folder, visitors):
+    """
+    mcc's memory with C{visitors} idle long-polling visitors.
+    """
+    fields, _ = _run_load(
+        processes,
+        Path(folder) / f"idle-visitors-{visitors}",
+        sockets=visitors,
+        timeout=120 + visitors / 20,
+        kind="idle-visitors",
+        people=chatload.staff(1),
+        options=mcc_options(visitors, IDLE_ANSWER_TIMEOUT),
+        visitors=visitors,
+    )
+    return IdleVisitors(**fields)

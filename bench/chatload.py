@@ -1,0 +1,100 @@
+# -*- test-case-name: bench.tests.test_chatload -*-
+"""
+The load generator of the chat benchmarks, in a process of its own so that
+its CPU is counted apart from mcc's and the driver's, and so that its event
+loop competes with nothing else.  It writes what it measured as JSON.
+
+    python -m bench.chatload round-trip --chats 100 --messages 20 --interval 2 ...
+    python -m bench.chatload idle-visitors --visitors 10000 ...
+"""
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import random
+import resource
+import sys
+from pathlib import Path
+
+from bench import idle_visitors, roundtrip
+
+SEED = 1
+
+
+def staff(count):
+    """
+    The operators the store gets before mcc starts, one queue each so that
+    every chat has an operator of its own: (username, password, queue).
+    """
+    return [(f"operator{n}", f"secret{n}", f"queue{n}") for n in range(1, count + 1)]
+
+
+def command(kind, xmpp_port, http_port, domain, mcc_pid, output, **figures):
+    """
+    The command line that runs one benchmark of C{kind} with C{figures}
+    (C{chats}, C{messages}, C{interval}; or C{visitors}).
+    """
+    argv = [
+        sys.executable, "-m", "bench.chatload", kind,
+        "--xmpp-port", str(xmpp_port),
+        "--http-port", str(http_port),
+        "--domain", domain,
+        "--mcc-pid", str(mcc_pid),
+        "--output", str(output),
+    ]
+    for name, value in figures.items():
+        argv += [f"--{name}", f"{value:g}" if isinstance(value, float) else str(value)]
+    return argv
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.chatload", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("kind", choices=("round-trip", "idle-visitors"))
+    parser.add_argument("--xmpp-port", type=int, required=True)
+    parser.add_argument("--http-port", type=int, required=True)
+    parser.add_argument("--domain", required=True)
+    parser.add_argument("--mcc-pid", type=int, required=True, help="for mcc's CPU and memory")
+    parser.add_argument("--output", type=Path, required=True, help="where the JSON goes")
+    parser.add_argument("--chats", type=int, default=10)
+    parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--visitors", type=int, default=100)
+    return parser
+
+
+def raise_open_files_limit():
+    """
+    Each visitor holds one or two sockets and each operator one.
+    """
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def measure(arguments):
+    """
+    The coroutine of the benchmark the command line asks for.
+    """
+    ports = (arguments.xmpp_port, arguments.http_port, arguments.domain)
+    if arguments.kind == "round-trip":
+        plan = roundtrip.Plan(arguments.chats, arguments.messages, arguments.interval)
+        return roundtrip.run(
+            plan, *ports, staff(plan.chats), arguments.mcc_pid, random.Random(SEED)
+        )
+    (operator,) = staff(1)
+    return idle_visitors.hold(arguments.visitors, *ports, operator, arguments.mcc_pid)
+
+
+def main(argv=None):
+    arguments = _parser().parse_args(argv)
+    raise_open_files_limit()
+    result = asyncio.run(measure(arguments))
+    arguments.output.write_text(json.dumps(dataclasses.asdict(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
