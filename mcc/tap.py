@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.test_twistd -*-
 """
 The whole mcc process on one screen: store, XMPP server, listeners.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_routing_accounts -*-
+# -*- test-case-name: tests.test_admin,tests.test_cli -*-
 """
 Operator and admin accounts, as the admin site and the web sign-in use them.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_routing_availability -*-
+# -*- test-case-name: tests.test_admin_presence,tests.test_routing_chats -*-
 """
 Who is there, as the XMPP server learns it from presence.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_xmpp_server -*-
+# -*- test-case-name: tests.test_xmpp_discovery -*-
 """
 What the server and its accounts say about themselves: service discovery
 (XEP-0030) identities and features, and the legacy session request.
