@@ -162,6 +162,7 @@ def test_a_skin_in_use_cannot_be_deleted(world):
     page = browser.post(f"/admin/widgets/{blue.id}/delete")
     assert page.code == 400
     assert "The widget &#39;Blue&#39; is used by the code snippet Shop." in page.text
+    assert "Choose another widget in its service levels first." in page.text
     page = browser.post(f"/admin/widgets/{spare.id}/delete")
     assert page.location == "/admin/widgets"
     assert [skin.name for skin in world.widgets.skins()] == ["Blue"]
