@@ -47,8 +47,5 @@ class Throttle:
         self._recent(key)
         self._events.setdefault(key, deque()).append(self._clock.seconds())
 
-    def forget(self, key):
-        self._events.pop(key, None)
-
     def __len__(self):
         return len(self._events)

@@ -275,6 +275,19 @@ def test_failed_sign_ins_are_throttled_per_address(world):
     assert browser.sign_in("root", "root-pw").location == "/admin/users"
 
 
+def test_a_good_sign_in_does_not_wipe_the_failures_of_its_address(world):
+    """
+    Otherwise an operator could guess at an admin's password for ever,
+    signing in as themselves between guesses.
+    """
+    guesser = world.browser()
+    for _ in range(FAILURES_ALLOWED - 1):
+        assert "Wrong username" in guesser.sign_in("root", "guess").text
+        assert "Not an administrator" in guesser.sign_in("olive", "olive-pw").text
+    assert guesser.sign_in("root", "guess").code == 403
+    assert guesser.sign_in("root", "root-pw").code == 429
+
+
 def test_session_expires_after_the_timeout_without_use(world):
     browser = world.admin()
     world.clock.advance(SESSION_TIMEOUT - 1)

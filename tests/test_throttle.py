@@ -57,17 +57,6 @@ def test_everything_forgotten_after_a_window():
     assert not throttle.blocked("a")
 
 
-def test_success_clears_the_failures():
-    _, throttle = make()
-    for _ in range(3):
-        throttle.record("a")
-    throttle.forget("a")
-    assert not throttle.blocked("a")
-    throttle.record("a")
-    throttle.record("a")
-    assert not throttle.blocked("a")
-
-
 def test_addresses_with_nothing_recent_are_pruned(monkeypatch):
     monkeypatch.setattr("mcc.throttle.PRUNE_ABOVE", 3)
     clock = Clock()

@@ -266,6 +266,22 @@ def test_failures_are_throttled_per_address(server):
     assert again.auth("PLAIN", b"\0alice\0ecila").name == "success"
 
 
+def test_a_good_login_does_not_wipe_the_failures_of_its_address(server):
+    """
+    Otherwise one account's owner could guess at another's password for
+    ever, logging in as themselves between guesses.
+    """
+    server.accounts.add("mallory", "yrollam")
+    client = Client(server)
+    client.starttls()
+    client.features()
+    for _ in range(server.config.auth_failures_allowed - 1):
+        assert sasl_condition(client.auth("PLAIN", b"\0alice\0guess")) == "not-authorized"
+        Client(server).login("mallory", "yrollam")
+    assert sasl_condition(client.auth("PLAIN", b"\0alice\0guess")) == "not-authorized"
+    assert sasl_condition(client.auth("PLAIN", b"\0alice\0ecila")) == "temporary-auth-failure"
+
+
 def test_bind_with_a_resource(server, client):
     client.login()
     client.features()

@@ -303,7 +303,8 @@ class AdminSite:
             return self._sign_in_page(
                 request, session, status=403, username=username, error="Wrong username or password."
             )
-        self.throttle.forget(address)
+        # A success leaves the address's failures to expire: forgetting them
+        # would let anyone with an account interleave guesses at another.
         if not user.is_admin:
             return self._not_admin(request, user)
         # A new id once signed in: an id planted before sign-in stays useless.

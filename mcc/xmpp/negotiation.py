@@ -201,8 +201,9 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         if self.server.is_disabled(success.username):
             raise sasl.SaslFailure("account-disabled", "this account is disabled")
         self._exchange = None
+        # The peer's failures stay until they expire, or logging in to one's
+        # own account between guesses would reset the count.
         self.username = success.username
-        self.server.throttle.forget(self.peer)
         self._send_sasl("success", success.data)
         self.xmlstream.reset()
 
