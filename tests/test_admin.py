@@ -588,6 +588,15 @@ def test_saving_replaces_the_assignment(world):
     assert world.queues.get(queue.id).operators == ()
 
 
+def test_assigning_a_username_in_other_letter_case_saves_the_user(world):
+    queue = world.queues.create("Sales")
+    browser = world.admin()
+    browser.get(f"/admin/queues/{queue.id}/operators")
+    page = browser.post(f"/admin/queues/{queue.id}/operators", {"assigned": ["Olive"]})
+    assert page.location == f"/admin/queues/{queue.id}"
+    assert world.queues.get(queue.id).operators == ("olive",)
+
+
 def test_assigning_an_unknown_user_changes_nothing(world):
     queue = world.queues.create("Sales")
     world.queues.assign(queue.id, ["olive"])

@@ -65,6 +65,11 @@ def test_assignment_replaces_the_set_of_operators(queues):
     assert queues.get(queue.id).operators == ("bob",)
 
 
+def test_assignment_stores_each_users_own_username(queues):
+    queue = queues.create("Sales")
+    assert queues.assign(queue.id, ["Olive", "olive", "BOB"]).operators == ("bob", "olive")
+
+
 def test_assigning_an_unknown_user_changes_nothing(queues):
     queue = queues.create("Sales")
     queues.assign(queue.id, ["olive"])

@@ -46,12 +46,17 @@ class Queues:
 
     def assign(self, queue_id, usernames):
         """
-        Make C{usernames} the queue's operators, replacing the previous set.
+        Make C{usernames} the queue's operators, replacing the previous set;
+        each is stored as its user's own username, whatever its letter case.
         """
-        for username in usernames:
-            if self.store.users.find(username) is None:
-                raise UnknownUser(username)
+        usernames = [self._username(name) for name in usernames]
         return self.store.queues.set_operators(queue_id, usernames)
+
+    def _username(self, name):
+        user = self.store.users.find(name)
+        if user is None:
+            raise UnknownUser(name)
+        return user.username
 
     def operators_of(self, name):
         """
