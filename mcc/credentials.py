@@ -11,11 +11,30 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from scramp import ScramMechanism
+from scramp import ScramException, ScramMechanism
+
+from mcc.routing.accounts import AccountError
 
 ITERATIONS = 4096
 SALT_BYTES = 16
 SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-1")
+
+
+class PasswordError(AccountError):
+    """
+    A password SASLprep (RFC 4013) refuses, such as one with a control
+    character: no SCRAM client could send it.  An L{AccountError}, so the
+    admin site and the C{mcc} command report it like the other account rules.
+    """
+
+
+def _auth_info(mechanism, password, salt, iterations):
+    try:
+        return ScramMechanism(mechanism).make_auth_info(
+            password, iteration_count=iterations, salt=salt
+        )
+    except ScramException as e:
+        raise PasswordError(f"the password cannot be used with XMPP: {e.args[0]}") from None
 
 
 @dataclass(frozen=True)
@@ -30,15 +49,12 @@ class Credentials:
     @classmethod
     def from_password(cls, password, salt=None, iterations=ITERATIONS):
         """
-        Derive the keys of both hashes from C{password}.
+        Derive the keys of both hashes from C{password}, or raise
+        L{PasswordError}.
         """
         salt = os.urandom(SALT_BYTES) if salt is None else salt
-        _, stored1, server1, _ = ScramMechanism("SCRAM-SHA-1").make_auth_info(
-            password, iteration_count=iterations, salt=salt
-        )
-        _, stored256, server256, _ = ScramMechanism("SCRAM-SHA-256").make_auth_info(
-            password, iteration_count=iterations, salt=salt
-        )
+        _, stored1, server1, _ = _auth_info("SCRAM-SHA-1", password, salt, iterations)
+        _, stored256, server256, _ = _auth_info("SCRAM-SHA-256", password, salt, iterations)
         return cls(salt, iterations, stored1, server1, stored256, server256)
 
     def auth_info(self, mechanism):
@@ -53,9 +69,11 @@ class Credentials:
 
     def verify(self, password):
         """
-        Whether C{password} derives the stored SHA-256 key.
+        Whether C{password} derives the stored SHA-256 key; one SASLprep
+        refuses derives none, as no account can have it.
         """
-        _, stored_key, _, _ = ScramMechanism("SCRAM-SHA-256").make_auth_info(
-            password, iteration_count=self.iterations, salt=self.salt
-        )
+        try:
+            _, stored_key, _, _ = _auth_info("SCRAM-SHA-256", password, self.salt, self.iterations)
+        except PasswordError:
+            return False
         return hmac.compare_digest(stored_key, self.stored_key_sha256)

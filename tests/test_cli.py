@@ -95,6 +95,18 @@ def test_empty_password_is_refused(run, stored):
     assert stored() == {}
 
 
+def test_password_saslprep_refuses_is_refused(run, stored):
+    status, out, err = run("user", "add", "bob", "--password", "a\x07b")
+    assert (status, out) == (1, "")
+    assert err == "mcc: the password cannot be used with XMPP: control characters forbidden\n"
+    assert stored() == {}
+    run("user", "add", "bob", "--password", "pw")
+    before = stored()
+    status, _, err = run("user", "passwd", "bob", "--password", "a\x07b")
+    assert status == 1 and "cannot be used with XMPP" in err
+    assert stored() == before
+
+
 def test_duplicate_name(run, stored):
     run("user", "add", "alice", "--password", "first")
     before = stored()

@@ -5,7 +5,8 @@ Tests for L{mcc.credentials}: SCRAM keys that a real SCRAM client accepts.
 import pytest
 from scramp import ScramClient, ScramException, ScramMechanism
 
-from mcc.credentials import ITERATIONS, SALT_BYTES, Credentials
+from mcc.credentials import ITERATIONS, SALT_BYTES, Credentials, PasswordError
+from mcc.routing.accounts import AccountError
 
 SALT = bytes(range(SALT_BYTES))
 
@@ -62,6 +63,26 @@ def test_verify(password):
     assert credentials.verify(password)
     assert not credentials.verify(password + "!")
     assert not credentials.verify("")
+
+
+PROHIBITED = ["a\x07b", "private-use-\ue000", "\u0627a"]
+"""
+Passwords SASLprep refuses: a control character, a private use character,
+and right-to-left text mixed with left-to-right.
+"""
+
+
+@pytest.mark.parametrize("password", PROHIBITED)
+def test_prohibited_password_verifies_as_wrong(password):
+    assert not Credentials.from_password("pencil").verify(password)
+
+
+@pytest.mark.parametrize("password", PROHIBITED)
+def test_prohibited_password_makes_no_credentials(password):
+    with pytest.raises(PasswordError, match="cannot be used with XMPP") as refused:
+        Credentials.from_password(password)
+    # The admin site and the mcc command report account rules' messages.
+    assert isinstance(refused.value, AccountError)
 
 
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-1", "SCRAM-SHA-256"])

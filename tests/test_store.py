@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
+from mcc.credentials import PasswordError
 from mcc.store import (
     DuplicateUser,
     RosterItem,
@@ -187,6 +188,16 @@ def test_invalid_names_are_refused(store, name):
     with pytest.raises(UsernameError):
         store.users.add(name, "pw", now=0)
     assert store.users.count() == 0
+
+
+def test_password_saslprep_refuses_is_refused(store):
+    with pytest.raises(PasswordError, match="control characters"):
+        store.users.add("bob", "a\x07b", now=0)
+    assert store.users.count() == 0
+    store.users.add("bob", "pw", now=0)
+    with pytest.raises(PasswordError):
+        store.users.set_password("bob", "a\x07b")
+    assert store.users.get("bob").credentials.verify("pw")
 
 
 def test_duplicate_name_is_refused_whatever_its_case(store):

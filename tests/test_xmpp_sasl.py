@@ -138,6 +138,10 @@ def test_plain_failure(message):
     assert condition_of(lambda: plain(message)) == "not-authorized"
 
 
+def test_plain_password_saslprep_refuses_is_a_wrong_password():
+    assert condition_of(lambda: plain(b"\0alice\0wonder\x07land")) == "not-authorized"
+
+
 def test_plain_authzid_of_the_same_account():
     assert plain(b"alice@example.org\0alice\0wonderland") == Success("alice")
     assert plain(b"Alice@Example.org\0alice\0wonderland") == Success("alice")
