@@ -142,6 +142,29 @@ def test_plain_password_saslprep_refuses_is_a_wrong_password():
     assert condition_of(lambda: plain(b"\0alice\0wonder\x07land")) == "not-authorized"
 
 
+class CheckedCredentials:
+    """
+    Stands for made-up credentials and notes the passwords checked.
+    """
+
+    def __init__(self):
+        self.checked = []
+
+    def verify(self, password):
+        self.checked.append(password)
+        return False
+
+
+@pytest.mark.parametrize("authcid", [b"nobody", b"not a name", b""])
+def test_plain_unknown_user_is_checked_against_made_up_credentials(authcid):
+    made_up = CheckedCredentials()
+    exchange = PlainExchange(find_credentials, DOMAIN, made_up_credentials=lambda: made_up)
+    assert condition_of(lambda: exchange.step(b"\0" + authcid + b"\0wonderland")) == (
+        "not-authorized"
+    )
+    assert made_up.checked == ["wonderland"]
+
+
 def test_plain_authzid_of_the_same_account():
     assert plain(b"alice@example.org\0alice\0wonderland") == Success("alice")
     assert plain(b"Alice@Example.org\0alice\0wonderland") == Success("alice")

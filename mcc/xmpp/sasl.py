@@ -62,6 +62,18 @@ def _made_up_credentials():
     )
 
 
+def _lookup(name, find_credentials, made_up_credentials):
+    """
+    The account's name and credentials; for a name no account has, C{None}
+    and made-up credentials, which still cost the hashing of a real check.
+    """
+    username = _known_username(name)
+    credentials = username and find_credentials(username)
+    if credentials is None:
+        return None, made_up_credentials()
+    return username, credentials
+
+
 class ScramExchange:
     """
     SCRAM-SHA-1 or SCRAM-SHA-256 without channel binding.
@@ -78,11 +90,9 @@ class ScramExchange:
         self._step = self._client_first
 
     def _auth_info(self, name):
-        self._username = _known_username(name)
-        credentials = self._username and self._find_credentials(self._username)
-        if credentials is None:
-            self._username = None
-            credentials = _made_up_credentials()
+        self._username, credentials = _lookup(
+            name, self._find_credentials, _made_up_credentials
+        )
         return credentials.auth_info(self._mechanism)
 
     def step(self, data):
@@ -111,20 +121,27 @@ class ScramExchange:
 class PlainExchange:
     """
     PLAIN (RFC 4616): one message carrying authzid, authcid and password.
+
+    An unknown user's password is checked against made-up credentials, so
+    the answer takes as long as a wrong password's and does not tell which
+    names exist.
     """
 
-    def __init__(self, find_credentials, domain):
+    def __init__(self, find_credentials, domain, made_up_credentials=_made_up_credentials):
         self._find_credentials = find_credentials
         self._domain = domain
+        self._made_up_credentials = made_up_credentials
 
     def step(self, data):
         try:
             authzid, authcid, password = _decode(data).split("\0")
         except ValueError:
             raise SaslFailure("malformed-request", "PLAIN needs three fields") from None
-        username = _known_username(authcid)
-        credentials = username and self._find_credentials(username)
-        if not credentials or not password or not credentials.verify(password):
+        username, credentials = _lookup(
+            authcid, self._find_credentials, self._made_up_credentials
+        )
+        verified = credentials.verify(password)
+        if username is None or not password or not verified:
             raise SaslFailure("not-authorized")
         if authzid and authzid.lower() != f"{username}@{self._domain}":
             raise SaslFailure("invalid-authzid")
