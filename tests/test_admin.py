@@ -96,7 +96,7 @@ class Browser:
 
 
 class World:
-    def __init__(self):
+    def __init__(self, **site_options):
         self.clock = Clock()
         self.store = Store.open(":memory:")
         self.accounts = Accounts(self.store, self.clock)
@@ -114,6 +114,7 @@ class World:
             Throttle(self.clock, FAILURES_ALLOWED, FAILURE_WINDOW),
             SESSION_TIMEOUT,
             random_bytes=lambda n: next(counter).to_bytes(n, "big"),
+            **site_options,
         )
         self.accounts.add("root", "root-pw", is_admin=True, display_name="Installer")
         self.accounts.add("olive", "olive-pw", display_name="Olive Operator")
@@ -132,10 +133,24 @@ class World:
 
 
 @pytest.fixture
-def world():
-    world = World()
-    yield world
-    world.store.close()
+def make_world():
+    """
+    C{**site_options -> World}, for tests that set the site up differently.
+    """
+    worlds = []
+
+    def make(**site_options):
+        worlds.append(World(**site_options))
+        return worlds[-1]
+
+    yield make
+    for world in worlds:
+        world.store.close()
+
+
+@pytest.fixture
+def world(make_world):
+    return make_world()
 
 
 # Signing in
@@ -154,6 +169,15 @@ def test_session_cookie_is_http_only_same_site_lax_and_scoped_to_the_admin_site(
 
 def test_session_cookie_is_secure_over_tls(world):
     cookie = world.browser("https://mcc.example").get("/admin/sign-in").header("set-cookie")
+    assert "; Secure" in cookie
+
+
+def test_session_cookie_is_secure_when_browsers_reach_mcc_over_https(make_world):
+    """
+    A proxy that ends TLS forwards plain HTTP: the public URL tells.
+    """
+    world = make_world(public_url="https://chat.example.org")
+    cookie = world.browser("http://mcc.internal").get("/admin/sign-in").header("set-cookie")
     assert "; Secure" in cookie
 
 

@@ -138,6 +138,9 @@ class AdminSite:
 
     @param random_bytes: C{n -> bytes}, the source of session ids and tokens.
     @param throttle: a L{Throttle} for failed sign-ins, per address.
+    @param public_url: where browsers reach mcc; when it is C{https://}
+        the session cookie is Secure even if a proxy ending TLS forwards
+        plain HTTP to mcc.
     @param sections: tab key -> C{(site, visit) -> resource}: tabs served by
         their own modules under C{/admin/KEY}, for signed-in administrators;
         a tab without one shows its placeholder.
@@ -157,6 +160,7 @@ class AdminSite:
         random_bytes=os.urandom,
         pages=None,
         sections=None,
+        public_url="",
     ):
         self.domain = domain
         self.accounts = accounts
@@ -168,6 +172,7 @@ class AdminSite:
         self.presence = PresenceFeed(availability, clock, PRESENCE_WAIT)
         self.pages = pages or Pages()
         self.sections = sections or {}
+        self.public_url = public_url
 
     def resource(self):
         return self.app.resource()
@@ -192,9 +197,12 @@ class AdminSite:
             path=COOKIE_PATH,
             httpOnly=True,
             sameSite="lax",
-            secure=request.isSecure(),
+            secure=self._over_https(request),
             **attributes,
         )
+
+    def _over_https(self, request):
+        return request.isSecure() or self.public_url.startswith("https://")
 
     @staticmethod
     def _headers(request, content_type=b"text/html; charset=utf-8", status=200):
