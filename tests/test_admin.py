@@ -63,15 +63,18 @@ class Browser:
     One client of an admin site over StubTreq, keeping its cookies.
     """
 
-    def __init__(self, site, base=SITE):
+    def __init__(self, site, base=SITE, headers=None):
         root = Resource()
         root.putChild(b"admin", site.resource())
         self.stub = StubTreq(root)
         self.base = base
+        self.headers = headers
         self.last = None
 
     def get(self, path):
-        self.last = Page(done(self.stub.get(self.base + path, allow_redirects=False)))
+        self.last = Page(
+            done(self.stub.get(self.base + path, headers=self.headers, allow_redirects=False))
+        )
         return self.last
 
     def post(self, path, data=(), csrf=True):
@@ -84,7 +87,13 @@ class Browser:
             data["csrf"] = self.last.csrf
         elif csrf:
             data["csrf"] = csrf
-        self.last = Page(done(self.stub.post(self.base + path, data=data, allow_redirects=False)))
+        self.last = Page(
+            done(
+                self.stub.post(
+                    self.base + path, data=data, headers=self.headers, allow_redirects=False
+                )
+            )
+        )
         return self.last
 
     def sign_in(self, username, password):
@@ -119,8 +128,8 @@ class World:
         self.accounts.add("root", "root-pw", is_admin=True, display_name="Installer")
         self.accounts.add("olive", "olive-pw", display_name="Olive Operator")
 
-    def browser(self, base=SITE):
-        return Browser(self.site, base)
+    def browser(self, base=SITE, headers=None):
+        return Browser(self.site, base, headers)
 
     def admin(self):
         browser = self.browser()
@@ -297,6 +306,28 @@ def test_failed_sign_ins_are_throttled_per_address(world):
     assert "Too many failed sign-ins" in page.text
     world.clock.advance(FAILURE_WINDOW + 1)
     assert browser.sign_in("root", "root-pw").location == "/admin/users"
+
+
+def forwarded_for(address):
+    return {"X-Forwarded-For": [address]}
+
+
+def test_behind_a_trusted_proxy_sign_ins_are_throttled_per_forwarded_address(make_world):
+    world = make_world(trusted_proxies=["127.0.0.0/8"])
+    guesser = world.browser(headers=forwarded_for("203.0.113.1"))
+    for _ in range(FAILURES_ALLOWED):
+        assert guesser.sign_in("root", "guess").code == 403
+    assert guesser.sign_in("root", "root-pw").code == 429
+    admin = world.browser(headers=forwarded_for("203.0.113.2"))
+    assert admin.sign_in("root", "root-pw").location == "/admin/users"
+
+
+def test_forwarded_addresses_count_only_from_trusted_proxies(world):
+    for attempt in range(FAILURES_ALLOWED):
+        browser = world.browser(headers=forwarded_for(f"203.0.113.{attempt}"))
+        assert browser.sign_in("root", "guess").code == 403
+    browser = world.browser(headers=forwarded_for("203.0.113.99"))
+    assert browser.sign_in("root", "root-pw").code == 429
 
 
 def test_a_good_sign_in_does_not_wipe_the_failures_of_its_address(world):

@@ -21,6 +21,7 @@ from mcc.admin.sessions import SessionStore
 from mcc.routing.accounts import AccountError
 from mcc.routing.queues import QueueError
 from mcc.store import DuplicateQueue, DuplicateUser, UnknownQueue, UnknownUser, UsernameError
+from mcc.web import ClientAddress
 
 PRESENCE_WAIT = 25.0
 """
@@ -138,6 +139,8 @@ class AdminSite:
 
     @param random_bytes: C{n -> bytes}, the source of session ids and tokens.
     @param throttle: a L{Throttle} for failed sign-ins, per address.
+    @param trusted_proxies: networks whose X-Forwarded-For names the
+        address that sign-ins are throttled by.
     @param public_url: where browsers reach mcc; when it is C{https://}
         the session cookie is Secure even if a proxy ending TLS forwards
         plain HTTP to mcc.
@@ -160,6 +163,7 @@ class AdminSite:
         random_bytes=os.urandom,
         pages=None,
         sections=None,
+        trusted_proxies=(),
         public_url="",
     ):
         self.domain = domain
@@ -172,6 +176,7 @@ class AdminSite:
         self.presence = PresenceFeed(availability, clock, PRESENCE_WAIT)
         self.pages = pages or Pages()
         self.sections = sections or {}
+        self.client_address = ClientAddress(trusted_proxies)
         self.public_url = public_url
 
     def resource(self):
@@ -295,7 +300,7 @@ class AdminSite:
         session = self._session(request)
         if session is None or not _csrf_ok(request, session):
             return self._refused(request)
-        address = request.getClientAddress().host
+        address = self.client_address(request)
         username = form_text(request, "username")
         if self.throttle.blocked(address):
             return self._sign_in_page(

@@ -14,13 +14,13 @@ Answers carry CORS headers: the widget runs on customers' own origins and
 authenticates with the chat token alone, never with cookies.
 """
 
-import ipaddress
 import json
 
 from klein import Klein
 
 from mcc.routing.chats import ChatError, UnknownChat, UnknownTarget, Unavailable, Visitor
 from mcc.throttle import Throttle
+from mcc.web import ClientAddress
 
 MAX_BODY_BYTES = 64 * 1024
 TYPING_STATES = ("composing", "paused")
@@ -50,7 +50,7 @@ class VisitorAPI:
 
     def __init__(self, chats, clock, trusted_proxies=(), max_message_size=4000, start_limit=(10, 60.0)):
         self.chats = chats
-        self.trusted_proxies = [ipaddress.ip_network(p) for p in trusted_proxies]
+        self.client_ip = ClientAddress(trusted_proxies)
         self.max_message_size = max_message_size
         limit, window = start_limit
         self.start_throttle = Throttle(clock, limit, window)
@@ -97,26 +97,6 @@ class VisitorAPI:
         if len(value) > limit:
             raise BadRequest(413, "too-large", f"{name!r} is limited to {limit} characters")
         return value
-
-    def client_ip(self, request):
-        """
-        The visitor's address; X-Forwarded-For counts only from trusted proxies.
-        """
-        peer = request.getClientAddress().host
-        forwarded = request.getHeader(b"x-forwarded-for")
-        if not forwarded or not self._trusted(peer):
-            return peer
-        for hop in reversed([h.strip() for h in forwarded.decode("latin-1").split(",")]):
-            if not self._trusted(hop):
-                return hop
-        return peer
-
-    def _trusted(self, address):
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.trusted_proxies)
 
     @app.handle_errors(KeyError)
     def _not_found(self, request, failure):
