@@ -35,6 +35,7 @@ class Config:
     answer_timeout: float = 120.0
     visitor_timeout: float = 90.0
     poll_timeout: float = 25.0
+    reconnect_timeout: float = 30.0
     max_message_size: int = 4000
     chat_start_limit: int = 10
     chat_start_window: float = 60.0
@@ -105,6 +106,13 @@ class Options(usage.Options):
         ["auth-timeout", None, 60.0, "Seconds a connection may stay unauthenticated.", _positive(float)],
         ["answer-timeout", None, 120.0, "Seconds a chat rings before it counts as missed.", _positive(float)],
         ["visitor-timeout", None, 90.0, "Seconds without a poll before a visitor counts as gone.", _positive(float)],
+        [
+            "reconnect-timeout",
+            None,
+            30.0,
+            "Seconds an operator who went offline keeps their chats before they return to the queue.",
+            _positive(float),
+        ],
         ["max-message-size", None, 4000, "Longest visitor message, in characters.", _positive(int)],
         [
             "chat-start-limit",
@@ -173,6 +181,7 @@ class Options(usage.Options):
             auth_timeout=self["auth-timeout"],
             answer_timeout=self["answer-timeout"],
             visitor_timeout=self["visitor-timeout"],
+            reconnect_timeout=self["reconnect-timeout"],
             max_message_size=self["max-message-size"],
             chat_start_limit=self["chat-start-limit"],
             trusted_proxies=self["trusted-proxies"],

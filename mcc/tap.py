@@ -106,7 +106,12 @@ def makeService(config, reactor=None):
         queues.operators_of,
         reactor,
         lambda: secrets.token_urlsafe(24),
-        Timeouts(config.answer_timeout, config.visitor_timeout, config.poll_timeout),
+        Timeouts(
+            config.answer_timeout,
+            config.visitor_timeout,
+            config.poll_timeout,
+            config.reconnect_timeout,
+        ),
     )
 
     mcc = service.MultiService()

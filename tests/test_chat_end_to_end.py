@@ -8,9 +8,17 @@ import asyncio
 import pytest
 import treq
 
-from tests.conftest import asyncio_test
+from tests.conftest import asyncio_test, test_config
 from tests.visitor_client import Visitor, call, wait
 from tests.xmpp_client import login, until
+
+
+RECONNECT_TIMEOUT = 1.5
+
+
+@pytest.fixture
+def server_config(tmp_path):
+    return test_config(tmp_path / "data", reconnect_timeout=RECONNECT_TIMEOUT)
 
 
 def staff(server, queue, *operators):
@@ -176,14 +184,42 @@ async def test_operator_who_disconnects_hands_the_chat_back(server):
         erin.send_message(mto=offer["from"].bare, mbody="Erin speaking", mtype="chat")
         await message_matching(finn, has_body("Erin picked up"))
         await erin.close()
+        await visitor.say("hello?")
         again = await message_matching(finn, has_body("New chat"))
         assert again["from"].bare == offer["from"].bare
+        # Finn joins a conversation under way: he sees what was said.
+        history = await message_matching(finn, has_body("hello?"))
+        assert history["delay"]["stamp"] is not None
         events = await visitor.events_until("requeued")
         assert events[-1]["operator"] == "Erin"
         finn.send_message(mto=offer["from"].bare, mbody="Finn here", mtype="chat")
         await visitor.events_until("message", "Finn here")
     finally:
         await finn.close()
+
+
+@asyncio_test
+async def test_operator_who_reconnects_in_time_keeps_the_chat_and_what_was_said(server):
+    (hal,) = await operators(server, "hal")
+    staff(server, "returns", "hal")
+    visitor = Visitor(server)
+    try:
+        await visitor.start(queue="returns")
+        offer = await message_matching(hal, has_body("New chat"))
+        hal.send_message(mto=offer["from"].bare, mbody="Hal here", mtype="chat")
+        await visitor.events_until("message", "Hal here")
+        await hal.close()
+        assert (await visitor.say("are you still there?"))[0] == 202
+        hal = await login(server, "hal@localhost/desk", "hal-pw")
+        missed = await message_matching(hal, has_body("are you still there?"))
+        assert missed["from"].bare == offer["from"].bare
+        await asyncio.sleep(RECONNECT_TIMEOUT + 0.5)
+        chat = server.chats.chat(visitor.token)
+        assert (chat.state, chat.operator) == ("active", "hal")
+        hal.send_message(mto=offer["from"].bare, mbody="Yes, still here", mtype="chat")
+        await visitor.events_until("message", "Yes, still here")
+    finally:
+        await hal.close()
 
 
 @asyncio_test

@@ -1,6 +1,7 @@
 """
 Stopping and restarting C{twistd mcc} in the middle of a chat loses no
-message: the visitor keeps its token, the operator the same guest JID.
+message: the visitor keeps its token, the operator the same guest JID, and
+an operator who logs in again after the restart keeps the chat.
 """
 
 from mcc.store import Store
@@ -41,7 +42,13 @@ async def test_chat_goes_on_across_a_restart(data_dir):
     try:
         events = await visitor.events_until("message", "Sent just before the restart")
         assert [e["text"] for e in events if e["kind"] == "message"] == ["Sent just before the restart"]
+        assert "requeued" not in [e["kind"] for e in events]
+        # Olga's client has not reconnected yet: what the visitor says
+        # meanwhile waits for her.
+        assert (await visitor.say("Said before Olga is back"))[0] == 202
         olga = await login(twistd, "olga@localhost/desk", "olga-pw")
+        missed = await message_matching(olga, has_body("Said before Olga is back"))
+        assert missed["from"].bare == guest
         olga.send_message(mto=guest, mbody="Still here after it", mtype="chat")
         await visitor.events_until("message", "Still here after it")
         await visitor.say("Great, thanks")

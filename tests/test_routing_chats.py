@@ -28,8 +28,13 @@ class RecordingChannel:
     def __init__(self):
         self.calls = []
 
-    def offer(self, chat, operators):
+    def offer(self, chat, operators, transcript):
         self.calls.append(("offer", chat.guest, tuple(operators)))
+        if transcript:
+            self.calls.append(("transcript", tuple(operators), texts(transcript)))
+
+    def resume(self, chat, operator, missed):
+        self.calls.append(("resume", operator, texts(missed)))
 
     def deliver(self, chat, operator, text):
         self.calls.append(("deliver", operator, text))
@@ -46,6 +51,10 @@ class RecordingChannel:
     def take(self):
         calls, self.calls = self.calls, []
         return calls
+
+
+def texts(events):
+    return tuple(event.data["text"] for event in events)
 
 
 QUEUES = {"sales": ["ann", "bob", "cyd"]}
@@ -65,7 +74,7 @@ def world():
         QUEUES.__getitem__,
         clock,
         lambda: f"{next(counter):04d}tok" + "x" * 28,
-        Timeouts(answer=60, visitor=90, poll=25),
+        Timeouts(answer=60, visitor=90, poll=25, reconnect=20),
     )
     service.channel = RecordingChannel()
     service.startService()
@@ -166,20 +175,79 @@ def test_nobody_answers_in_time_the_chat_is_missed(world):
         service.visitor_says(chat.token, "anyone?")
 
 
-def test_operator_going_offline_hands_the_chat_back_to_the_queue(world):
-    service, availability, _ = world
+def test_operator_gone_for_good_hands_the_chat_back_to_the_queue(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    availability.resource_available("bob", "phone")
+    chat = service.start(Visitor(question="Where is my order?"), queue="sales")
+    service.operator_says(chat.guest, "ann", "hello")
+    service.channel.take()
+    availability.resource_gone("ann", "desk")
+    service.visitor_says(chat.token, "still there?")
+    assert service.channel.take() == [("deliver", "ann", "still there?")]
+    clock.advance(19)
+    assert service.chat(chat.token).state == "active"
+    clock.advance(1)
+    assert service.chat(chat.token).state == "waiting"
+    # Bob joins a conversation under way: he gets what was said after the
+    # question, which the offer's summary carries.
+    assert service.channel.take() == [
+        ("offer", chat.guest, ("bob",)),
+        ("transcript", ("bob",), ("hello", "still there?")),
+    ]
+    service.operator_says(chat.guest, "bob", "I'll take over")
+    events = service.poll(chat.token, 0).result
+    assert [e.kind for e in events] == [
+        "message", "picked_up", "message", "message", "requeued", "picked_up", "message",
+    ]
+    assert events[4].data == {"operator": "Ann"}
+
+
+def test_operator_back_in_time_keeps_the_chat_and_gets_what_was_missed(world):
+    service, availability, clock = world
     availability.resource_available("ann", "desk")
     availability.resource_available("bob", "phone")
     chat = service.start(Visitor(), queue="sales")
     service.operator_says(chat.guest, "ann", "hello")
+    service.visitor_says(chat.token, "seen by Ann")
     service.channel.take()
     availability.resource_gone("ann", "desk")
+    service.visitor_says(chat.token, "are you there?")
+    assert service.channel.take() == [("deliver", "ann", "are you there?")]
+    clock.advance(19)
+    availability.resource_available("ann", "desk")
+    assert service.channel.take() == [("resume", "ann", ("are you there?",))]
+    clock.advance(60)
+    assert service.chat(chat.token).state == "active"
+    assert service.chat(chat.token).operator == "ann"
+    assert service.channel.take() == []
+
+
+def test_only_the_queue_operators_may_write_to_a_chat(world):
+    service, availability, _ = world
+    service.store.users.add("eve", "pw", now=0)
+    availability.resource_available("ann", "desk")
+    chat = service.start(Visitor(), queue="sales")
+    service.operator_says(chat.guest, "eve", "mine now")
     assert service.chat(chat.token).state == "waiting"
-    assert service.channel.take() == [("offer", chat.guest, ("bob",))]
-    service.operator_says(chat.guest, "bob", "I'll take over")
-    events = service.poll(chat.token, 0).result
-    assert [e.kind for e in events] == ["picked_up", "message", "requeued", "picked_up", "message"]
-    assert events[2].data == {"operator": "Ann"}
+    service.operator_says(chat.guest, "ann", "hello")
+    service.channel.take()
+    service.operator_says(chat.guest, "eve", "who has it?")
+    assert service.channel.take() == [("notify", ("eve",), "This chat is not for you.")]
+    internal = service.store.chats.events_after(chat.id, 0, include_internal=True)
+    assert [e.kind for e in internal] == ["picked_up", "message"]
+
+
+def test_a_poll_answered_at_once_shows_the_visitor_is_there(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    chat = service.start(Visitor(), queue="sales")
+    service.operator_says(chat.guest, "ann", "hello")
+    for _ in range(20):
+        service.operator_typing(chat.guest, "ann", "composing")
+        clock.advance(5)
+        assert service.poll(chat.token, 0).called
+    assert service.chat(chat.token).state == "active"
 
 
 def test_operator_who_becomes_available_is_offered_waiting_chats(world):
@@ -246,11 +314,33 @@ def test_stopping_keeps_chats_and_starting_again_resumes_them(world):
     assert clock.getDelayedCalls() == []
 
     service.channel.take()
+    clock.advance(45)
     service.startService()
     availability.resource_available("ann", "desk")
-    assert service.channel.take() == [("offer", waiting.guest, ("ann",))]
-    clock.advance(90)
+    assert service.channel.take() == [("resume", "ann", ()), ("offer", waiting.guest, ("ann",))]
+    # The waiting chat rings for the rest of its answer time.
+    clock.advance(15)
+    assert service.chat(waiting.token).state == "missed"
+    clock.advance(75)
     assert service.chat(active.token).state == "closed"
+
+
+def test_after_a_restart_an_operator_who_does_not_return_hands_the_chat_back(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    chat = service.start(Visitor(), queue="sales")
+    service.operator_says(chat.guest, "ann", "hi")
+    service.stopService()
+    availability.resource_gone("ann", "desk")
+    service.startService()
+    availability.resource_available("bob", "phone")
+    service.channel.take()
+    clock.advance(20)
+    assert service.chat(chat.token).state == "waiting"
+    assert service.channel.take() == [
+        ("offer", chat.guest, ("bob",)),
+        ("transcript", ("bob",), ("hi",)),
+    ]
 
 
 def test_chat_for_one_user(world):

@@ -2,7 +2,8 @@
 The widget's system notices in headless Chromium, on a website of another
 origin: a chat nobody answers in time, a chat handed back to the queue when
 its operator goes offline, and one the operator ends.  Chats ring briefly
-here, so that "missed" comes quickly.
+and operators have little time to reconnect here, so that "missed" and
+"transferred" come quickly.
 """
 
 import pytest
@@ -22,7 +23,9 @@ ANSWER_TIMEOUT = 2.0
 
 @pytest.fixture
 def server_config(tmp_path):
-    return make_config(tmp_path / "data", answer_timeout=ANSWER_TIMEOUT)
+    return make_config(
+        tmp_path / "data", answer_timeout=ANSWER_TIMEOUT, reconnect_timeout=ANSWER_TIMEOUT
+    )
 
 
 async def embedded_chat(browser, site):

@@ -6,7 +6,8 @@ until someone ends it.
 
 Lifecycle: waiting (offered to every available operator) -> active (taken)
 -> closed; or waiting -> missed when nobody answers in time.  An operator
-who goes offline hands the chat back to the queue.
+who goes offline and does not come back soon hands the chat back to the
+queue; one who comes back in time gets what the visitor said meanwhile.
 
 The visitor side reads events by sequence number (L{ChatService.poll}); the
 operator side is an L{IOperatorChannel}.  Nothing here knows XML or HTTP.
@@ -38,12 +39,15 @@ class Visitor:
 class Timeouts:
     """
     Seconds: to answer a ringing chat; before a silent visitor counts as
-    gone; and the longest a poll waits for news.
+    gone; the longest a poll waits for news; and how long an operator who
+    went offline (a dropped connection, a client or server restart) has to
+    come back before their chats return to the queue.
     """
 
     answer: float = 120.0
     visitor: float = 90.0
     poll: float = 25.0
+    reconnect: float = 30.0
 
 
 @dataclass(eq=False)
@@ -56,6 +60,17 @@ class _Poll:
     after: int
     deferred: defer.Deferred
     timer: object = None
+
+
+@dataclass(eq=False)
+class _Absence:
+    """
+    The operator of an active chat is offline: C{seen} is the last event
+    they had, C{timer} hands the chat back to the queue.
+    """
+
+    seen: int
+    timer: object
 
 
 class ChatError(Exception):
@@ -106,6 +121,7 @@ class ChatService(service.Service):
         self._offered = {}
         self._answer_timers = {}
         self._visitor_timers = {}
+        self._absences = {}
         self._waiters = {}
         availability.add_observer(self._availability_changed)
 
@@ -215,9 +231,11 @@ class ChatService(service.Service):
         """
         chat = self.chat(token)
         events = self.store.chats.events_after(chat.id, after)
-        if events or chat.state not in ("waiting", "active"):
+        if chat.state not in ("waiting", "active"):
             return defer.succeed(events)
         self._visitor_seen(chat)
+        if events:
+            return defer.succeed(events)
         poll = _Poll(chat.id, after, defer.Deferred(lambda _: self._forget(poll)))
         poll.timer = self.clock.callLater(self.timeouts.poll, self._poll_timed_out, poll)
         self._waiters.setdefault(chat.id, []).append(poll)
@@ -259,21 +277,22 @@ class ChatService(service.Service):
         An operator wrote to a chat's guest: the first to answer takes it.
         """
         chat = self.by_guest(guest)
-        if chat.state == "waiting" and operator in self._chat_candidates(chat):
+        candidate = operator in self._chat_candidates(chat)
+        if chat.state == "waiting" and candidate:
             self._take(chat, operator)
             chat = self.store.chats.by_id(chat.id)
         if chat.state == "active" and chat.operator == operator:
             self._event(chat, "message", {"from": OPERATOR, "name": chat.operator_name, "text": text})
-        elif chat.state == "active":
+        elif chat.state not in ("waiting", "active"):
+            self.channel.notify(chat, [operator], "This chat has ended.")
+        elif chat.state == "active" and candidate:
             self._event(chat, "note", {"operator": operator, "text": text}, internal=True)
             self.channel.notify(
                 chat, [operator],
                 f"{chat.operator_name} has this chat; the visitor did not see your message.",
             )
-        elif chat.state == "waiting":
-            self.channel.notify(chat, [operator], "This chat is not for you.")
         else:
-            self.channel.notify(chat, [operator], "This chat has ended.")
+            self.channel.notify(chat, [operator], "This chat is not for you.")
 
     def operator_typing(self, guest, operator, state):
         chat = self.by_guest(guest)
@@ -306,17 +325,38 @@ class ChatService(service.Service):
             self.channel.notify(chat, sorted(others), f"{name} picked up this chat.")
             self.channel.withdraw(chat, sorted(others))
 
-    def _offer(self, chat, operators=None):
+    def _offer(self, chat, operators=None, waiting_since=None):
+        """
+        Ring C{operators} (by default every available one) who are not
+        ringing yet; the chat is missed C{timeouts.answer} seconds after it
+        began to wait.
+        """
         if operators is None:
             operators = self._available_for(chat)
         fresh = [name for name in operators if name not in self._offered.get(chat.id, set())]
         self._offered.setdefault(chat.id, set()).update(fresh)
         if fresh:
-            self.channel.offer(chat, fresh)
+            self.channel.offer(chat, fresh, self._transcript(chat))
         if chat.id not in self._answer_timers:
+            waited = 0 if waiting_since is None else self.clock.seconds() - waiting_since
             self._answer_timers[chat.id] = self.clock.callLater(
-                self.timeouts.answer, self._unanswered, chat.id
+                max(0, self.timeouts.answer - waited), self._unanswered, chat.id
             )
+
+    def _transcript(self, chat, after=0, speaker=None):
+        """
+        The messages after sequence number C{after} (of C{speaker} alone,
+        if given), for an operator who has not seen them; the opening
+        question is part of every offer already.
+        """
+        messages = [
+            event
+            for event in self.store.chats.events_after(chat.id, after)
+            if event.kind == "message" and speaker in (None, event.data["from"])
+        ]
+        if chat.question and messages and messages[0].seq == 1:
+            return messages[1:]
+        return messages
 
     def _unanswered(self, chat_id):
         self._answer_timers.pop(chat_id, None)
@@ -336,20 +376,60 @@ class ChatService(service.Service):
             return
         status = self.availability.status(username)
         for chat in self.store.chats.unfinished():
-            if status == "offline" and chat.state == "active" and chat.operator == username:
-                self.store.chats.requeue(chat.id)
-                self._event(chat, "requeued", {"operator": chat.operator_name})
-                chat = self.store.chats.by_id(chat.id)
-                self._offered.pop(chat.id, None)
-                self._offer(chat)
+            if chat.state == "active" and chat.operator == username:
+                if status == "offline":
+                    self._operator_left(chat)
+                else:
+                    self._operator_back(chat)
             elif chat.state == "waiting":
                 if status == "available" and username in self._chat_candidates(chat):
                     self._offer(chat, [username])
                 elif status != "available":
                     self._offered.get(chat.id, set()).discard(username)
 
+    def _operator_left(self, chat):
+        if chat.id not in self._absences:
+            self._absences[chat.id] = _Absence(
+                self.store.chats.last_seq(chat.id),
+                self.clock.callLater(self.timeouts.reconnect, self._operator_gone, chat.id),
+            )
+
+    def _operator_back(self, chat):
+        absence = self._absences.pop(chat.id, None)
+        if absence is not None:
+            absence.timer.cancel()
+            self.channel.resume(chat, chat.operator, self._transcript(chat, absence.seen, VISITOR))
+
+    def _operator_gone(self, chat_id):
+        """
+        The operator did not come back in time: the chat returns to the
+        queue, and the visitor is told.
+        """
+        self._absences.pop(chat_id, None)
+        chat = self.store.chats.by_id(chat_id)
+        if chat.state != "active":
+            return
+        self.store.chats.requeue(chat.id)
+        self._event(chat, "requeued", {"operator": chat.operator_name})
+        self._offered.pop(chat.id, None)
+        self._offer(self.store.chats.by_id(chat.id))
+
+    def _cancel_absence(self, chat_id):
+        absence = self._absences.pop(chat_id, None)
+        if absence is not None and absence.timer.active():
+            absence.timer.cancel()
+
+    def _waiting_since(self, chat):
+        """
+        When C{chat} last began to wait for an operator: its creation, or
+        its last return to the queue.
+        """
+        returns = [e.at for e in self.store.chats.events_after(chat.id, 0) if e.kind == "requeued"]
+        return returns[-1] if returns else chat.created_at
+
     def _finish(self, chat, state, closed_by, notice):
         self._cancel_answer_timer(chat.id)
+        self._cancel_absence(chat.id)
         timer = self._visitor_timers.pop(chat.id, None)
         if timer is not None and timer.active():
             timer.cancel()
@@ -374,21 +454,27 @@ class ChatService(service.Service):
 
     def startService(self):
         """
-        After a restart: watch unfinished chats again and ring waiting ones.
+        After a restart: watch unfinished chats again, ring waiting ones for
+        the rest of their answer time, and give the operators of active
+        ones the time to reconnect.
         """
         service.Service.startService(self)
         for chat in self.store.chats.unfinished():
             self._visitor_seen(chat)
             if chat.state == "waiting":
-                self._offer(chat)
+                self._offer(chat, waiting_since=self._waiting_since(chat))
+            elif self.availability.status(chat.operator) == "offline":
+                self._operator_left(chat)
 
     def stopService(self):
         service.Service.stopService(self)
-        for timer in list(self._answer_timers.values()) + list(self._visitor_timers.values()):
+        timers = [absence.timer for absence in self._absences.values()]
+        for timer in timers + list(self._answer_timers.values()) + list(self._visitor_timers.values()):
             if timer.active():
                 timer.cancel()
         self._answer_timers.clear()
         self._visitor_timers.clear()
+        self._absences.clear()
         self._offered.clear()
         for polls in list(self._waiters.values()):
             for poll in list(polls):

@@ -11,9 +11,17 @@ class IOperatorChannel(Interface):
     every chat appears as a guest JID in the operator's own client.
     """
 
-    def offer(chat, operators):
+    def offer(chat, operators, transcript):
         """
-        Ring C{operators} (usernames) with a new or returning C{chat}.
+        Ring C{operators} (usernames) with a new or returning C{chat};
+        C{transcript} holds the messages said so far (chat events), for an
+        operator who joins a conversation under way.
+        """
+
+    def resume(chat, operator, missed):
+        """
+        C{operator} of C{chat} is back after going offline: show the guest
+        again and pass on C{missed}, what the visitor said meanwhile.
         """
 
     def deliver(chat, operator, text):

@@ -144,6 +144,15 @@ class Chats:
         ).fetchone()
         return seq
 
+    def last_seq(self, chat_id):
+        """
+        The sequence number of the chat's newest event, internal or not; 0 for none.
+        """
+        (seq,) = self._conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM chat_events WHERE chat_id = ?", (chat_id,)
+        ).fetchone()
+        return seq
+
     def events_after(self, chat_id, after, include_internal=False):
         rows = self._conn.execute(
             "SELECT seq, kind, data, internal, at FROM chat_events"

@@ -7,22 +7,38 @@ L{OperatorChannel} is how the chat router reaches operators; L{GuestService}
 turns what operators send to a guest JID back into router calls.
 """
 
+import re
+
 from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
-from mcc.routing.chats import ChatError
+from mcc.routing.chats import OPERATOR, ChatError
 from mcc.routing.interfaces import IOperatorChannel
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
-from mcc.xmpp.namespaces import NS_CLIENT
+from mcc.xmpp.messages import delay_stamp
+from mcc.xmpp.namespaces import NS_CLIENT, NS_DELAY
 
 NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
 NS_NICK = "http://jabber.org/protocol/nick"
 GUEST_RESOURCE = "visitor"
 END_COMMAND = "/end"
 CHAT_STATES = ("composing", "paused")
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""
+Characters that XML 1.0 cannot carry: one in a stanza would end the
+operator's stream with a parse error.
+"""
+
+
+def xml_text(text):
+    """
+    C{text} with every character XML cannot carry replaced by U+FFFD: what
+    visitors type and their browsers send must never break a stream.
+    """
+    return NOT_XML.sub("\ufffd", text)
 
 
 def guest_jid(chat, domain):
@@ -62,32 +78,55 @@ class OperatorChannel:
                 stanza["to"] = session.jid.full()
                 session.send(stanza)
 
-    def _message(self, chat, operator, text=None, state=None):
+    def _message(self, chat, operator, text=None, state=None, said_at=None):
+        """
+        A chat message from the guest; C{said_at} stamps one said earlier
+        (XEP-0203), so that clients show it as history.
+        """
         message = domish.Element((NS_CLIENT, "message"))
         message["type"] = "chat"
         if text is not None:
-            message.addElement("body", content=text)
+            message.addElement("body", content=xml_text(text))
         if state is not None:
             message.addElement((NS_CHATSTATES, state))
+        if said_at is not None:
+            delay = message.addElement((NS_DELAY, "delay"))
+            delay["from"] = self.domain
+            delay["stamp"] = delay_stamp(said_at)
         self._send(chat, operator, message)
+
+    def _replay(self, chat, operator, events):
+        """
+        Messages said before C{operator} could see them.
+        """
+        for event in events:
+            text = event.data["text"]
+            if event.data["from"] == OPERATOR:
+                text = f"[{event.data['name']}] {text}"
+            self._message(chat, operator, text, said_at=event.at)
 
     def _presence(self, chat, operator, kind=None):
         presence = domish.Element((NS_CLIENT, "presence"))
         if kind is None:
-            presence.addElement((NS_NICK, "nick"), content=nickname(chat))
+            presence.addElement((NS_NICK, "nick"), content=xml_text(nickname(chat)))
         else:
             presence["type"] = kind
         self._send(chat, operator, presence)
 
-    def offer(self, chat, operators):
+    def offer(self, chat, operators, transcript):
         for operator in operators:
             self._presence(chat, operator)
             message = domish.Element((NS_CLIENT, "message"))
             message["type"] = "chat"
-            message.addElement("body", content=summary(chat))
-            message.addElement((NS_NICK, "nick"), content=nickname(chat))
+            message.addElement("body", content=xml_text(summary(chat)))
+            message.addElement((NS_NICK, "nick"), content=xml_text(nickname(chat)))
             message.addElement((NS_CHATSTATES, "active"))
             self._send(chat, operator, message)
+            self._replay(chat, operator, transcript)
+
+    def resume(self, chat, operator, missed):
+        self._presence(chat, operator)
+        self._replay(chat, operator, missed)
 
     def deliver(self, chat, operator, text):
         self._message(chat, operator, text, "active")
