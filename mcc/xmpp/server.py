@@ -8,7 +8,7 @@ import secrets
 
 from twisted.application import service
 from twisted.internet import protocol
-from twisted.words.protocols.jabber import jid, xmlstream
+from twisted.words.protocols.jabber import xmlstream
 from twisted.words.xish import domish
 from wokkel.component import InternalComponent
 from wokkel.disco import DiscoHandler
@@ -17,6 +17,7 @@ from wokkel.ping import PingHandler
 
 from mcc import __version__
 from mcc.throttle import Throttle
+from mcc.xmpp import jids
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp.guests import GuestService, OperatorChannel
 from mcc.xmpp.messages import MessageDelivery
@@ -132,8 +133,12 @@ class XMPPServer(service.MultiService):
         """
         Bind a resource for an authenticated stream; an older session with
         the same full JID is closed with a C{conflict} error.
+
+        Raises L{jid.InvalidFormat} for a resource the router could not
+        parse back, such as one over 1023 bytes: nobody could reach it.
         """
-        full = jid.JID(tuple=(username, self.domain, resource or new_resource(self.new_id)))
+        resource = resource or new_resource(self.new_id)
+        full = jids.parse(f"{username}@{self.domain}/{resource}")
         session = ClientSession(full, xs, self.router, self.clock)
         replaced = self.sessions.add(session)
         if replaced is not None:
