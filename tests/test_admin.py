@@ -508,6 +508,29 @@ def test_reset_password(world):
     assert world.accounts.authenticate("olive", "fresh") is not None
 
 
+def test_reset_password_ends_the_users_xmpp_and_admin_sessions(world):
+    world.accounts.add("second", "pw", is_admin=True)
+    second = world.browser()
+    second.sign_in("second", "pw")
+    assert second.follow().code == 200
+    browser = world.admin()
+    browser.get("/admin/users/second")
+    assert browser.post("/admin/users/second/password", {"password": "fresh"}).code == 303
+    assert world.disabled == ["second"]
+    assert second.get("/admin/users").location == "/admin/sign-in"
+    assert browser.follow().code == 200
+
+
+def test_resetting_ones_own_password_keeps_only_the_current_admin_session(world):
+    elsewhere = world.admin()
+    browser = world.admin()
+    browser.get("/admin/users/root")
+    assert browser.post("/admin/users/root/password", {"password": "fresh"}).code == 303
+    assert world.disabled == ["root"]
+    assert "Set a new password for root." in browser.follow().text
+    assert elsewhere.get("/admin/users").location == "/admin/sign-in"
+
+
 def test_disable_closes_sessions_and_enable_lets_back_in(world):
     browser = world.admin()
     browser.get("/admin/users/olive")

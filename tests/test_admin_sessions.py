@@ -65,6 +65,16 @@ def test_discard_and_unknown_ids():
     assert sessions.get("nonesuch") is None
 
 
+def test_discarding_a_users_sessions_can_keep_one():
+    _, sessions = make_store()
+    first, second, kept = (sessions.create("root") for _ in range(3))
+    other = sessions.create("olive")
+    sessions.discard_user("root", keep=kept)
+    assert [sessions.get(s.id) for s in (first, second, kept, other)] == [None, None, kept, other]
+    sessions.discard_user("olive")
+    assert sessions.get(other.id) is None
+
+
 def test_flash_is_shown_once():
     _, sessions = make_store()
     session = sessions.create("root")

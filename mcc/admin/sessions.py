@@ -72,6 +72,15 @@ class SessionStore:
     def discard(self, session):
         self._sessions.pop(session.id, None)
 
+    def discard_user(self, username, keep=None):
+        """
+        End every session of C{username} but C{keep}: after a new password,
+        a browser signed in with the old one has to sign in again.
+        """
+        for session in list(self._sessions.values()):
+            if session.username == username and session is not keep:
+                self.discard(session)
+
     def __len__(self):
         return len(self._sessions)
 

@@ -440,6 +440,7 @@ class AdminSite:
             return self._edit_user_page(
                 request, visit, user, status=400, errors={"password": str(problem)}
             )
+        self.sessions.discard_user(user.username, keep=visit.session)
         visit.session.flash = f"Set a new password for {user.username}."
         return self._redirect(request, user_path(user.username))
 

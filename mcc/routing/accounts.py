@@ -16,11 +16,13 @@ class AccountError(ValueError):
 
 class Accounts:
     """
-    Account rules above the store: sign-in checks and disabling, which must
-    reach the live XMPP sessions at once.
+    Account rules above the store: sign-in checks, and the changes that
+    must reach the live XMPP sessions at once.
 
-    C{on_disabled} observers get the username of an account just disabled
-    or removed; the XMPP server closes its sessions.
+    C{on_disabled} observers get the username of an account whose sessions
+    must end: just disabled, removed, or given a new password, which the
+    sessions logged in with the old one must not outlive.  The XMPP server
+    closes its sessions.
     """
 
     def __init__(self, store, clock):
@@ -59,7 +61,9 @@ class Accounts:
 
     def reset_password(self, username, password):
         _check_password(password)
-        self.store.users.set_password(username, password)
+        user = self.store.users.get(username)
+        self.store.users.set_password(user.username, password)
+        self._end_sessions(user.username)
 
     def set_disabled(self, username, disabled):
         user = self.store.users.get(username)
@@ -67,13 +71,13 @@ class Accounts:
             self._keep_an_admin(user, "disabling it")
         self.store.users.set_disabled(user.username, disabled)
         if disabled:
-            self._disabled(user.username)
+            self._end_sessions(user.username)
 
     def remove(self, username):
         user = self.store.users.get(username)
         self._keep_an_admin(user, "deleting it")
         self.store.users.remove(user.username)
-        self._disabled(user.username)
+        self._end_sessions(user.username)
 
     def _keep_an_admin(self, user, change):
         """
@@ -91,7 +95,7 @@ class Accounts:
                 "would leave nobody to run the admin site"
             )
 
-    def _disabled(self, username):
+    def _end_sessions(self, username):
         for observer in list(self.on_disabled):
             observer(username)
 
