@@ -242,6 +242,14 @@ def test_data_after_a_reset_in_the_same_chunk_is_ignored(connection):
     assert connection.stream_error() is None
 
 
+def test_closing_tag_is_answered_with_ours_before_the_connection_closes(connection):
+    written = len(connection.transport.value())
+    connection.feed(b"<presence/></stream:stream>", b"<message/>")
+    assert connection.transport.value()[written:] == b"</stream:stream>"
+    assert connection.transport.disconnecting
+    assert connection.received == ["<presence/>"]
+
+
 def test_whitespace_counts_as_activity(connection):
     connection.clock.advance(50)
     connection.feed(b" ")

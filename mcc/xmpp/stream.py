@@ -149,6 +149,16 @@ class GuardedXmlStream(xmlstream.XmlStream):
         self._closing = True
         self.sendStreamError(error.StreamError(condition, text))
 
+    def onDocumentEnd(self):
+        """
+        The peer closed its stream: close ours too before the connection,
+        as RFC 6120 section 4.4 asks, so it knows nothing was cut short.
+        """
+        if not self._closing:
+            self._closing = True
+            self.sendFooter()
+        self.transport.loseConnection()
+
     def connectionLost(self, reason):
         self._closing = True
         xmlstream.XmlStream.connectionLost(self, reason)
