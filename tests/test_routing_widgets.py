@@ -266,6 +266,30 @@ def test_the_version_follows_what_is_shown(world):
     assert world.widgets.configuration(snippet.key)["version"] not in (before, online)
 
 
+def test_visitors_get_the_contingency_html_without_scripts(world):
+    snippet = world.rollover(
+        offline=(
+            '<h2>Away</h2><p onclick="steal()" style="color:red">Call <b>us</b> or '
+            '<a href="https://example.org/help" target="_blank" rel="noopener">read</a>, '
+            '<a href="mailto:help@example.org">write</a>, <a href="javascript:steal()">not this</a>.</p>'
+            '<ul><li>Mondays</li></ul><img src="x:" onerror="steal()">'
+            '<img src="https://example.org/logo.png" alt="Logo">'
+            "<script>steal()</script><style>p{}</style>"
+            '<iframe src="https://evil.example"></iframe><object data="x.swf"></object>'
+        ),
+        no_javascript='<p>JavaScript is off<img src="x:" onerror="steal()"></p>',
+    )
+    configuration = world.widgets.configuration(snippet.key)
+    assert configuration["html"] == (
+        '<h2>Away</h2><p>Call <b>us</b> or '
+        '<a href="https://example.org/help" target="_blank" rel="noopener">read</a>, '
+        '<a href="mailto:help@example.org">write</a>, <a>not this</a>.</p>'
+        '<ul><li>Mondays</li></ul><img><img src="https://example.org/logo.png" alt="Logo">'
+    )
+    assert configuration["no_javascript_html"] == "<p>JavaScript is off<img></p>"
+    assert "onerror" in world.widgets.snippet(snippet.id).offline_html
+
+
 def test_unknown_key(world):
     with pytest.raises(UnknownSnippet):
         world.widgets.configuration("nonesuch")

@@ -140,6 +140,24 @@ async def test_offline_contingency_then_the_online_widget_without_a_reload(serve
 
 @requires_tool("chromium")
 @asyncio_test
+async def test_contingency_html_runs_no_script_on_the_website(server, shots):
+    made = snippet(
+        server, "floating", [],
+        offline='<p>We are away.</p><img src="x:" onerror="window.attacked = true">'
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" onload="window.attacked = true">',
+    )
+    async with chromium() as browser, website(code_of(server, made)) as site:
+        page = await browser.new_page()
+        await page.goto(site + "/")
+        await expect(page.get_by_text("We are away.")).to_be_visible()
+        await expect(page.locator("img")).to_have_count(2)
+        await page.wait_for_timeout(500)
+        assert await page.evaluate("() => window.attacked") is None
+        assert await page.locator("img[onerror], img[onload]").count() == 0
+
+
+@requires_tool("chromium")
+@asyncio_test
 async def test_visitor_chats_with_the_operator_through_a_page_navigation(server, shots):
     support = staff(server, "Support", "olive")
     skin = rules(server).create_skin("Blue", {"title": "Support chat", "field_email": "optional"})

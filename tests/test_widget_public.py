@@ -198,10 +198,14 @@ def test_chat_page_loads_the_widget_in_page_mode_and_may_be_framed(site):
 
 
 def test_no_javascript_page_shows_the_contingency_or_the_skins_words(site):
-    snippet = site.rollover(no_javascript="<p>Call <a href='tel:5550100'>555 0100</a></p>")
+    snippet = site.rollover(
+        no_javascript="<p onclick='steal()'>Write to <a href='mailto:help@example.org'>us</a></p>"
+        "<script>steal()</script>"
+    )
     response, body = site.get(f"/widget/{snippet.key}/noscript")
     page = body.decode("utf-8")
-    assert "<p>Call <a href='tel:5550100'>555 0100</a></p>" in page
+    assert '<p>Write to <a href="mailto:help@example.org">us</a></p>' in page
+    assert "steal" not in page
     assert '<base target="_top">' in page
     plain = site.snippet()
     _, body = site.get(f"/widget/{plain.key}/noscript")

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import nh3
 from twisted.application import service
 from twisted.internet import defer
 
@@ -128,6 +129,27 @@ CONTRAST_PAIRS = (
 Text and background colours that appear together: (text, background).
 """
 
+CONTINGENCY_HTML = nh3.Cleaner(
+    tags={
+        "p", "br", "hr", "div", "span", "b", "strong", "i", "em", "u", "s", "small", "mark",
+        "sub", "sup", "code", "pre", "blockquote", "a", "img", "ul", "ol", "li", "dl", "dt", "dd",
+        "h1", "h2", "h3", "h4", "h5", "h6",
+    },
+    clean_content_tags={"script", "style", "iframe", "object", "embed", "template"},
+    attributes={
+        "*": {"class", "title", "lang", "dir"},
+        "a": {"href", "target", "rel"},
+        "img": {"src", "alt", "width", "height"},
+    },
+    link_rel=None,
+    url_schemes={"http", "https", "mailto"},
+)
+"""
+What admins' contingency HTML may keep once it reaches visitors' pages:
+formatting, links, images, lists and headings; never scripts, event
+handlers, styles or frames.
+"""
+
 _COLOUR = re.compile(r"#(?:[0-9a-f]{3}){1,2}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
 
@@ -226,6 +248,14 @@ def _name(name, what):
     if len(name) > MAX_NAME_LENGTH:
         raise WidgetError(f"a {what} name has at most {MAX_NAME_LENGTH} characters")
     return name
+
+
+def visitor_html(html):
+    """
+    Contingency HTML as visitors' pages get it, sanitised by
+    L{CONTINGENCY_HTML}: the widget inserts it into the website's own page.
+    """
+    return CONTINGENCY_HTML.clean(html)
 
 
 def _html(html, label):
@@ -399,8 +429,8 @@ class Widgets:
             "online": chosen is not None,
             "target": None if chosen is None else _target(chosen),
             "skin": skin,
-            "html": snippet.online_html if chosen is not None else snippet.offline_html,
-            "no_javascript_html": snippet.no_javascript_html,
+            "html": visitor_html(snippet.online_html if chosen is not None else snippet.offline_html),
+            "no_javascript_html": visitor_html(snippet.no_javascript_html),
         }
         canonical = json.dumps(configuration, sort_keys=True).encode("utf-8")
         configuration["version"] = hashlib.sha256(canonical).hexdigest()[:16]

@@ -38,8 +38,9 @@ PAGE_POLICY = (
     b" img-src * data:; base-uri 'none'"
 )
 """
-mcc's own pages show admins' contingency HTML: its styles and images, but
-never its scripts.  Any site may frame them (the direct chat URL in an iframe).
+mcc's own pages show admins' contingency HTML, already sanitised by the
+widget rules; the policy keeps scripts out all the same.  Any site may frame
+them (the direct chat URL in an iframe).
 """
 
 
