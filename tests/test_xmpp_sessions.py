@@ -52,7 +52,10 @@ def error_condition(stanza):
     return stanza.error.firstChildElement().name
 
 
-@pytest.mark.parametrize("claimed", [None, FULL, "alice@example.org"])
+@pytest.mark.parametrize(
+    "claimed",
+    [None, FULL, "alice@example.org", "ALICE@example.org/desk", "Alice@Example.ORG"],
+)
 def test_from_is_stamped_with_the_full_jid(bound, claimed):
     attribute = f" from='{claimed}'" if claimed else ""
     stanza = bound.receive(f"<message xmlns='jabber:client' to='bob@example.org'{attribute}/>")
@@ -64,7 +67,18 @@ def test_from_is_stamped_with_the_full_jid(bound, claimed):
 
 @pytest.mark.parametrize(
     "claimed",
-    ["bob@example.org", "alice@example.org/phone", "example.org", "alice@other.org/desk"],
+    [
+        "bob@example.org",
+        "alice@example.org/phone",
+        "example.org",
+        "alice@other.org/desk",
+        # Resources are case-sensitive.
+        "alice@example.org/DESK",
+        # Addresses that do not parse.
+        "alice@example.org/",
+        "@example.org",
+        "alice@exa mple.org",
+    ],
 )
 def test_forged_from_closes_with_invalid_from(bound, claimed):
     bound.receive(f"<message xmlns='jabber:client' from='{claimed}'/>")

@@ -54,7 +54,7 @@ class ClientSession:
             self.close("unsupported-stanza-type", f"<{stanza.name}/> is not a stanza")
             return
         claimed = stanza.getAttribute("from")
-        if claimed is not None and claimed not in (self.jid.full(), self.bare):
+        if claimed is not None and not self._is_own_address(claimed):
             self.close("invalid-from", "stanzas are sent from the bound JID")
             return
         stanza["from"] = self.jid.full()
@@ -74,6 +74,18 @@ class ClientSession:
         # a replaced session and its successor share one full JID.
         stanza.session = self
         self.router.route_from_client(stanza)
+
+    def _is_own_address(self, claimed):
+        """
+        Whether C{claimed} is this session's full or bare JID once
+        normalised, as C{ALICE@example.org} is C{alice@example.org}; an
+        address that does not parse is no one's.
+        """
+        try:
+            address = jids.parse(claimed)
+        except jid.InvalidFormat:
+            return False
+        return address.full() in (self.jid.full(), self.bare)
 
     def _valid_iq(self, iq, kind):
         if kind not in IQ_TYPES or not iq.getAttribute("id"):
