@@ -105,7 +105,7 @@ class Browser:
 
 
 class World:
-    def __init__(self, **site_options):
+    def __init__(self, failure_window=FAILURE_WINDOW, **site_options):
         self.clock = Clock()
         self.store = Store.open(":memory:")
         self.accounts = Accounts(self.store, self.clock)
@@ -120,7 +120,7 @@ class World:
             self.queues,
             self.availability,
             self.clock,
-            Throttle(self.clock, FAILURES_ALLOWED, FAILURE_WINDOW),
+            Throttle(self.clock, FAILURES_ALLOWED, failure_window),
             SESSION_TIMEOUT,
             random_bytes=lambda n: next(counter).to_bytes(n, "big"),
             **site_options,
@@ -304,8 +304,27 @@ def test_failed_sign_ins_are_throttled_per_address(world):
     page = browser.sign_in("root", "root-pw")
     assert page.code == 429
     assert "Too many failed sign-ins" in page.text
+    assert "Wait a minute, then try again." in page.text
     world.clock.advance(FAILURE_WINDOW + 1)
     assert browser.sign_in("root", "root-pw").location == "/admin/users"
+
+
+@pytest.mark.parametrize(
+    "window, wait",
+    [
+        (300.0, "Wait 5 minutes"),
+        (90.0, "Wait 90 seconds"),
+        (1.5, "Wait 2 seconds"),
+        (1.0, "Wait a second"),
+    ],
+)
+def test_throttled_sign_in_says_how_long_to_wait(make_world, window, wait):
+    browser = make_world(failure_window=window).browser()
+    for _ in range(FAILURES_ALLOWED):
+        browser.sign_in("root", "guess")
+    page = browser.sign_in("root", "root-pw")
+    assert page.code == 429
+    assert f"{wait}, then try again." in page.text
 
 
 def forwarded_for(address):

@@ -9,6 +9,7 @@ between columns without a round trip.
 import functools
 import hmac
 import json
+import math
 import os
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -308,7 +309,10 @@ class AdminSite:
                 session,
                 status=429,
                 username=username,
-                error="Too many failed sign-ins from your address. Wait a minute, then try again.",
+                error=(
+                    "Too many failed sign-ins from your address. "
+                    f"Wait {_duration(self.throttle.window)}, then try again."
+                ),
             )
         user = self.accounts.authenticate(username, form_text(request, "password", strip=False))
         if user is None:
@@ -631,6 +635,20 @@ class AdminSite:
         return self._page(
             request, visit, "placeholder.html", tab, title=title, summary=PLACEHOLDERS[tab]
         )
+
+
+def _duration(seconds):
+    """
+    C{seconds} as a person says it: the throttle's window is configurable.
+    """
+    minutes, rest = divmod(seconds, 60)
+    if rest or not minutes:
+        return _count(math.ceil(seconds), "second")
+    return _count(int(minutes), "minute")
+
+
+def _count(number, unit):
+    return f"a {unit}" if number == 1 else f"{number} {unit}s"
 
 
 def _not_yourself(visit, user, change):
