@@ -124,6 +124,25 @@ def test_headline_goes_to_every_non_negative_resource_and_is_never_kept(server, 
     assert alice.xmlstream.take() == []
 
 
+def test_headline_to_a_gone_full_jid_is_ignored(server, alice):
+    phone = online(server, "bob@example.org/phone")
+    send(alice, message(to="bob@example.org/gone", kind="headline"))
+    assert phone.xmlstream.take() == []
+    assert alice.xmlstream.take() == []
+    server.end_session(phone)
+    send(alice, message(to="bob@example.org/gone", kind="headline"))
+    assert server.store.offline.count("bob") == 0
+    assert alice.xmlstream.take() == []
+
+
+def test_headline_to_a_connected_full_jid_is_delivered(server, alice):
+    phone = online(server, "bob@example.org/phone")
+    desk = online(server, "bob@example.org/desk")
+    send(alice, message(to="bob@example.org/phone", kind="headline"))
+    assert bodies(phone) == ["hello"]
+    assert bodies(desk) == []
+
+
 @pytest.mark.parametrize(
     "extra", ["", "<composing xmlns='http://jabber.org/protocol/chatstates'/>"]
 )

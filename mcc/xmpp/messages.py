@@ -37,9 +37,12 @@ class MessageDelivery(XMPPHandler):
 
     def on_message(self, message):
         kind = message.getAttribute("type", "normal")
-        recipient = message.getAttribute("to")
-        bare = jids.parse(recipient).userhost() if recipient else message.session.bare
-        if kind == "error":
+        recipient = jids.parse(message.getAttribute("to") or message.session.bare)
+        bare = recipient.userhost()
+        if kind == "error" or (kind == "headline" and recipient.resource):
+            # RFC 6121 section 8.5.3.2.1: a headline for a resource that
+            # is not connected (the router delivers to connected ones) is
+            # silently ignored, not given to the account's others.
             return
         if kind == "groupchat":
             self._refuse(message, "service-unavailable", "no chat room here")
