@@ -23,6 +23,7 @@ from mcc.routing.widgets import ConfigurationWatch, Widgets
 from mcc.store import Store
 from mcc.throttle import Throttle
 from mcc.tls import ensure_self_signed, server_tls_options
+from mcc.web import BoundedRequest
 from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import VisitorAPI
 from mcc.xmpp.server import XMPPServer
@@ -157,7 +158,7 @@ def makeService(config, reactor=None):
 
     for name, port, factory in (
         ("xmpp-listener", config.xmpp_port, xmpp.factory()),
-        ("http-listener", config.http_port, server.Site(web)),
+        ("http-listener", config.http_port, server.Site(web, requestFactory=BoundedRequest)),
     ):
         listener = Listener(
             endpoints.TCP4ServerEndpoint(reactor, port, interface=config.interface), factory

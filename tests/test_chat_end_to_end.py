@@ -242,6 +242,42 @@ async def test_bad_input_does_not_disturb_other_chats(server):
         await gus.close()
 
 
+async def raw_http(server, head, body_chunks=()):
+    """
+    Send a request by hand and read what comes back until the server closes.
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.http_port)
+    writer.write(head)
+    try:
+        for chunk in body_chunks:
+            writer.write(chunk)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return answer
+
+
+@asyncio_test
+async def test_a_body_too_large_is_refused_before_it_is_read(server):
+    declared = await raw_http(
+        server,
+        b"POST /api/chats HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100000000000\r\n\r\n",
+    )
+    assert declared.startswith(b"HTTP/1.1 413 ")
+    megabyte = b"x" * (1024 * 1024)
+    chunked = await raw_http(
+        server,
+        b"POST /api/chats HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+        [b"%x\r\n%s\r\n" % (len(megabyte), megabyte)] * 3,
+    )
+    assert chunked.startswith(b"HTTP/1.1 413 ")
+    code, body = await call("GET", f"{server.http_url}/api/availability?queue=nonesuch")
+    assert (code, body["error"]) == (404, "unknown-target")
+
+
 @asyncio_test
 async def test_the_plain_test_page_is_served(server):
     response = await wait(treq.get(f"{server.http_url}/chat-test"))
