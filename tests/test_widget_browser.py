@@ -215,6 +215,33 @@ async def test_visitor_chats_with_the_operator_through_a_page_navigation(server,
 
 @requires_tool("chromium")
 @asyncio_test
+async def test_a_live_change_keeps_what_the_visitor_typed(server, shots):
+    support = staff(server, "Support", "olive")
+    skin = rules(server).create_skin("Blue", {"title": "Support chat"})
+    made = snippet(server, "floating", [Level(skin.id, queue_id=support.id)])
+    olive = await login(server, "olive@localhost/desk", "olive-pw")
+    try:
+        async with chromium() as browser, website(code_of(server, made)) as site:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await page.goto(site + "/")
+            await page.get_by_role("button", name="Chat with us").click()
+            await page.get_by_label("Your question").fill("Is it in stock?")
+            await page.get_by_label("Your name").fill("Vera")
+            rules(server).update_skin(
+                skin.id, "Blue", dict(skin.settings, greeting="Hi! We answer within a minute.")
+            )
+            await expect(page.get_by_text("Hi! We answer within a minute.")).to_be_visible(
+                timeout=LIVE
+            )
+            await expect(page.get_by_label("Your name")).to_have_value("Vera")
+            await expect(page.get_by_label("Your name")).to_be_focused()
+            await expect(page.get_by_label("Your question")).to_have_value("Is it in stock?")
+    finally:
+        await olive.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
 async def test_rollover_shows_the_second_level_when_the_first_has_nobody(server, shots):
     first = staff(server, "Billing", "bob")
     second = staff(server, "Support", "carol")

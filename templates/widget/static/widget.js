@@ -179,7 +179,7 @@
         fields[name],
       ]));
     });
-    var button = h("button", { type: "submit", "class": "primary" }, [skin.text_start]);
+    var button = h("button", { type: "submit", id: "mcc-start", "class": "primary" }, [skin.text_start]);
     var error = h("p", { "class": "error", role: "alert" });
     kids.push(button, error);
     return h("form", {
@@ -346,7 +346,7 @@
           var inline = host(box, "inline", skin, { display: "block" });
           hosts.push(inline);
           inline.wrap.appendChild(cfg.online
-            ? h("button", { type: "button", "class": "launcher", onclick: function () { openWindow(); } }, [skin.text_launcher])
+            ? h("button", { type: "button", id: "mcc-launcher", "class": "launcher", onclick: function () { openWindow(); } }, [skin.text_launcher])
             : h("p", { "class": "pill" }, [skin.offline_text]));
         }
         return;
@@ -376,13 +376,42 @@
         }
       });
       launcher = h("button", {
-        type: "button", "class": "launcher", "aria-expanded": "false", "aria-controls": "mcc-panel",
+        type: "button", id: "mcc-launcher", "class": "launcher", "aria-expanded": "false", "aria-controls": "mcc-panel",
         onclick: function () { show(true); },
       }, [skin.text_launcher]);
       spot.wrap.appendChild(p.el);
       spot.wrap.appendChild(launcher);
       fill();
       show(open, true);
+    }
+
+    // What the visitor typed and where the focus was, to carry over a redraw.
+    function typed() {
+      var kept = { values: {}, focus: null };
+      hosts.forEach(function (one) {
+        var root = one.el.shadowRoot;
+        root.querySelectorAll("input,textarea").forEach(function (field) {
+          kept.values[field.id] = field.value;
+        });
+        kept.focus = kept.focus || (root.activeElement && root.activeElement.id);
+      });
+      return kept;
+    }
+
+    function retype(kept) {
+      hosts.forEach(function (one) {
+        var root = one.el.shadowRoot;
+        Object.keys(kept.values).forEach(function (id) {
+          var field = root.getElementById(id);
+          if (field) {
+            field.value = kept.values[id];
+          }
+        });
+        var focused = kept.focus && root.getElementById(kept.focus);
+        if (focused) {
+          focused.focus();
+        }
+      });
     }
 
     // Floating: open or minimise the panel; the choice follows to the next page.
@@ -563,7 +592,9 @@
       update: function (config) {
         cfg = config;
         if (phase === "idle") {
+          var kept = typed();
           draw();
+          retype(kept);
         } else {
           hosts.forEach(function (one) {
             paint(one.el, cfg.skin);
