@@ -102,6 +102,8 @@ def make_server(clock=None, users=(), **config_overrides):
         config, store, accounts, availability, chats, clock, TLS_OPTIONS, new_id=new_id
     )
     chats.channel = server.operator_channel
+    # What presence feeds the router, for tests to read.
+    server.availability = availability
     for name in users:
         accounts.add(name, name[::-1])
     server.startService()

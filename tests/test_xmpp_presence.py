@@ -363,3 +363,11 @@ def test_directed_presence_of_an_unavailable_resource_is_ended_too(server, endin
         ("alice@example.org/desk", None),
         ("alice@example.org/desk", "unavailable"),
     ]
+
+
+def test_a_resource_with_a_negative_priority_takes_no_chats(server):
+    desk = bind(server, "alice@example.org/desk")
+    available(desk, priority=-1)
+    assert server.availability.status("alice") == "away"
+    available(desk, priority=0)
+    assert server.availability.status("alice") == "available"

@@ -19,7 +19,7 @@ class Availability:
     """
 
     def __init__(self):
-        self._shows = {}
+        self._presences = {}
         self._observers = []
 
     def add_observer(self, observer):
@@ -28,15 +28,15 @@ class Availability:
     def remove_observer(self, observer):
         self._observers.remove(observer)
 
-    def resource_available(self, username, resource, show=None):
-        self._shows.setdefault(username, {})[resource] = show
+    def resource_available(self, username, resource, show=None, priority=0):
+        self._presences.setdefault(username, {})[resource] = (show, priority)
         self._notify(username)
 
     def resource_gone(self, username, resource):
-        resources = self._shows.get(username, {})
-        if resources.pop(resource, "missing") != "missing":
+        resources = self._presences.get(username, {})
+        if resources.pop(resource, None) is not None:
             if not resources:
-                del self._shows[username]
+                del self._presences[username]
             self._notify(username)
 
     def _notify(self, username):
@@ -44,12 +44,20 @@ class Availability:
             observer(username)
 
     def status(self, username):
-        shows = self._shows.get(username)
-        if not shows:
+        presences = self._presences.get(username)
+        if not presences:
             return "offline"
-        if any(show in AVAILABLE_SHOWS for show in shows.values()):
+        if any(_takes_chats(show, priority) for show, priority in presences.values()):
             return "available"
         return "away"
 
     def is_available(self, username):
         return self.status(username) == "available"
+
+
+def _takes_chats(show, priority):
+    """
+    A resource with a negative priority is never sent messages to its bare
+    JID (RFC 6121 section 8.5.2), chats among them: connected, but away.
+    """
+    return show in AVAILABLE_SHOWS and priority >= 0

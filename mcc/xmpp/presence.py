@@ -201,7 +201,7 @@ class PresenceService(XMPPHandler):
             session.priority = _priority(presence)
             show = presence.show and str(presence.show).strip()
             self.availability.resource_available(
-                localpart(session.bare), session.jid.resource, show or None
+                localpart(session.bare), session.jid.resource, show or None, session.priority
             )
             recipients = self._subscriber_sessions(session.bare) + self.sessions.available(
                 session.bare
