@@ -5,6 +5,7 @@ customer's site would.  Operators are real XMPP clients (slixmpp).
 """
 
 import os
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -32,6 +33,26 @@ PAGE = (
     '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
     "<title>Shop</title>\n</head>\n<body>\n{code}\n</body>\n</html>\n"
 )
+
+WATCH_THE_LOG = """
+window.logChanges = [];
+const attachShadow = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  const root = attachShadow.call(this, init);
+  new MutationObserver((records) => records.forEach((record) => {
+    if (record.target.getAttribute && record.target.getAttribute("role") === "log") {
+      logChanges.push(record.type === "childList" ? "added" : "aria-busy was " + record.oldValue);
+    }
+  })).observe(root, {
+    subtree: true, childList: true, attributeFilter: ["aria-busy"], attributeOldValue: true,
+  });
+  return root;
+};
+"""
+"""
+Records in C{window.logChanges}, in order, what happens to the widget's chat
+log: messages and notes added, and changes of its C{aria-busy}.
+"""
 
 
 @pytest.fixture
@@ -166,6 +187,7 @@ async def test_visitor_chats_with_the_operator_through_a_page_navigation(server,
     try:
         async with chromium() as browser, website(code_of(server, made)) as site:
             page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await page.add_init_script(WATCH_THE_LOG)
             await page.goto(site + "/products")
             await page.get_by_role("button", name="Chat with us").click()
             await expect(page.get_by_label("Your name")).to_be_focused()
@@ -187,11 +209,16 @@ async def test_visitor_chats_with_the_operator_through_a_page_navigation(server,
             state["chat_state"] = "composing"
             state.send()
             await expect(page.get_by_text("Olive Operator is typing…")).to_be_visible()
+            assert set(await page.evaluate("() => logChanges")) == {"added"}
 
             await page.goto(site + "/checkout")
             log = page.get_by_role("log")
             await expect(log).to_contain_text("Where is my parcel?")
             await expect(log).to_contain_text("Hello Vera, Olive here.")
+            await expect(log).not_to_have_attribute("aria-busy", re.compile(".*"))
+            replayed = await page.evaluate("() => logChanges")
+            assert replayed[0] == "aria-busy was null" and replayed[-1] == "aria-busy was true"
+            assert set(replayed[1:-1]) == {"added"}
             await expect(page.get_by_text("Chatting with Olive Operator")).to_be_visible()
             await page.screenshot(path=str(shots / "1280-floating-chat.png"))
             message = page.get_by_label("Message")

@@ -237,6 +237,7 @@
       },
       ended: function () {
         var focused = end.matches(":focus");
+        log.removeAttribute("aria-busy");
         compose.hidden = end.hidden = true;
         again.hidden = false;
         typing.textContent = "";
@@ -485,6 +486,9 @@
             }
             answer.events.forEach(event);
             last = answer.last;
+            if (view) {
+              view.log.removeAttribute("aria-busy");
+            }
             return answer.state === "waiting" || answer.state === "active" ? poll() : finished();
           });
         })
@@ -584,9 +588,18 @@
       }
     }
 
+    // After a navigation the chat so far comes back at once: the log is busy
+    // meanwhile, so that screen readers do not read it all out again.
+    function replay() {
+      if (view) {
+        view.log.setAttribute("aria-busy", "true");
+      }
+      poll();
+    }
+
     draw();
     if (token) {
-      poll();
+      replay();
     }
     return {
       update: function (config) {
