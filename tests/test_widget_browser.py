@@ -378,6 +378,24 @@ async def test_admin_edits_reach_a_new_visit_of_the_unchanged_page(server, shots
 
 @requires_tool("chromium")
 @asyncio_test
+async def test_a_deleted_snippet_leaves_open_pages(server, shots):
+    floating = snippet(server, "floating", [])
+    embedded = snippet(server, "embedded", [], offline="<p>We are away.</p>")
+    code = code_of(server, floating) + "\n" + code_of(server, embedded)
+    async with chromium() as browser, website(code) as site:
+        page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        await page.goto(site + "/")
+        await expect(page.get_by_text("chat is offline")).to_be_visible()
+        await expect(page.get_by_text("We are away.")).to_be_visible()
+        for made in (floating, embedded):
+            rules(server).remove_snippet(made.id)
+        await expect(page.get_by_text("chat is offline")).to_have_count(0, timeout=LIVE)
+        await expect(page.get_by_text("We are away.")).to_have_count(0, timeout=LIVE)
+        await expect(page.locator("[data-mcc-widget]")).to_have_count(0)
+
+
+@requires_tool("chromium")
+@asyncio_test
 async def test_with_javascript_off_the_no_javascript_contingency_shows(server, shots):
     support = staff(server, "Support", "olive")
     skin = rules(server).create_skin("Blue", {})

@@ -1,7 +1,7 @@
 // The one script a website's code names: it fetches the snippet's
 // configuration from mcc, loads the widget once, and keeps asking for
 // changes (long polling), so an open page follows availability and the
-// admins' edits without a reload.  Its only global is the MCC namespace.
+// admins' edits without a reload; a deleted snippet's widget goes away.  Its only global is the MCC namespace.
 (function (w, d) {
   "use strict";
   var script = d.currentScript;
@@ -58,7 +58,7 @@
     fetch(root + key + "/config.json?version=" + version, { credentials: "omit" })
       .then(function (response) {
         if (response.status === 404) {
-          return;
+          return widget && widget.remove();
         }
         if (!response.ok) {
           throw response;

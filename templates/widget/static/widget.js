@@ -320,13 +320,17 @@
 
     // Drawing
 
-    function draw() {
+    function clear() {
       hosts.forEach(function (old) {
         old.el.remove();
       });
       hosts = [];
       p = view = launcher = null;
       box.textContent = "";
+    }
+
+    function draw() {
+      clear();
       var skin = cfg.skin;
       var idle = phase === "idle";
       if (type === "floating" || type === "popup") {
@@ -613,6 +617,11 @@
             paint(one.el, cfg.skin);
           });
         }
+      },
+      // The snippet is gone: so is all it drew, and its chat stops polling.
+      remove: function () {
+        token = null;
+        clear();
       },
     };
   };
