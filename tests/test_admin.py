@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 
 from mcc.admin import AdminSite
+from mcc.admin.pages import sentence
 from mcc.admin.site import PRESENCE_WAIT
 from mcc.routing.accounts import AccountError, Accounts
 from mcc.routing.availability import Availability
@@ -425,6 +426,43 @@ def test_invalid_username_shows_a_clear_error_and_changes_nothing(world, usernam
     assert message in page.text
     assert 'value="Bob Builder"' in page.text
     assert world.usernames() == ["olive", "root"]
+
+
+def test_username_rule_ends_in_its_list_of_characters_without_a_full_stop(world):
+    browser = world.admin()
+    browser.get("/admin/users/new")
+    page = browser.post("/admin/users", add_user_form(username="bob smith"))
+    assert "none of &#34; &amp; &#39; / : &lt; &gt; @</p>" in page.text
+
+
+@pytest.mark.parametrize(
+    "message, text",
+    [
+        ("a queue needs a name", "A queue needs a name."),
+        ("no user named 'ghost'", "No user named 'ghost'."),
+        ("you cannot do that!", "You cannot do that!"),
+        ("no spaces, and none of \" & ' / : < > @", "No spaces, and none of \" & ' / : < > @"),
+        ("", ""),
+    ],
+)
+def test_a_rules_message_as_a_sentence(message, text):
+    assert sentence(message) == text
+
+
+@pytest.mark.parametrize(
+    "problem, invalid",
+    [({"username": "bob smith"}, True), ({"username": "olive"}, True), ({"email": "nope"}, False)],
+)
+def test_username_field_is_marked_invalid_when_the_error_is_about_it(world, problem, invalid):
+    browser = world.admin()
+    browser.get("/admin/users/new")
+    page = browser.post("/admin/users", add_user_form(**problem))
+    field = re.search(r'<input id="username"[^>]*>', page.text).group(0)
+    assert ('aria-invalid="true"' in field) == invalid
+    described = re.search(r'aria-describedby="([^"]+)"', field).group(1).split()
+    assert ("user-error" in described) == invalid
+    assert 'id="user-error"' in page.text
+    assert "username-hint" in described
 
 
 @pytest.mark.parametrize("username", ["olive", "OLIVE"])

@@ -38,9 +38,19 @@ class Pages:
 def sentence(message):
     """
     A rule's message ("a queue needs a name") as a sentence for a page.
+
+    A message ending in a symbol, as a list of forbidden characters does,
+    gets no full stop: it would read as one more of them.
     """
     text = str(message)
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else f"{text}."
+    return f"{text}." if _ends_in_a_word(text) else text
+
+
+def _ends_in_a_word(text):
+    """
+    Whether C{text} ends in a letter or digit, perhaps quoted or bracketed.
+    """
+    return text.rstrip("'\")]")[-1:].isalnum()

@@ -38,6 +38,12 @@ What the rules raise for a change they refuse: shown to the admin, nothing
 changed.
 """
 
+USERNAME_REFUSED = (UsernameError, DuplicateUser)
+"""
+What the rules raise when a new user's username is the problem, so that the
+form marks that field.
+"""
+
 TABS = (
     ("users", "Users"),
     ("queues", "Queues"),
@@ -396,7 +402,9 @@ class AdminSite:
     @admin_only
     def new_user_form(self, request, visit):
         values = {"username": "", "display_name": "", "email": "", "is_admin": False}
-        return self._users_page(request, visit, "users/new.html", values=values, error=None)
+        return self._users_page(
+            request, visit, "users/new.html", values=values, error=None, username_invalid=False
+        )
 
     @app.route("/users", methods=["POST"])
     @admin_only
@@ -407,7 +415,13 @@ class AdminSite:
             user = self.accounts.add(password=form_text(request, "password", strip=False), **values)
         except REFUSED as problem:
             return self._users_page(
-                request, visit, "users/new.html", status=400, values=values, error=str(problem)
+                request,
+                visit,
+                "users/new.html",
+                status=400,
+                values=values,
+                error=str(problem),
+                username_invalid=isinstance(problem, USERNAME_REFUSED),
             )
         visit.session.flash = f"Added {user.username}@{self.domain}."
         return self._redirect(request, user_path(user.username))
