@@ -4,6 +4,7 @@ vCards, on :memory: databases and on files.
 """
 
 import sqlite3
+from types import SimpleNamespace
 
 import pytest
 import sqlite_utils
@@ -143,6 +144,57 @@ def test_failing_first_step_creates_no_table(monkeypatch):
         assert version_of(db) == 0
     finally:
         db.conn.close()
+
+
+class RivalMigratesMeanwhile:
+    """
+    A connection to a file that another process migrates after this one
+    has read the schema version and before its next transaction begins.
+    """
+
+    def __init__(self, conn, rival):
+        self._conn = conn
+        self._rival = rival
+        self._version_read = False
+        self.rival_ran = False
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def __enter__(self):
+        return self._conn.__enter__()
+
+    def __exit__(self, *exc_info):
+        return self._conn.__exit__(*exc_info)
+
+    def execute(self, sql, *parameters):
+        self._before(sql)
+        return self._conn.execute(sql, *parameters)
+
+    def executescript(self, script):
+        self._before(script)
+        return self._conn.executescript(script)
+
+    def _before(self, sql):
+        sql = sql.lstrip().upper()
+        if sql.startswith("SELECT") and "SCHEMA_VERSION" in sql:
+            self._version_read = True
+        elif sql.startswith("BEGIN") and self._version_read and not self.rival_ran:
+            self.rival_ran = True
+            self._rival()
+
+
+def test_a_step_another_process_applied_meanwhile_is_not_applied_again(tmp_path):
+    # The mcc command and the server starting on one fresh data dir.
+    path = tmp_path / "mcc.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        meanwhile = RivalMigratesMeanwhile(conn, lambda: open_database(path).conn.close())
+        assert schema.migrate(SimpleNamespace(conn=meanwhile)) == len(schema.MIGRATIONS)
+        assert meanwhile.rival_ran
+        assert version_of(SimpleNamespace(conn=conn)) == len(schema.MIGRATIONS)
+    finally:
+        conn.close()
 
 
 # Users

@@ -7,6 +7,7 @@ last one applied is kept in C{schema_version}; start-up applies what is new.
 """
 
 import sqlite3
+from contextlib import contextmanager
 
 MIGRATIONS = [
     # 1: accounts, rosters, offline messages, vCards.
@@ -143,29 +144,62 @@ MIGRATIONS = [
 def migrate(db):
     """
     Apply the steps C{db} has not seen yet; return the resulting version.
+
+    Another process (the C{mcc} command, the server) may be migrating the
+    same file at once, so the version is read inside each step's write
+    transaction: the later one waits and finds the step done.
     """
     conn = db.conn
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = conn.execute("SELECT version FROM schema_version").fetchone()
-    if row is None:
-        conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-        current = 0
-    else:
-        current = row[0]
-    if current > len(MIGRATIONS):
-        raise RuntimeError(
-            f"the database is at schema version {current}, newer than this mcc "
-            f"({len(MIGRATIONS)}); upgrade mcc instead"
-        )
-    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-        # A step and its new version number are one transaction: a failed
-        # step leaves the database as it was before it.
-        try:
-            conn.executescript(
-                f"BEGIN; {script}; UPDATE schema_version SET version = {version}; COMMIT;"
-            )
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+    with _write_transaction(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        if conn.execute("SELECT version FROM schema_version").fetchone() is None:
+            conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+    while _apply_next_step(conn):
+        pass
     return len(MIGRATIONS)
+
+
+def _apply_next_step(conn):
+    """
+    Apply the first step not applied yet and record it, as one transaction:
+    a failed step leaves the database as it was before it.  Return whether
+    there was a step to apply.
+    """
+    with _write_transaction(conn):
+        (current,) = conn.execute("SELECT version FROM schema_version").fetchone()
+        if current > len(MIGRATIONS):
+            raise RuntimeError(
+                f"the database is at schema version {current}, newer than this mcc "
+                f"({len(MIGRATIONS)}); upgrade mcc instead"
+            )
+        if current == len(MIGRATIONS):
+            return False
+        for statement in _statements(MIGRATIONS[current]):
+            conn.execute(statement)
+        conn.execute("UPDATE schema_version SET version = ?", (current + 1,))
+        return True
+
+
+def _statements(script):
+    """
+    The statements of C{script} one by one, for C{execute}: C{executescript}
+    would first commit the transaction they must run in.
+    """
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.rstrip(";").strip():
+                yield statement
+            statement = ""
+
+
+@contextmanager
+def _write_transaction(conn):
+    """
+    A transaction holding the database's write lock from its start, so
+    what it reads stays true until it commits.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    with conn:  # Commits, or rolls back on an exception.
+        yield
