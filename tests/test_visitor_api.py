@@ -137,6 +137,63 @@ def test_bad_input(visit):
     assert visit.chats.chat(token).state == "waiting"
 
 
+def test_text_that_cannot_be_sent_is_refused(visit):
+    visit.availability.resource_available("ann", "desk")
+    for fields in ({"name": "E\u0001ve"}, {"question": "bell \u0007"}, {"email": "x\ud800@y.org"}):
+        response = visit.request("POST", "/api/chats", dict(fields, queue="sales"))
+        assert response.code == 400 and visit.json(response)["error"] == "invalid-characters"
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales"}))["token"]
+    for text in ("bad \u0001 char", "x\ud800y", "\uffff"):
+        response = visit.request("POST", f"/api/chats/{token}/messages", {"text": text})
+        assert response.code == 400 and visit.json(response)["error"] == "invalid-characters"
+    events = visit.chats.store.chats.events_after(visit.chats.chat(token).id, 0)
+    assert events == []
+    assert [call for call in visit.chats.channel.calls if call[0] == "deliver"] == []
+
+
+def test_one_line_fields_stay_on_one_line(visit):
+    visit.availability.resource_available("ann", "desk")
+    response = visit.request(
+        "POST", "/api/chats",
+        {"queue": "sales", "name": "Eve\nIP: 10.0.0.1", "page": "https://a.example/\r\nx"},
+        headers={"User-Agent": ["Agent\x01 7"]},
+    )
+    chat = visit.chats.chat(visit.json(response)["token"])
+    assert (chat.visitor_name, chat.referrer) == ("Eve IP: 10.0.0.1", "https://a.example/ x")
+    assert chat.user_agent == "Agent\ufffd 7"
+
+
+def test_poll_cursors_name_events_of_the_chat(visit):
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales", "question": "Hi"}))["token"]
+    for after in ("2", "-1", "99999999999999999999", "-99999999999999999999"):
+        response = visit.request("GET", f"/api/chats/{token}/events?after={after}")
+        assert response.code == 400, after
+        assert visit.json(response)["error"] == "invalid-field"
+    response = visit.request("GET", f"/api/chats/{token}/events?after=0")
+    assert [e["seq"] for e in visit.json(response)["events"]] == [1]
+
+
+def test_queue_and_user_together_or_undecodable_names_are_bad_requests(visit):
+    visit.availability.resource_available("ann", "desk")
+    response = visit.request("POST", "/api/chats", {"queue": "sales", "user": "ann"})
+    assert response.code == 400 and visit.json(response)["error"] == "missing-field"
+    response = visit.request("GET", "/api/availability?queue=%ff")
+    assert response.code == 400 and visit.json(response)["error"] == "invalid-field"
+
+
+def test_unknown_paths_and_methods_answer_json_with_cors(visit):
+    for method, path, code in (
+        ("GET", "/api/nonexistent", 405),
+        ("POST", "/api/nonexistent", 405),
+        ("GET", "/api/chats", 405),
+    ):
+        response = visit.request(method, path)
+        assert response.code == code, (method, path)
+        assert response.headers.getRawHeaders("access-control-allow-origin") == ["*"]
+        assert visit.json(response)["error"] == "wrong-method"
+
+
 def test_start_flood_from_one_address_gets_429(visit):
     visit.availability.resource_available("ann", "desk")
     codes = [visit.request("POST", "/api/chats", {"queue": "sales"}).code for _ in range(4)]

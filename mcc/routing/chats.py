@@ -13,12 +13,19 @@ The visitor side reads events by sequence number (L{ChatService.poll}); the
 operator side is an L{IOperatorChannel}.  Nothing here knows XML or HTTP.
 """
 
+import re
 from dataclasses import dataclass
 
 from twisted.application import service
 from twisted.internet import defer
 
 from mcc.store.users import GUEST_PREFIX
+
+UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""
+Characters no chat may carry: control characters and lone surrogates,
+which XML, and so every operator's XMPP stream, cannot hold.
+"""
 
 VISITOR = "visitor"
 OPERATOR = "operator"
@@ -81,8 +88,25 @@ class ChatError(Exception):
     reason = "error"
 
 
+class UnsendableText(ChatError):
+    reason = "invalid-characters"
+
+
+def check_sendable(**texts):
+    """
+    Refuse text that holds a character no chat may carry (L{UNSENDABLE}).
+    """
+    for field, text in texts.items():
+        if UNSENDABLE.search(text):
+            raise UnsendableText(f"{field!r} holds a character that cannot be sent")
+
+
 class Unavailable(ChatError):
     reason = "offline"
+
+
+class InvalidCursor(ChatError):
+    reason = "invalid-field"
 
 
 class UnknownTarget(ChatError):
@@ -164,6 +188,7 @@ class ChatService(service.Service):
         """
         if (queue is None) == (user is None):
             raise UnknownTarget("a chat is for one queue or one user")
+        check_sendable(name=visitor.name, email=visitor.email, question=visitor.question)
         if not self.available_operators(queue, user):
             raise Unavailable("nobody is available")
         token = self.new_token()
@@ -204,6 +229,7 @@ class ChatService(service.Service):
         """
         Store the visitor's message and pass it on; returns its sequence number.
         """
+        check_sendable(text=text)
         chat = self._open_chat(token)
         self._visitor_seen(chat)
         seq = self._event(chat, "message", {"from": VISITOR, "name": chat.visitor_name, "text": text})
@@ -230,6 +256,8 @@ class ChatService(service.Service):
         else when the next one happens or after the poll timeout (then none).
         """
         chat = self.chat(token)
+        if not 0 <= after <= self.store.chats.last_seq(chat.id):
+            raise InvalidCursor("'after' is the number of an event of this chat, or 0")
         events = self.store.chats.events_after(chat.id, after)
         if chat.state not in ("waiting", "active"):
             return defer.succeed(events)

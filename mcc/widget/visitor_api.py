@@ -18,7 +18,18 @@ import json
 
 from klein import Klein
 
-from mcc.routing.chats import ChatError, UnknownChat, UnknownTarget, Unavailable, Visitor
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from mcc.routing.chats import (
+    UNSENDABLE,
+    ChatError,
+    InvalidCursor,
+    UnknownChat,
+    UnknownTarget,
+    Unavailable,
+    UnsendableText,
+    Visitor,
+)
 from mcc.throttle import Throttle
 from mcc.web import ClientAddress
 
@@ -31,6 +42,8 @@ _STATUS = {
     UnknownChat: 404,
     UnknownTarget: 404,
     Unavailable: 409,
+    UnsendableText: 400,
+    InvalidCursor: 400,
 }
 
 
@@ -87,20 +100,31 @@ class VisitorAPI:
         return body
 
     @staticmethod
-    def _text_field(body, name, required=False, limit=FIELD_LIMIT):
+    def _text_field(body, name, required=False, limit=FIELD_LIMIT, one_line=False):
+        """
+        The string field C{name} of C{body}, stripped; C{one_line} fields
+        (names, addresses) have their line breaks folded into spaces, so
+        that they cannot pass for more lines of what an operator reads.
+        """
         value = body.get(name, "")
         if not isinstance(value, str):
             raise BadRequest(400, "invalid-field", f"{name!r} must be a string")
-        value = value.strip()
+        value = " ".join(value.split()) if one_line else value.strip()
         if required and not value:
             raise BadRequest(400, "missing-field", f"{name!r} is required")
         if len(value) > limit:
             raise BadRequest(413, "too-large", f"{name!r} is limited to {limit} characters")
         return value
 
-    @app.handle_errors(KeyError)
+    @app.handle_errors(KeyError, NotFound)
     def _not_found(self, request, failure):
+        self._cors(request)
         return self._fail(request, 404, "not-found", "no such resource")
+
+    @app.handle_errors(MethodNotAllowed)
+    def _wrong_method(self, request, failure):
+        self._cors(request)
+        return self._fail(request, 405, "wrong-method", f"{request.method.decode()} is not allowed here")
 
     # CORS
 
@@ -124,13 +148,10 @@ class VisitorAPI:
         self._cors(request)
 
         def check():
-            queue = request.args.get(b"queue", [None])[0]
-            user = request.args.get(b"user", [None])[0]
+            queue, user = (_query_text(request, name) for name in (b"queue", b"user"))
             if (queue is None) == (user is None):
                 raise BadRequest(400, "missing-field", "ask for one queue or one user")
-            available = self.chats.is_available(
-                queue=queue and queue.decode("utf-8"), user=user and user.decode("utf-8")
-            )
+            available = self.chats.is_available(queue=queue, user=user)
             return self._answer(request, 200, {"available": available})
 
         return self._guarded(request, check)
@@ -146,23 +167,23 @@ class VisitorAPI:
             body = self._json_body(request)
             queue = body.get("queue")
             user = body.get("user")
-            if not (isinstance(queue, str) or isinstance(user, str)):
-                raise BadRequest(400, "missing-field", "'queue' or 'user' is required")
-            fields = {name: self._text_field(body, name) for name in ("name", "email")}
+            if isinstance(queue, str) == isinstance(user, str):
+                raise BadRequest(400, "missing-field", "give one of 'queue' and 'user'")
+            fields = {name: self._text_field(body, name, one_line=True) for name in ("name", "email")}
             question = self._text_field(body, "question", limit=self.max_message_size)
-            referrer = request.getHeader(b"referer") or b""
             visitor = Visitor(
                 question=question,
                 ip=ip,
-                referrer=self._text_field(body, "page", limit=2000) or referrer.decode("latin-1"),
-                user_agent=(request.getHeader(b"user-agent") or b"").decode("latin-1")[:500],
+                referrer=self._text_field(body, "page", limit=2000, one_line=True)
+                or _header_text(request, b"referer", 2000),
+                user_agent=_header_text(request, b"user-agent", 500),
                 **fields,
             )
-            self.start_throttle.record(ip)
             chat = self.chats.start(
                 visitor, queue=queue if isinstance(queue, str) else None,
                 user=user if isinstance(user, str) else None,
             )
+            self.start_throttle.record(ip)
             return self._answer(request, 201, {"token": chat.token, "state": chat.state})
 
         return self._guarded(request, start_chat)
@@ -229,3 +250,22 @@ class VisitorAPI:
                 "state": chat.state,
             },
         )
+
+
+def _query_text(request, name):
+    """
+    The query argument C{name} as text, C{None} when absent.
+    """
+    value = request.args.get(name, [None])[0]
+    try:
+        return None if value is None else value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(400, "invalid-field", f"{name.decode()!r} is not UTF-8") from None
+
+
+def _header_text(request, name, limit):
+    """
+    What the browser sent in header C{name}, as text an operator can be shown.
+    """
+    value = (request.getHeader(name) or b"").decode("latin-1")[:limit]
+    return " ".join(UNSENDABLE.sub("\ufffd", value).split())

@@ -7,14 +7,12 @@ L{OperatorChannel} is how the chat router reaches operators; L{GuestService}
 turns what operators send to a guest JID back into router calls.
 """
 
-import re
-
 from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
-from mcc.routing.chats import OPERATOR, ChatError
+from mcc.routing.chats import OPERATOR, UNSENDABLE, ChatError
 from mcc.routing.interfaces import IOperatorChannel
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
@@ -26,19 +24,15 @@ NS_NICK = "http://jabber.org/protocol/nick"
 GUEST_RESOURCE = "visitor"
 END_COMMAND = "/end"
 CHAT_STATES = ("composing", "paused")
-NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-"""
-Characters that XML 1.0 cannot carry: one in a stanza would end the
-operator's stream with a parse error.
-"""
 
 
 def xml_text(text):
     """
     C{text} with every character XML cannot carry replaced by U+FFFD: what
-    visitors type and their browsers send must never break a stream.
+    visitors' browsers send must never end an operator's stream with a
+    parse error.
     """
-    return NOT_XML.sub("\ufffd", text)
+    return UNSENDABLE.sub("\ufffd", text)
 
 
 def guest_jid(chat, domain):
