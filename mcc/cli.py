@@ -34,12 +34,12 @@ class CommandError(Exception):
     """
 
 
-def _new_password(arguments, prompt=getpass.getpass):
+def _new_password(arguments):
     if arguments.password is not None:
         password = arguments.password
     else:
-        password = prompt("Password: ")
-        if prompt("Repeat password: ") != password:
+        password = arguments.prompt("Password: ")
+        if arguments.prompt("Repeat password: ") != password:
             raise CommandError("the passwords differ")
     if not password:
         raise CommandError("the password cannot be empty")
@@ -109,8 +109,13 @@ def _parser():
     return parser
 
 
-def main(argv=None, out=sys.stdout, err=sys.stderr):
+def main(argv=None, out=sys.stdout, err=sys.stderr, prompt=getpass.getpass):
+    """
+    Run the command C{argv}; C{prompt} asks for passwords not given with
+    C{--password}, without echoing them.
+    """
     arguments = _parser().parse_args(argv)
+    arguments.prompt = prompt
     config = Config(data_dir=arguments.data_dir)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(config.database_path)

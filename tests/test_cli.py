@@ -10,15 +10,36 @@ from mcc.cli import main
 from mcc.store import Store
 
 
+class Prompt:
+    """
+    Stands for C{getpass}: gives C{replies} in turn and notes the questions;
+    with no replies left the test fails instead of waiting for a terminal.
+    """
+
+    def __init__(self, *replies):
+        self.replies = list(replies)
+        self.asked = []
+
+    def __call__(self, question):
+        self.asked.append(question)
+        assert self.replies, f"unexpected prompt {question!r}"
+        return self.replies.pop(0)
+
+
 @pytest.fixture
 def run(tmp_path):
     """
     Run C{mcc --data-dir DIR ARGS...}; return the exit status, stdout, stderr.
     """
 
-    def run(*arguments):
+    def run(*arguments, prompt=None):
         out, err = io.StringIO(), io.StringIO()
-        status = main(["--data-dir", str(tmp_path / "data"), *arguments], out=out, err=err)
+        status = main(
+            ["--data-dir", str(tmp_path / "data"), *arguments],
+            out=out,
+            err=err,
+            prompt=prompt or Prompt(),
+        )
         return status, out.getvalue(), err.getvalue()
 
     return run
@@ -127,6 +148,43 @@ def test_passwd(run, tmp_path):
     )
     credentials = password_of(tmp_path, "alice")
     assert credentials.verify("new") and not credentials.verify("old")
+
+
+def test_add_asks_for_the_password_twice(run, tmp_path):
+    prompt = Prompt("wonderland", "wonderland")
+    assert run("user", "add", "alice", prompt=prompt) == (0, "added alice\n", "")
+    assert prompt.asked == ["Password: ", "Repeat password: "]
+    assert password_of(tmp_path, "alice").verify("wonderland")
+
+
+def test_add_with_a_mistyped_repetition_adds_nothing(run, stored):
+    prompt = Prompt("wonderland", "wonderlnad")
+    assert run("user", "add", "alice", prompt=prompt) == (1, "", "mcc: the passwords differ\n")
+    assert stored() == {}
+
+
+def test_add_with_an_empty_prompted_password_adds_nothing(run, stored):
+    assert run("user", "add", "alice", prompt=Prompt("", "")) == (
+        1,
+        "",
+        "mcc: the password cannot be empty\n",
+    )
+    assert stored() == {}
+
+
+def test_passwd_asks_for_the_password_twice(run, tmp_path):
+    run("user", "add", "alice", "--password", "old")
+    prompt = Prompt("new", "new")
+    assert run("user", "passwd", "alice", prompt=prompt) == (0, "password of alice changed\n", "")
+    assert prompt.asked == ["Password: ", "Repeat password: "]
+    assert password_of(tmp_path, "alice").verify("new")
+
+
+def test_passwd_with_a_mistyped_repetition_changes_nothing(run, tmp_path):
+    run("user", "add", "alice", "--password", "old")
+    prompt = Prompt("new", "mew")
+    assert run("user", "passwd", "alice", prompt=prompt) == (1, "", "mcc: the passwords differ\n")
+    assert password_of(tmp_path, "alice").verify("old")
 
 
 def test_passwd_of_an_unknown_user(run, stored):
