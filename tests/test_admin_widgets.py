@@ -287,12 +287,24 @@ def test_a_direct_chat_url_is_shown_with_a_link_and_a_frame(world):
     world.widgets.save_snippet(snippet.id, "Help page", "direct", {}, [])
     page = world.admin().get(f"/admin/widgets/code/{snippet.id}")
     assert 'value="https://chat.example.org/widget/pUbL1c-k3y/chat" readonly' in page.text
-    assert textarea(page, "generated-code").startswith(
+    assert textarea(page, "generated-code") == (
         '<a href="https://chat.example.org/widget/pUbL1c-k3y/chat" target="_blank"'
+        ' rel="noopener">Chat with us</a>'
     )
     assert textarea(page, "frame-code").startswith(
         '<iframe src="https://chat.example.org/widget/pUbL1c-k3y/chat" title="Chat"'
     )
+
+
+def test_the_code_uses_the_words_of_the_first_service_levels_widget(world):
+    first = world.widgets.create_skin("Dutch", {"title": "Hulp", "text_launcher": "Chat met ons"})
+    second = world.widgets.create_skin("Blue", {})
+    snippet = world.widgets.create_snippet()
+    levels = [Level(first.id, username="olive"), Level(second.id, queue_id=world.support.id)]
+    world.widgets.save_snippet(snippet.id, "Help page", "direct", {}, levels)
+    page = world.admin().get(f"/admin/widgets/code/{snippet.id}")
+    assert textarea(page, "generated-code").endswith('rel="noopener">Chat met ons</a>')
+    assert ' title="Hulp" ' in textarea(page, "frame-code")
 
 
 def test_delete_a_snippet_after_confirmation(world):

@@ -118,7 +118,7 @@ def snippet(server, widget_type, levels, **html):
 
 
 def code_of(server, made):
-    return generated_code(server.http_url, made)
+    return generated_code(server.http_url, made, rules(server).first_skin(made))
 
 
 @requires_tool("chromium")
@@ -407,7 +407,7 @@ async def test_with_javascript_off_the_no_javascript_contingency_shows(server, s
         context = await browser.new_context(java_script_enabled=False)
         page = await context.new_page()
         await page.goto(site + "/")
-        frame = page.frame_locator('iframe[title="Chat"]')
+        frame = page.frame_locator('iframe[title="Chat with us"]')
         await expect(frame.get_by_text("Chat needs JavaScript")).to_be_visible()
         await expect(frame.get_by_role("link", name="help@example.org")).to_have_attribute(
             "href", "mailto:help@example.org"
@@ -434,7 +434,7 @@ async def test_each_widget_type_renders_and_works_on_a_phone(server, shots):
         for widget_type in ("embedded", "floating", "popup")
     }
     direct = snippet(server, "direct", level)
-    codes["direct"] = frame_code(server.http_url, direct)
+    codes["direct"] = frame_code(server.http_url, direct, rules(server).first_skin(direct))
     olive = await login(server, "olive@localhost/desk", "olive-pw")
     try:
         async with chromium() as browser:
@@ -491,7 +491,7 @@ async def shows(page, widget_type, width, shots):
         await expect(window.get_by_label("Your name")).to_be_editable()
         await window.close()
     else:
-        frame = page.frame_locator('iframe[title="Chat"]')
+        frame = page.frame_locator('iframe[title="Support chat"]')
         await expect(frame.get_by_role("heading", name="Support chat")).to_be_visible()
         await expect(frame.get_by_label("Your name")).to_be_editable()
     await page.screenshot(path=str(shots / f"{width}-{widget_type}.png"))

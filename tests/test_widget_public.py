@@ -247,6 +247,23 @@ def test_a_direct_chat_url_is_a_link_or_a_frame(site):
     )
 
 
+def test_the_code_speaks_with_the_first_levels_skin(site):
+    skin = site.widgets.create_skin(
+        "Portuguese", {"title": "Fale <connosco>", "text_launcher": "Converse \"já\""}
+    )
+    snippet = site.snippet("direct", levels=[Level(skin.id, username="olive")])
+    words = site.widgets.first_skin(snippet)
+    assert generated_code(SITE, snippet, words) == (
+        f'<a href="{SITE}/widget/{snippet.key}/chat" target="_blank" rel="noopener">'
+        "Converse &quot;já&quot;</a>"
+    )
+    assert 'title="Fale &lt;connosco&gt;"' in frame_code(SITE, snippet, words)
+    embedded = site.snippet("embedded", levels=[Level(skin.id, username="olive")])
+    noscript = generated_code(SITE, embedded, site.widgets.first_skin(embedded))
+    assert '/noscript" title="Fale &lt;connosco&gt;"' in noscript
+    assert site.widgets.first_skin(site.snippet()) is None
+
+
 # Where websites reach mcc
 
 

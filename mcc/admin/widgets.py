@@ -191,6 +191,7 @@ class DesignWidgets:
     def _snippet_form(self, request, snippet, values, status=200, moved=False, error=None):
         base_url = self.public_url()
         skins = self.widgets.skins()
+        level_skin = self.widgets.first_skin(snippet)
         return self._code_page(
             request,
             "widgets/snippet.html",
@@ -204,8 +205,8 @@ class DesignWidgets:
             users=self.site.accounts.all(),
             skins=skins,
             first_skin=str(skins[0].id) if skins else "",
-            code=generated_code(base_url, snippet),
-            frame=frame_code(base_url, snippet),
+            code=generated_code(base_url, snippet, level_skin),
+            frame=frame_code(base_url, snippet, level_skin),
             url=chat_url(base_url, snippet),
         )
 

@@ -409,6 +409,16 @@ class Widgets:
 
     # What visitors see
 
+    def first_skin(self, snippet):
+        """
+        The settings of the skin of the snippet's first service level, or
+        C{None} for a snippet without levels.
+        """
+        return self._skin_of(snippet.levels[0]) if snippet.levels else None
+
+    def _skin_of(self, level):
+        return dict(DEFAULT_SKIN, **self.store.skins.get(level.skin_id).settings)
+
     def configuration(self, key):
         """
         What the snippet with public key C{key} shows now, for the widget:
@@ -421,9 +431,7 @@ class Widgets:
         snippet = self.store.snippets.by_key(key)
         chosen = next((level for level in snippet.levels if self._available(level)), None)
         shown = chosen or (snippet.levels[0] if snippet.levels else None)
-        skin = dict(DEFAULT_SKIN)
-        if shown is not None:
-            skin.update(self.store.skins.get(shown.skin_id).settings)
+        skin = dict(DEFAULT_SKIN) if shown is None else self._skin_of(shown)
         configuration = {
             "type": snippet.widget_type,
             "online": chosen is not None,
