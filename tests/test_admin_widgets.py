@@ -192,6 +192,7 @@ def test_the_green_plus_adds_a_snippet_and_opens_it(world):
         assert f'<label for="type-{value}">{label}</label>' in page.text
     assert [value for value, _, _ in WIDGET_TYPES] == list(RULE_TYPES)
     assert 'value="floating" checked' in page.text
+    assert re.findall(r'value="(\w+)"[^>]* data-without-online', page.text) == ["embedded", "direct"]
     for option in ("No JavaScript", "Offline", "Online"):
         assert f">{option}</label>" in page.text
     assert "Chat Service Levels" in page.text

@@ -192,10 +192,11 @@ def test_snippet_rules(world):
     assert set(WIDGET_TYPES) == {"embedded", "floating", "popup", "direct"}
 
 
-def test_embedded_widgets_keep_no_online_option(world):
+@pytest.mark.parametrize("widget_type", ["embedded", "direct"])
+def test_embedded_widgets_and_direct_urls_keep_no_online_option(world, widget_type):
     snippet = world.widgets.create_snippet()
     html = {"no_javascript": " <p>JS please</p> ", "offline": "<p>Away</p>", "online": "<p>Here</p>"}
-    saved = world.widgets.save_snippet(snippet.id, "Shop", "embedded", html, [])
+    saved = world.widgets.save_snippet(snippet.id, "Shop", widget_type, html, [])
     assert (saved.no_javascript_html, saved.offline_html, saved.online_html) == (
         "<p>JS please</p>", "<p>Away</p>", ""
     )

@@ -322,6 +322,10 @@ async def test_admin_edits_reach_a_new_visit_of_the_unchanged_page(server, shots
             await admin.get_by_role("link", name="Code", exact=True).click()
             await admin.get_by_role("button", name="Add code snippet").click()
             await expect(admin.get_by_label("Online", exact=True)).to_be_visible()
+            await admin.get_by_role("radio", name="Direct chat URL").check()
+            await expect(admin.get_by_label("Online", exact=True)).to_be_hidden()
+            await admin.get_by_role("radio", name="Pop-up window").check()
+            await expect(admin.get_by_label("Online", exact=True)).to_be_visible()
             await admin.get_by_role("radio", name="Embedded").check()
             await expect(admin.get_by_label("Online", exact=True)).to_be_hidden()
             for row, (queue, skin) in enumerate(

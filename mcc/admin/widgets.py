@@ -20,6 +20,7 @@ from mcc.routing.widgets import (
     PRE_CHAT,
     SKIN_SETTINGS,
     TEXTS,
+    WITHOUT_ONLINE_HTML,
     Level,
     WidgetError,
 )
@@ -201,6 +202,7 @@ class DesignWidgets:
             moved=moved,
             error=error,
             widget_types=WIDGET_TYPES,
+            without_online=WITHOUT_ONLINE_HTML,
             queues=self.site.queues.all(),
             users=self.site.accounts.all(),
             skins=skins,

@@ -24,6 +24,11 @@ from mcc.routing.chats import UnknownTarget
 from mcc.store import UnknownQueue, UnknownSkin, UnknownSnippet
 
 WIDGET_TYPES = ("embedded", "floating", "popup", "direct")
+WITHOUT_ONLINE_HTML = ("embedded", "direct")
+"""
+Widget types that show the chat itself when somebody is available, so keep
+no Online HTML.
+"""
 MAX_NAME_LENGTH = 100
 MAX_HTML_LENGTH = 20000
 MAX_LEVELS = 20
@@ -356,9 +361,8 @@ class Widgets:
         Change a snippet: its name, widget type, contingency options and
         service levels (L{Level}s, in order).
 
-        @param html: C{no_javascript}, C{offline} and C{online} HTML.  An
-            embedded widget is itself what is shown online, so it keeps no
-            Online option.
+        @param html: C{no_javascript}, C{offline} and C{online} HTML.  The
+            types in L{WITHOUT_ONLINE_HTML} keep no Online option.
         """
         if widget_type not in WIDGET_TYPES:
             raise WidgetError(f"{widget_type!r} is not a widget type")
@@ -367,7 +371,7 @@ class Widgets:
             "offline": _html(html.get("offline", ""), "Offline"),
             "online": _html(html.get("online", ""), "Online"),
         }
-        if widget_type == "embedded":
+        if widget_type in WITHOUT_ONLINE_HTML:
             html["online"] = ""
         snippet = self.store.snippets.save(
             snippet_id, _name(name, "code snippet"), widget_type, html, self._levels(levels)

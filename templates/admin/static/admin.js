@@ -177,7 +177,7 @@
 
     function showOnline() {
       var type = form.querySelector('input[name="widget_type"]:checked');
-      online.hidden = Boolean(type) && type.value === "embedded";
+      online.hidden = Boolean(type) && type.hasAttribute("data-without-online");
     }
     form.addEventListener("change", showOnline);
     showOnline();
