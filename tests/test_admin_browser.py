@@ -228,6 +228,40 @@ async def test_pages_fit_desktop_and_phone_widths(server, shots):
         await olive.close()
 
 
+@requires_tool("chromium")
+@asyncio_test
+async def test_on_a_phone_the_form_and_its_error_come_before_the_list(server):
+    fill_the_site(server)
+    for name in ("dora", "ed", "fay", "gus", "hal"):
+        server.add_user(name, "pw")
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 390, "height": 844})
+        await sign_in_as_first_admin(page, server)
+        await page.goto(server.http_url + "/admin/users/new")
+        await page.get_by_label("Username").fill("no spaces please")
+        await page.get_by_label("Password").fill("pw")
+        await page.get_by_role("button", name="Add user").click()
+        alert = page.get_by_role("alert")
+        await expect(alert).to_be_in_viewport()
+        users = await page.get_by_role("region", name="Users").bounding_box()
+        assert (await alert.bounding_box())["y"] < users["y"]
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_move_buttons_point_the_way_the_columns_are_laid_out(server):
+    support = fill_the_site(server)
+    async with chromium() as browser:
+        for width, add, remove in ((1280, "Add →", "← Remove"), (390, "Add ↓", "↑ Remove")):
+            page = await browser.new_page(viewport={"width": width, "height": 900})
+            await sign_in_as_first_admin(page, server)
+            await page.goto(f"{server.http_url}/admin/queues/{support.id}/operators")
+            for name, shown in (("Add", add), ("Remove", remove)):
+                text = await page.get_by_role("button", name=name, exact=True).inner_text()
+                assert " ".join(text.split()) == shown, width
+            await page.close()
+
+
 async def check_page(page, path, width):
     overflow = await page.evaluate("() => document.documentElement.scrollWidth")
     assert overflow <= width, f"{path.name}: {overflow} px wide"
