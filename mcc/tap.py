@@ -153,6 +153,8 @@ def makeService(config, reactor=None):
         Throttle(reactor, config.auth_failures_allowed, config.auth_failure_window),
         config.admin_session_timeout,
         sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
+        trusted_proxies=config.trusted_proxies,
+        public_url=config.base_url(),
     )
     web.putChild(b"admin", admin.resource())
 
