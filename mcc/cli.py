@@ -17,7 +17,7 @@ from twisted.python.runtime import seconds
 
 from mcc.config import Config
 from mcc.routing.accounts import AccountError, Accounts
-from mcc.store import DuplicateUser, Store, UnknownUser, UsernameError
+from mcc.store import DuplicateUser, PasswordError, Store, UnknownUser, UsernameError
 
 
 class _WallClock:
@@ -121,7 +121,9 @@ def main(argv=None, out=sys.stdout, err=sys.stderr, prompt=getpass.getpass):
     store = Store.open(config.database_path)
     try:
         arguments.run(Accounts(store, _WallClock()), arguments, out)
-    except (CommandError, AccountError, UsernameError, DuplicateUser, UnknownUser) as problem:
+    except (
+        CommandError, AccountError, PasswordError, UsernameError, DuplicateUser, UnknownUser
+    ) as problem:
         err.write(f"mcc: {problem}\n")
         return 1
     finally:

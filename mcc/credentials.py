@@ -13,18 +13,15 @@ from dataclasses import dataclass
 
 from scramp import ScramException, ScramMechanism
 
-from mcc.routing.accounts import AccountError
-
 ITERATIONS = 4096
 SALT_BYTES = 16
 SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-1")
 
 
-class PasswordError(AccountError):
+class PasswordError(ValueError):
     """
     A password SASLprep (RFC 4013) refuses, such as one with a control
-    character: no SCRAM client could send it.  An L{AccountError}, so the
-    admin site and the C{mcc} command report it like the other account rules.
+    character: no SCRAM client could send it.
     """
 
 

@@ -565,6 +565,18 @@ def test_reset_password(world):
     assert world.accounts.authenticate("olive", "fresh") is not None
 
 
+def test_a_password_no_xmpp_client_could_send_is_refused_clearly(world):
+    browser = world.admin()
+    page = browser.post("/admin/users", add_user_form(password="bell\x07"))
+    assert page.code == 400
+    assert "The password cannot be used with XMPP" in page.text
+    page = browser.post("/admin/users/olive/password", {"password": "bell\x07"})
+    assert page.code == 400
+    assert "The password cannot be used with XMPP" in page.text
+    assert world.accounts.authenticate("olive", "olive-pw") is not None
+    assert "bob" not in world.usernames()
+
+
 def test_reset_password_ends_the_users_xmpp_and_admin_sessions(world):
     world.accounts.add("second", "pw", is_admin=True)
     second = world.browser()

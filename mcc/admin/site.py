@@ -21,7 +21,14 @@ from mcc.admin.presence import PresenceFeed
 from mcc.admin.sessions import SessionStore
 from mcc.routing.accounts import AccountError
 from mcc.routing.queues import QueueError
-from mcc.store import DuplicateQueue, DuplicateUser, UnknownQueue, UnknownUser, UsernameError
+from mcc.store import (
+    DuplicateQueue,
+    DuplicateUser,
+    PasswordError,
+    UnknownQueue,
+    UnknownUser,
+    UsernameError,
+)
 from mcc.web import ClientAddress
 
 PRESENCE_WAIT = 25.0
@@ -32,7 +39,7 @@ Seconds a presence poll waits for news before answering anyway.
 COOKIE = b"mcc_admin"
 COOKIE_PATH = b"/admin/"
 
-REFUSED = (UsernameError, DuplicateUser, AccountError, QueueError, DuplicateQueue)
+REFUSED = (UsernameError, DuplicateUser, PasswordError, AccountError, QueueError, DuplicateQueue)
 """
 What the rules raise for a change they refuse: shown to the admin, nothing
 changed.
