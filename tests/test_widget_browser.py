@@ -400,6 +400,22 @@ async def test_a_deleted_snippet_leaves_open_pages(server, shots):
 
 @requires_tool("chromium")
 @asyncio_test
+async def test_a_new_widget_type_reaches_open_pages(server, shots):
+    skin = rules(server).create_skin("Blue", {"title": "Support chat"})
+    levels = [Level(skin.id, queue_id=staff(server, "Support", "olive").id)]
+    made = snippet(server, "embedded", levels)
+    async with chromium() as browser, website(code_of(server, made)) as site:
+        page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        await page.goto(site + "/")
+        await expect(page.get_by_role("heading", name="Support chat")).to_be_visible()
+        rules(server).save_snippet(made.id, made.name, "floating", {}, levels)
+        await expect(page.get_by_role("status")).to_have_text("chat is offline", timeout=LIVE)
+        await expect(page.get_by_role("heading", name="Support chat")).to_have_count(0)
+        await expect(page.locator('[data-mcc-widget="corner"]')).to_have_count(1)
+
+
+@requires_tool("chromium")
+@asyncio_test
 async def test_with_javascript_off_the_no_javascript_contingency_shows(server, shots):
     support = staff(server, "Support", "olive")
     skin = rules(server).create_skin("Blue", {})

@@ -273,7 +273,7 @@
     var cfg = config;
     var key = options.key;
     var api = options.root.replace(/widget\/$/, "api/chats");
-    var type = options.mode === "page" ? "page" : cfg.type;
+    var type = kind();
     var memory = remember("mcc:" + key);
     var passed = /[#&]t=([\w-]+)/.exec(w.location.hash);
     if (type === "page" && passed) {
@@ -320,6 +320,11 @@
 
     // Drawing
 
+    // On mcc's own chat page, a page whatever the snippet's widget type.
+    function kind() {
+      return options.mode === "page" ? "page" : cfg.type;
+    }
+
     function clear() {
       hosts.forEach(function (old) {
         old.el.remove();
@@ -331,6 +336,7 @@
 
     function draw() {
       clear();
+      type = kind();
       var skin = cfg.skin;
       var idle = phase === "idle";
       if (type === "floating" || type === "popup") {
