@@ -120,7 +120,7 @@ def makeService(config, reactor=None):
     xmpp = XMPPServer(config, store, accounts, availability, chats, reactor, tls_options)
     xmpp.setName("xmpp-server")
     xmpp.setServiceParent(mcc)
-    accounts.on_disabled.append(lambda username: xmpp.disconnect_user(username, "account disabled"))
+    accounts.on_sessions_ended.append(xmpp.disconnect_user)
     chats.channel = xmpp.operator_channel
     chats.setName("chats")
     chats.setServiceParent(mcc)

@@ -113,7 +113,7 @@ class World:
         self.queues = Queues(self.store, self.clock)
         self.availability = Availability()
         self.disabled = []
-        self.accounts.on_disabled.append(self.disabled.append)
+        self.accounts.on_sessions_ended.append(lambda username, reason: self.disabled.append(username))
         counter = itertools.count(1)
         self.site = AdminSite(
             "example.org",

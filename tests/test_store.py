@@ -233,6 +233,14 @@ def test_normalize_username():
             normalize_username(bad)
 
 
+def test_refused_names_are_explained_briefly():
+    with pytest.raises(UsernameError) as refused:
+        normalize_username("x" * 1100)
+    assert str(refused.value) == f"'{'x' * 40}…' cannot be an XMPP username: it is longer than 1023 bytes"
+    with pytest.raises(UsernameError, match="it is empty once prepared"):
+        normalize_username("\u00ad")
+
+
 @pytest.mark.parametrize(
     "name", ["", "with space", "at@sign", "quote'", "x" * 1024, "guest.abc", "Guest.x"]
 )

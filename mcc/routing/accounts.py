@@ -19,16 +19,16 @@ class Accounts:
     Account rules above the store: sign-in checks, and the changes that
     must reach the live XMPP sessions at once.
 
-    C{on_disabled} observers get the username of an account whose sessions
-    must end: just disabled, removed, or given a new password, which the
-    sessions logged in with the old one must not outlive.  The XMPP server
-    closes its sessions.
+    C{on_sessions_ended} observers get the username of an account whose
+    sessions must end, and why: just disabled, removed, or given a new
+    password, which the sessions logged in with the old one must not
+    outlive.  The XMPP server closes its sessions.
     """
 
     def __init__(self, store, clock):
         self.store = store
         self.clock = clock
-        self.on_disabled = []
+        self.on_sessions_ended = []
 
     def authenticate(self, username, password):
         """
@@ -63,7 +63,7 @@ class Accounts:
         _check_password(password)
         user = self.store.users.get(username)
         self.store.users.set_password(user.username, password)
-        self._end_sessions(user.username)
+        self._end_sessions(user.username, "password changed")
 
     def set_disabled(self, username, disabled):
         user = self.store.users.get(username)
@@ -71,13 +71,13 @@ class Accounts:
             self._keep_an_admin(user, "disabling it")
         self.store.users.set_disabled(user.username, disabled)
         if disabled:
-            self._end_sessions(user.username)
+            self._end_sessions(user.username, "account disabled")
 
     def remove(self, username):
         user = self.store.users.get(username)
         self._keep_an_admin(user, "deleting it")
         self.store.users.remove(user.username)
-        self._end_sessions(user.username)
+        self._end_sessions(user.username, "account deleted")
 
     def _keep_an_admin(self, user, change):
         """
@@ -95,9 +95,9 @@ class Accounts:
                 "would leave nobody to run the admin site"
             )
 
-    def _end_sessions(self, username):
-        for observer in list(self.on_disabled):
-            observer(username)
+    def _end_sessions(self, username, reason):
+        for observer in list(self.on_sessions_ended):
+            observer(username, reason)
 
     def get(self, username):
         return self.store.users.get(username)

@@ -54,8 +54,13 @@ def normalize_username(name):
             f"{name!r} cannot be an XMPP username: no spaces, and none of "
             "\" & ' / : < > @"
         ) from None
-    if not prepared or len(prepared.encode("utf-8")) > MAX_USERNAME_BYTES:
-        raise UsernameError(f"{name!r} cannot be an XMPP username: wrong length")
+    if not prepared:
+        raise UsernameError(f"{name!r} cannot be an XMPP username: it is empty once prepared")
+    if len(prepared.encode("utf-8")) > MAX_USERNAME_BYTES:
+        shown = name if len(name) <= 40 else f"{name[:40]}…"
+        raise UsernameError(
+            f"{shown!r} cannot be an XMPP username: it is longer than {MAX_USERNAME_BYTES} bytes"
+        )
     if prepared.startswith(GUEST_PREFIX):
         raise UsernameError(f"{name!r}: names starting with {GUEST_PREFIX!r} are kept for visitors")
     return prepared
