@@ -485,6 +485,13 @@ async def test_each_widget_type_renders_and_works_on_a_phone(server, shots):
                 await page.screenshot(path=str(shots / "390-floating-chat.png"))
                 await page.get_by_role("button", name="Minimise").click()
                 await expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
+                olive.send_message(mto=offer["from"].bare, mbody="Still there?", mtype="chat")
+                news = page.get_by_role("button", name="Chat with us (new message)", exact=True)
+                await expect(news).to_be_visible()
+                await news.click()
+                await expect(page.get_by_role("log")).to_contain_text("Still there?")
+                await page.get_by_role("button", name="Minimise").click()
+                await expect(page.get_by_role("button", name="Chat with us", exact=True)).to_be_focused()
     finally:
         await olive.close()
 

@@ -101,6 +101,7 @@ PRE_CHAT = (
 )
 TEXTS = (
     Setting("text_launcher", "Chat button", "Chat with us"),
+    Setting("text_unread", "Chat button, after a message while minimised", "new message"),
     Setting("text_name", "Name field", "Your name"),
     Setting("text_email", "E-mail field", "E-mail"),
     Setting("text_question", "Question field", "Your question"),

@@ -433,7 +433,7 @@
       launcher.hidden = opened;
       launcher.setAttribute("aria-expanded", String(opened));
       if (opened) {
-        launcher.classList.remove("unread");
+        unread(false);
       }
       if (!quiet) {
         var target = opened ? p.body.querySelector("input,textarea,button") : launcher;
@@ -456,6 +456,17 @@
         view = chatView(skin, { say: say, typing: typing, end: end, again: again });
         p.sub.textContent = operator ? fmt(skin.text_chatting, operator) : skin.text_waiting;
         p.body.appendChild(view.el);
+      }
+    }
+
+    // Floating: the minimised chat has news; the launcher shows it, and says it.
+    function unread(news) {
+      var skin = cfg.skin;
+      launcher.classList.toggle("unread", news);
+      if (news) {
+        launcher.setAttribute("aria-label", skin.text_launcher + " (" + skin.text_unread + ")");
+      } else {
+        launcher.removeAttribute("aria-label");
       }
     }
 
@@ -517,7 +528,7 @@
         if (!visitor) {
           view.typing.textContent = "";
           if (launcher && !open) {
-            launcher.classList.add("unread");
+            unread(true);
           }
         }
       } else if (e.kind === "typing" && e.from === "operator") {
