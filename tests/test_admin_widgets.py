@@ -111,6 +111,7 @@ def test_new_widget_starts_from_the_defaults_beside_a_live_preview(world):
     assert json.loads(unescape(defaults)) == DEFAULT_SKIN
     for choice in ("off", "optional", "required"):
         assert f'<option value="{choice}"' in page.text
+    assert "<summary>Visitor-facing text</summary>" in page.text
 
 
 def test_save_skin_then_change_it(world):
