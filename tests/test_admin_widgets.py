@@ -114,6 +114,14 @@ def test_new_widget_starts_from_the_defaults_beside_a_live_preview(world):
     assert "<summary>Visitor-facing text</summary>" in page.text
 
 
+def test_new_widget_proposes_a_name_no_widget_has(world):
+    first = world.widgets.create_skin("Widget 1", {})
+    world.widgets.create_skin("Widget 2", {})
+    world.widgets.remove_skin(first.id)
+    page = world.admin().get("/admin/widgets/new")
+    assert 'value="Widget 3"' in page.text
+
+
 def test_save_skin_then_change_it(world):
     browser = world.admin()
     browser.get("/admin/widgets/new")

@@ -158,6 +158,12 @@ def test_new_snippets_are_floating_with_a_fresh_key_and_name(world):
     assert world.widgets.create_snippet().name == "Snippet 4"
 
 
+def test_new_widgets_are_proposed_a_free_name(world):
+    assert world.widgets.new_skin_name() == "Widget 3"
+    world.widgets.update_skin(world.blue.id, "widget 3", {})
+    assert world.widgets.new_skin_name() == "Widget 4"
+
+
 @pytest.mark.parametrize(
     "levels, message",
     [

@@ -132,8 +132,7 @@ class DesignWidgets:
 
     @app.route("/new", methods=["GET"])
     def new_skin(self, request):
-        number = len(self.widgets.skins()) + 1
-        return self._skin_form(request, None, f"Widget {number}", DEFAULT_SKIN)
+        return self._skin_form(request, None, self.widgets.new_skin_name(), DEFAULT_SKIN)
 
     @app.route("/", methods=["POST"], strict_slashes=False)
     def create_skin(self, request):

@@ -264,6 +264,18 @@ def visitor_html(html):
     return CONTINGENCY_HTML.clean(html)
 
 
+def _numbered_name(stem, existing):
+    """
+    C{stem} and the rank a new one would have among C{existing} (things
+    with a name), or the next number that no name takes.
+    """
+    taken = {thing.name.lower() for thing in existing}
+    number = len(taken) + 1
+    while f"{stem} {number}".lower() in taken:
+        number += 1
+    return f"{stem} {number}"
+
+
 def _html(html, label):
     if len(html) > MAX_HTML_LENGTH:
         raise WidgetError(f"{label}: at most {MAX_HTML_LENGTH} characters of HTML")
@@ -323,6 +335,12 @@ class Widgets:
         self._changed()
         return skin
 
+    def new_skin_name(self):
+        """
+        What New Widget proposes: "Widget N", after its rank and free.
+        """
+        return _numbered_name("Widget", self.store.skins.all())
+
     def update_skin(self, skin_id, name, values):
         skin = self.store.skins.update(skin_id, _name(name, "widget"), skin_settings(values))
         self._changed()
@@ -349,13 +367,8 @@ class Widgets:
         """
         A new floating snippet without service levels, named after its rank.
         """
-        taken = {snippet.name.lower() for snippet in self.store.snippets.all()}
-        number = len(taken) + 1
-        while f"snippet {number}" in taken:
-            number += 1
-        return self.store.snippets.add(
-            self.new_key(), f"Snippet {number}", "floating", now=self.clock.seconds()
-        )
+        name = _numbered_name("Snippet", self.store.snippets.all())
+        return self.store.snippets.add(self.new_key(), name, "floating", now=self.clock.seconds())
 
     def save_snippet(self, snippet_id, name, widget_type, html, levels):
         """
