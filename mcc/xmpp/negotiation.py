@@ -148,10 +148,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         if not self.tls_active and not self.plaintext_allowed:
             self._sasl_failed(sasl.SaslFailure("encryption-required"))
             return
-        if self.server.throttle.blocked(self.peer):
-            self._sasl_failed(
-                sasl.SaslFailure("temporary-auth-failure", "too many failed attempts; try later")
-            )
+        if self._throttled():
             return
         try:
             self._exchange = sasl.start_exchange(
@@ -180,7 +177,22 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         failure.addElement("aborted")
         self.xmlstream.send(failure)
 
+    def _throttled(self):
+        """
+        Refuse while the peer has failed too often.  Checked at every step:
+        exchanges begun in parallel before the limit was reached must not
+        all go on to guess.
+        """
+        if not self.server.throttle.blocked(self.peer):
+            return False
+        self._sasl_failed(
+            sasl.SaslFailure("temporary-auth-failure", "too many failed attempts; try later")
+        )
+        return True
+
     def _step(self, text):
+        if self._throttled():
+            return
         try:
             data = b"" if text == "=" else base64.b64decode(text, validate=True)
         except binascii.Error:
