@@ -1,7 +1,8 @@
 // The one script a website's code names: it fetches the snippet's
 // configuration from mcc, loads the widget once, and keeps asking for
 // changes (long polling), so an open page follows availability and the
-// admins' edits without a reload; a deleted snippet's widget goes away.  Its only global is the MCC namespace.
+// admins' edits without a reload, and loses the widget once the snippet
+// is deleted.  Its only global is the MCC namespace.
 (function (w, d) {
   "use strict";
   var script = d.currentScript;
