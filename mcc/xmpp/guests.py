@@ -16,8 +16,8 @@ from mcc.routing.chats import OPERATOR, UNSENDABLE, ChatError
 from mcc.routing.interfaces import IOperatorChannel
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
-from mcc.xmpp.messages import delay_stamp
-from mcc.xmpp.namespaces import NS_CLIENT, NS_DELAY
+from mcc.xmpp.messages import add_delay
+from mcc.xmpp.namespaces import NS_CLIENT
 
 NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
 NS_NICK = "http://jabber.org/protocol/nick"
@@ -84,9 +84,7 @@ class OperatorChannel:
         if state is not None:
             message.addElement((NS_CHATSTATES, state))
         if said_at is not None:
-            delay = message.addElement((NS_DELAY, "delay"))
-            delay["from"] = self.domain
-            delay["stamp"] = delay_stamp(said_at)
+            add_delay(message, self.domain, said_at)
         self._send(chat, operator, message)
 
     def _replay(self, chat, operator, events):

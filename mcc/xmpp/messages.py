@@ -23,6 +23,18 @@ def delay_stamp(seconds):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def add_delay(stanza, domain, seconds, reason=None):
+    """
+    Stamp C{stanza} as sent at C{seconds} and delayed by the server
+    (XEP-0203), so that clients show it with its own time.
+    """
+    delay = stanza.addElement((NS_DELAY, "delay"))
+    delay["from"] = domain
+    delay["stamp"] = delay_stamp(seconds)
+    if reason:
+        delay.addContent(reason)
+
+
 class MessageDelivery(XMPPHandler):
     def __init__(self, store, sessions, clock, domain):
         XMPPHandler.__init__(self)
@@ -63,10 +75,7 @@ class MessageDelivery(XMPPHandler):
             self._refuse(message, "service-unavailable", "the recipient's offline storage is full")
             return
         now = self.clock.seconds()
-        delay = message.addElement((NS_DELAY, "delay"))
-        delay["from"] = self.domain
-        delay["stamp"] = delay_stamp(now)
-        delay.addContent("Offline storage")
+        add_delay(message, self.domain, now, "Offline storage")
         self.store.offline.add(owner, message.toXml(defaultUri=NS_CLIENT), now)
 
     def _refuse(self, message, condition, text):
