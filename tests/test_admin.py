@@ -287,6 +287,18 @@ def test_token_of_another_session_is_refused(world):
     assert world.queues.all() == []
 
 
+def test_a_sign_in_page_whose_session_expired_asks_to_sign_in_again(world):
+    browser = world.browser()
+    browser.get("/admin/sign-in")
+    world.clock.advance(world.site.sessions.lifetime)
+    page = browser.post("/admin/sign-in", {"username": "root", "password": "root-pw"})
+    assert page.code == 400
+    assert "The sign-in page had expired. Please sign in again." in page.text
+    assert 'value="root"' in page.text
+    page = browser.post("/admin/sign-in", {"username": "root", "password": "root-pw"})
+    assert page.location == "/admin/users"
+
+
 def test_sign_in_without_the_csrf_token_is_refused(world):
     browser = world.browser()
     browser.get("/admin/sign-in")

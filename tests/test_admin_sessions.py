@@ -7,7 +7,7 @@ import itertools
 
 from twisted.internet.task import Clock
 
-from mcc.admin.sessions import SessionStore
+from mcc.admin.sessions import MAX_ANONYMOUS, SessionStore
 
 
 def make_store(lifetime=100):
@@ -54,6 +54,18 @@ def test_expired_sessions_are_dropped_when_new_ones_start():
     fresh = sessions.create()
     assert len(sessions) == 1
     assert sessions.get(fresh.id) is fresh
+
+
+def test_only_so_many_anonymous_sessions_are_kept():
+    _, sessions = make_store()
+    signed_in = sessions.create("root")
+    first, second = sessions.create(), sessions.create()
+    for _ in range(MAX_ANONYMOUS - 1):
+        sessions.create()
+    assert len(sessions) == MAX_ANONYMOUS + 1
+    assert sessions.get(first.id) is None
+    assert sessions.get(second.id) is second
+    assert sessions.get(signed_in.id) is signed_in
 
 
 def test_discard_and_unknown_ids():

@@ -7,6 +7,12 @@ is fine for a handful of administrators.
 from dataclasses import dataclass
 
 TOKEN_BYTES = 32
+MAX_ANONYMOUS = 1000
+"""
+Sessions not signed in (one for each visit of the sign-in page) kept at
+most: past that the oldest goes, so that nobody can fill the memory by
+fetching the sign-in page.  Its browser is asked to sign in again.
+"""
 
 
 @dataclass
@@ -46,6 +52,10 @@ class SessionStore:
 
     def create(self, username=None):
         self._prune()
+        if username is None:
+            anonymous = [s for s in self._sessions.values() if s.username is None]
+            for oldest in anonymous[: max(0, len(anonymous) - MAX_ANONYMOUS + 1)]:
+                self.discard(oldest)
         expires_at = self._clock.seconds() + self.lifetime
         session = Session(self._token(), self._token(), expires_at, username)
         self._sessions[session.id] = session

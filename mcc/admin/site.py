@@ -312,10 +312,18 @@ class AdminSite:
     @app.route("/sign-in", methods=["POST"])
     def sign_in(self, request):
         session = self._session(request)
-        if session is None or not _csrf_ok(request, session):
+        username = form_text(request, "username")
+        if session is None:
+            return self._sign_in_page(
+                request,
+                self._start_session(request),
+                status=400,
+                username=username,
+                error="The sign-in page had expired. Please sign in again.",
+            )
+        if not _csrf_ok(request, session):
             return self._refused(request)
         address = self.client_address(request)
-        username = form_text(request, "username")
         if self.throttle.blocked(address):
             return self._sign_in_page(
                 request,
