@@ -278,7 +278,8 @@ def test_visitors_get_the_contingency_html_without_scripts(world):
         offline=(
             '<h2>Away</h2><p onclick="steal()" style="color:red">Call <b>us</b> or '
             '<a href="https://example.org/help" target="_blank" rel="noopener">read</a>, '
-            '<a href="mailto:help@example.org">write</a>, <a href="javascript:steal()">not this</a>.</p>'
+            '<a href="mailto:help@example.org">write</a>, <a href="tel:+15550100">call</a>, '
+            '<a href="javascript:steal()">not this</a>.</p>'
             '<ul><li>Mondays</li></ul><img src="x:" onerror="steal()">'
             '<img src="https://example.org/logo.png" alt="Logo">'
             "<script>steal()</script><style>p{}</style>"
@@ -290,7 +291,8 @@ def test_visitors_get_the_contingency_html_without_scripts(world):
     assert configuration["html"] == (
         '<h2>Away</h2><p>Call <b>us</b> or '
         '<a href="https://example.org/help" target="_blank" rel="noopener">read</a>, '
-        '<a href="mailto:help@example.org">write</a>, <a>not this</a>.</p>'
+        '<a href="mailto:help@example.org">write</a>, <a href="tel:+15550100">call</a>, '
+        '<a>not this</a>.</p>'
         '<ul><li>Mondays</li></ul><img><img src="https://example.org/logo.png" alt="Logo">'
     )
     assert configuration["no_javascript_html"] == "<p>JavaScript is off<img></p>"

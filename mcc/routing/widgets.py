@@ -148,7 +148,7 @@ CONTINGENCY_HTML = nh3.Cleaner(
         "img": {"src", "alt", "width", "height"},
     },
     link_rel=None,
-    url_schemes={"http", "https", "mailto"},
+    url_schemes={"http", "https", "mailto", "tel"},
 )
 """
 What admins' contingency HTML may keep once it reaches visitors' pages:
