@@ -18,7 +18,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.resource import Resource
 
 from mcc.config import Options
-from mcc.routing.widgets import Level
+from mcc.routing.widgets import DEFAULT_SKIN, Level
 from mcc.widget.assets import accepts_gzip, load_assets
 from mcc.widget.code import chat_url, frame_code, generated_code
 from mcc.widget.public import LOADER_LIFETIME, PINNED_LIFETIME, WidgetSite
@@ -306,4 +306,4 @@ def test_the_readme_shows_generated_code_exactly(site):
     )
     key = re.search(r'data-mcc="([\w-]+)"', shown).group(1)
     snippet = replace(site.snippet("floating"), key=key)
-    assert shown == generated_code("http://localhost:8080", snippet)
+    assert shown == generated_code("http://localhost:8080", snippet, DEFAULT_SKIN)
