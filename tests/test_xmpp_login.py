@@ -8,21 +8,7 @@ L{tests.test_xmpp_negotiation}.
 import pytest
 
 from mcc.xmpp import jids
-from tests.memory_xmpp import make_server
-from tests.test_xmpp_negotiation import Client, sasl_condition
-
-
-@pytest.fixture
-def server():
-    server = make_server(users=["alice"])
-    yield server
-    server.stopService()
-    server.store.close()
-
-
-@pytest.fixture
-def client(server):
-    return Client(server)
+from tests.test_xmpp_negotiation import client, sasl_condition, server  # noqa: F401 (fixtures)
 
 
 def test_plain_password_saslprep_refuses_is_a_counted_failure(server, client):
