@@ -155,6 +155,7 @@ def makeService(config, reactor=None):
         sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
         trusted_proxies=config.trusted_proxies,
         public_url=config.base_url(),
+        snippets_serving=widgets.snippets_serving,
     )
     web.putChild(b"admin", admin.resource())
 

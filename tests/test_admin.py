@@ -19,6 +19,7 @@ from mcc.admin.site import PRESENCE_WAIT
 from mcc.routing.accounts import AccountError, Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.queues import Queues
+from mcc.routing.widgets import Level, Widgets
 from mcc.store import Store
 from mcc.throttle import Throttle
 
@@ -115,6 +116,8 @@ class World:
         self.disabled = []
         self.accounts.on_sessions_ended.append(lambda username, reason: self.disabled.append(username))
         counter = itertools.count(1)
+        keys = (f"key{n}" for n in itertools.count(1))
+        self.widgets = Widgets(self.store, lambda **target: False, self.clock, lambda: next(keys))
         self.site = AdminSite(
             "example.org",
             self.accounts,
@@ -124,6 +127,7 @@ class World:
             Throttle(self.clock, FAILURES_ALLOWED, failure_window),
             SESSION_TIMEOUT,
             random_bytes=lambda n: next(counter).to_bytes(n, "big"),
+            snippets_serving=self.widgets.snippets_serving,
             **site_options,
         )
         self.accounts.add("root", "root-pw", is_admin=True, display_name="Installer")
@@ -797,6 +801,24 @@ def test_rename_queue(world):
     assert page.code == 303
     renamed = world.queues.get(sales.id)
     assert (renamed.name, renamed.description) == ("Presales", "Before")
+
+
+def test_delete_confirmations_name_the_service_levels_that_go(world):
+    sales = world.queues.create("Sales")
+    skin = world.widgets.create_skin("Blue", {})
+    for name, levels in (
+        ("Shop", [Level(skin.id, queue_id=sales.id), Level(skin.id, username="olive")]),
+        ("Help", [Level(skin.id, username="olive")]),
+    ):
+        made = world.widgets.create_snippet()
+        world.widgets.save_snippet(made.id, name, "floating", {}, levels)
+    browser = world.admin()
+    page = browser.get(f"/admin/queues/{sales.id}/delete")
+    assert "Its service levels go from the code snippet <strong>Shop</strong>: pages with that code" in page.text
+    page = browser.get("/admin/users/olive/delete")
+    assert "from the code snippets <strong>Help, Shop</strong>: pages with their code" in page.text
+    page = browser.get("/admin/users/root/delete")
+    assert "service levels go" not in page.text
 
 
 def test_delete_queue_after_confirmation(world):

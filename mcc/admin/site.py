@@ -161,6 +161,9 @@ class AdminSite:
     @param sections: tab key -> C{(site, visit) -> resource}: tabs served by
         their own modules under C{/admin/KEY}, for signed-in administrators;
         a tab without one shows its placeholder.
+    @param snippets_serving: C{(queue_id=, username=) -> names} of the code
+        snippets whose service levels a deletion takes away, for its
+        confirmation page.
     """
 
     app = Klein()
@@ -179,6 +182,7 @@ class AdminSite:
         sections=None,
         trusted_proxies=(),
         public_url="",
+        snippets_serving=lambda queue_id=None, username=None: [],
     ):
         self.domain = domain
         self.accounts = accounts
@@ -192,6 +196,7 @@ class AdminSite:
         self.sections = sections or {}
         self.client_address = ClientAddress(trusted_proxies)
         self.public_url = public_url
+        self.snippets_serving = snippets_serving
 
     def resource(self):
         return self.app.resource()
@@ -501,7 +506,14 @@ class AdminSite:
     @admin_only
     def confirm_delete_user(self, request, visit, username):
         user = self.accounts.get(username)
-        return self._users_page(request, visit, "users/delete.html", selected=user, error=None)
+        return self._users_page(
+            request,
+            visit,
+            "users/delete.html",
+            selected=user,
+            error=None,
+            serving=self.snippets_serving(username=user.username),
+        )
 
     @app.route("/users/<username>/delete", methods=["POST"])
     @admin_only
@@ -512,7 +524,13 @@ class AdminSite:
             self.accounts.remove(user.username)
         except REFUSED as problem:
             return self._users_page(
-                request, visit, "users/delete.html", status=400, selected=user, error=str(problem)
+                request,
+                visit,
+                "users/delete.html",
+                status=400,
+                selected=user,
+                error=str(problem),
+                serving=self.snippets_serving(username=user.username),
             )
         visit.session.flash = f"Deleted {user.username}."
         return self._redirect(request, "/admin/users")
@@ -639,7 +657,13 @@ class AdminSite:
     @admin_only
     def confirm_delete_queue(self, request, visit, queue_id):
         queue = self.queues.get(queue_id)
-        return self._queues_page(request, visit, "queues/delete.html", selected=queue)
+        return self._queues_page(
+            request,
+            visit,
+            "queues/delete.html",
+            selected=queue,
+            serving=self.snippets_serving(queue_id=queue.id),
+        )
 
     @app.route("/queues/<int:queue_id>/delete", methods=["POST"])
     @admin_only

@@ -363,6 +363,13 @@ class Widgets:
         """
         return self.store.snippets.get(snippet_id)
 
+    def snippets_serving(self, queue_id=None, username=None):
+        """
+        The names of the snippets that show the queue C{queue_id} or the
+        user C{username} in a service level, which goes with them.
+        """
+        return self.store.snippets.serving(queue_id=queue_id, username=username)
+
     def create_snippet(self):
         """
         A new floating snippet without service levels, named after its rank.

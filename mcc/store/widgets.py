@@ -141,15 +141,29 @@ class Skins:
 
     def remove(self, skin_id):
         skin = self.get(skin_id)
-        users = self._conn.execute(
-            "SELECT DISTINCT snippets.name FROM service_levels"
-            " JOIN snippets ON snippets.id = service_levels.snippet_id"
-            " WHERE service_levels.skin_id = ? ORDER BY snippets.name",
-            (skin_id,),
-        ).fetchall()
+        users = snippets_with_levels(self._conn, "skin_id", skin_id)
         if users:
-            raise SkinInUse(skin.name, [name for (name,) in users])
+            raise SkinInUse(skin.name, users)
         self._conn.execute("DELETE FROM skins WHERE id = ?", (skin_id,))
+
+
+LEVEL_COLUMNS = ("skin_id", "queue_id", "username")
+
+
+def snippets_with_levels(conn, column, value):
+    """
+    The names of the snippets with a service level whose C{column} (one of
+    L{LEVEL_COLUMNS}) is C{value}, in order.
+    """
+    if column not in LEVEL_COLUMNS:
+        raise ValueError(f"service levels have no column {column!r}")
+    rows = conn.execute(
+        "SELECT DISTINCT snippets.name FROM service_levels"
+        " JOIN snippets ON snippets.id = service_levels.snippet_id"
+        f" WHERE service_levels.{column} = ? ORDER BY snippets.name",
+        (value,),
+    )
+    return [name for (name,) in rows]
 
 
 def _skin(row):
@@ -161,6 +175,15 @@ class Snippets:
     def __init__(self, db):
         self._db = db
         self._conn = db.conn
+
+    def serving(self, queue_id=None, username=None):
+        """
+        The names of the snippets with a service level for the queue
+        C{queue_id} or the user C{username}: what deleting it changes.
+        """
+        if queue_id is not None:
+            return snippets_with_levels(self._conn, "queue_id", queue_id)
+        return snippets_with_levels(self._conn, "username", username)
 
     def add(self, key, name, widget_type, now):
         try:
