@@ -13,7 +13,7 @@ from tests.visitor_client import Visitor, call, wait
 from tests.xmpp_client import login, until
 
 
-RECONNECT_TIMEOUT = 1.5
+RECONNECT_TIMEOUT = 3.0
 
 
 @pytest.fixture
