@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import sqlite_utils
 
-from mcc.store.schema import migrate
+from mcc.store.schema import migrate, write_transaction
 
 
 def open_database(path):
@@ -40,10 +40,5 @@ def transaction(db):
     """
     Run the statements of the C{with} block as one transaction.
     """
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db.conn):
         yield db
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")

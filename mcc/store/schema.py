@@ -150,7 +150,7 @@ def migrate(db):
     transaction: the later one waits and finds the step done.
     """
     conn = db.conn
-    with _write_transaction(conn):
+    with write_transaction(conn):
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         if conn.execute("SELECT version FROM schema_version").fetchone() is None:
             conn.execute("INSERT INTO schema_version (version) VALUES (0)")
@@ -165,7 +165,7 @@ def _apply_next_step(conn):
     a failed step leaves the database as it was before it.  Return whether
     there was a step to apply.
     """
-    with _write_transaction(conn):
+    with write_transaction(conn):
         (current,) = conn.execute("SELECT version FROM schema_version").fetchone()
         if current > len(MIGRATIONS):
             raise RuntimeError(
@@ -195,7 +195,7 @@ def _statements(script):
 
 
 @contextmanager
-def _write_transaction(conn):
+def write_transaction(conn):
     """
     A transaction holding the database's write lock from its start, so
     what it reads stays true until it commits.
