@@ -18,6 +18,7 @@ from mcc.routing.chats import (
     UnknownChat,
     UnknownTarget,
     Visitor,
+    sendable,
 )
 from mcc.routing.interfaces import IOperatorChannel
 from mcc.store import Store, UsernameError
@@ -360,3 +361,7 @@ def test_no_account_can_have_a_guest_name(world):
         service.store.users.add("Guest.7", "pw", now=0)
     chat_guest = service.store.users.find("guest.7")
     assert chat_guest is None
+
+
+def test_text_from_elsewhere_is_made_sendable():
+    assert sendable("tab\tline\nA\x01B\ud800C\uffff😀") == "tab\tline\nA\ufffdB\ufffdC\ufffd😀"

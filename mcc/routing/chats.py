@@ -92,6 +92,15 @@ class UnsendableText(ChatError):
     reason = "invalid-characters"
 
 
+def sendable(text):
+    """
+    C{text} with every character no chat may carry replaced by U+FFFD, for
+    text that comes from elsewhere than what a visitor typed (browsers'
+    headers, names set in the admin site).
+    """
+    return UNSENDABLE.sub("\ufffd", text)
+
+
 def check_sendable(**texts):
     """
     Refuse text that holds a character no chat may carry (L{UNSENDABLE}).

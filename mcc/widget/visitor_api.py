@@ -21,7 +21,6 @@ from klein import Klein
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from mcc.routing.chats import (
-    UNSENDABLE,
     ChatError,
     InvalidCursor,
     UnknownChat,
@@ -29,6 +28,7 @@ from mcc.routing.chats import (
     Unavailable,
     UnsendableText,
     Visitor,
+    sendable,
 )
 from mcc.throttle import Throttle
 from mcc.web import ClientAddress
@@ -268,4 +268,4 @@ def _header_text(request, name, limit):
     What the browser sent in header C{name}, as text an operator can be shown.
     """
     value = (request.getHeader(name) or b"").decode("latin-1")[:limit]
-    return " ".join(UNSENDABLE.sub("\ufffd", value).split())
+    return " ".join(sendable(value).split())

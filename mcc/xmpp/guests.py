@@ -12,7 +12,7 @@ from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
-from mcc.routing.chats import OPERATOR, UNSENDABLE, ChatError
+from mcc.routing.chats import OPERATOR, ChatError, sendable
 from mcc.routing.interfaces import IOperatorChannel
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
@@ -24,15 +24,6 @@ NS_NICK = "http://jabber.org/protocol/nick"
 GUEST_RESOURCE = "visitor"
 END_COMMAND = "/end"
 CHAT_STATES = ("composing", "paused")
-
-
-def xml_text(text):
-    """
-    C{text} with every character XML cannot carry replaced by U+FFFD: what
-    visitors' browsers send must never end an operator's stream with a
-    parse error.
-    """
-    return UNSENDABLE.sub("\ufffd", text)
 
 
 def guest_jid(chat, domain):
@@ -80,7 +71,7 @@ class OperatorChannel:
         message = domish.Element((NS_CLIENT, "message"))
         message["type"] = "chat"
         if text is not None:
-            message.addElement("body", content=xml_text(text))
+            message.addElement("body", content=sendable(text))
         if state is not None:
             message.addElement((NS_CHATSTATES, state))
         if said_at is not None:
@@ -100,7 +91,7 @@ class OperatorChannel:
     def _presence(self, chat, operator, kind=None):
         presence = domish.Element((NS_CLIENT, "presence"))
         if kind is None:
-            presence.addElement((NS_NICK, "nick"), content=xml_text(nickname(chat)))
+            presence.addElement((NS_NICK, "nick"), content=sendable(nickname(chat)))
         else:
             presence["type"] = kind
         self._send(chat, operator, presence)
@@ -110,8 +101,8 @@ class OperatorChannel:
             self._presence(chat, operator)
             message = domish.Element((NS_CLIENT, "message"))
             message["type"] = "chat"
-            message.addElement("body", content=xml_text(summary(chat)))
-            message.addElement((NS_NICK, "nick"), content=xml_text(nickname(chat)))
+            message.addElement("body", content=sendable(summary(chat)))
+            message.addElement((NS_NICK, "nick"), content=sendable(nickname(chat)))
             message.addElement((NS_CHATSTATES, "active"))
             self._send(chat, operator, message)
             self._replay(chat, operator, transcript)
