@@ -21,7 +21,7 @@ from mcc.admin.presence import PresenceFeed
 from mcc.admin.sessions import SessionStore
 from mcc.routing.accounts import AccountError
 from mcc.routing.queues import QueueError
-from mcc.store import (
+from mcc.routing.errors import (
     DuplicateQueue,
     DuplicateUser,
     PasswordError,

@@ -24,7 +24,7 @@ from mcc.routing.widgets import (
     Level,
     WidgetError,
 )
-from mcc.store import DuplicateSkin, DuplicateSnippet, SkinInUse, UnknownSkin, UnknownSnippet
+from mcc.routing.errors import DuplicateSkin, DuplicateSnippet, SkinInUse, UnknownSkin, UnknownSnippet
 from mcc.widget.code import chat_url, frame_code, generated_code
 
 SETTING_GROUPS = (

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from twisted.application import service
 from twisted.internet import defer
 
-from mcc.store.users import GUEST_PREFIX
+from mcc.routing.errors import GUEST_PREFIX
 
 UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """

@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from klein import Klein
 from twisted.web import http
 
-from mcc.store import UnknownSnippet
+from mcc.routing.errors import UnknownSnippet
 from mcc.widget.assets import SCRIPT_TYPE, accepts_gzip, load_assets
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "widget"

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from scramp import ScramException, ScramMechanism
 
 from mcc.credentials import ITERATIONS, SALT_BYTES, SCRAM_MECHANISMS, Credentials
-from mcc.store import UsernameError
-from mcc.store.users import normalize_username
+from mcc.routing.errors import UsernameError, normalize_username
 
 PLAIN = "PLAIN"
 
