@@ -18,7 +18,10 @@ from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
+from mcc.routing.offline import OfflineStorage
 from mcc.routing.queues import Queues
+from mcc.routing.rosters import Rosters
+from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
 from mcc.store import Store
 from mcc.throttle import Throttle
@@ -117,7 +120,17 @@ def makeService(config, reactor=None):
 
     mcc = service.MultiService()
     mcc.setName("mcc")
-    xmpp = XMPPServer(config, store, accounts, availability, chats, reactor, tls_options)
+    xmpp = XMPPServer(
+        config,
+        accounts,
+        Rosters(store),
+        OfflineStorage(store, reactor),
+        VCards(store),
+        availability,
+        chats,
+        reactor,
+        tls_options,
+    )
     xmpp.setName("xmpp-server")
     xmpp.setServiceParent(mcc)
     accounts.on_sessions_ended.append(xmpp.disconnect_user)

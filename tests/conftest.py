@@ -45,7 +45,10 @@ class RunningServer:
 
     @property
     def store(self):
-        return self.xmpp.store
+        """
+        The store behind the routing layer; the adapters never see it.
+        """
+        return self.chats.store
 
     @property
     def chats(self):

@@ -18,6 +18,9 @@ from mcc.config import Config
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService
+from mcc.routing.offline import OfflineStorage
+from mcc.routing.rosters import Rosters
+from mcc.routing.vcards import VCards
 from mcc.store import Store
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.server import XMPPServer
@@ -80,11 +83,12 @@ class RecordingStream(utility.EventDispatcher):
         return sent
 
 
-def make_server(clock=None, users=(), **config_overrides):
+def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
     """
     A started L{XMPPServer} for L{DOMAIN} as C{makeService} builds it, with
     accounts C{users} (names; each one's password is the name reversed), and
-    ids C{id1}, C{id2}...
+    ids C{id1}, C{id2}...; C{offline_limits} are keyword arguments of
+    L{OfflineStorage}.  Its C{store} is there for tests to read.
     """
     clock = Clock() if clock is None else clock
     config = Config(data_dir=Path("unused"), domain=DOMAIN, **config_overrides)
@@ -99,9 +103,19 @@ def make_server(clock=None, users=(), **config_overrides):
     # No queues: chats can only be asked of a user.
     chats = ChatService(store, availability, {}.__getitem__, clock, new_id)
     server = XMPPServer(
-        config, store, accounts, availability, chats, clock, TLS_OPTIONS, new_id=new_id
+        config,
+        accounts,
+        Rosters(store),
+        OfflineStorage(store, clock, **(offline_limits or {})),
+        VCards(store),
+        availability,
+        chats,
+        clock,
+        TLS_OPTIONS,
+        new_id=new_id,
     )
     chats.channel = server.operator_channel
+    server.store = store
     # What presence feeds the router, for tests to read.
     server.availability = availability
     for name in users:

@@ -424,6 +424,16 @@ def test_offline_take_returns_oldest_first_and_empties(store):
     assert store.offline.count("bob") == 1
 
 
+def test_offline_size_counts_bytes_of_what_waits(store):
+    store.users.add("alice", "pw", now=0)
+    assert store.offline.size("alice") == 0
+    store.offline.add("alice", "<message>é</message>", now=1)
+    store.offline.add("alice", "<message/>", now=2)
+    assert store.offline.size("alice") == len("<message>é</message><message/>".encode())
+    store.offline.take("alice")
+    assert store.offline.size("alice") == 0
+
+
 def test_vcards(store):
     store.users.add("alice", "pw", now=0)
     assert store.vcards.get("alice") is None

@@ -5,7 +5,8 @@ rules of RFC 6121 section 8.5.2, and offline storage stamped by the clock.
 
 import pytest
 
-from mcc.xmpp.messages import MAX_OFFLINE_MESSAGES, delay_stamp
+from mcc.routing.offline import MAX_MESSAGES
+from mcc.xmpp.messages import delay_stamp
 from mcc.xmpp.namespaces import NS_CLIENT, NS_DELAY
 from tests.memory_xmpp import available, bind, make_server, send
 
@@ -220,9 +221,15 @@ def test_offline_messages_go_to_one_resource_only(server, alice):
     assert bodies(desk) == []
 
 
-def test_full_offline_storage_refuses_more(server, alice, monkeypatch):
-    monkeypatch.setattr("mcc.xmpp.messages.MAX_OFFLINE_MESSAGES", 2)
-    assert MAX_OFFLINE_MESSAGES > 2
+def limited_server(**limits):
+    server = make_server(users=["alice", "bob"], offline_limits=limits)
+    server.clock.advance(START)
+    return server, bind(server, "alice@example.org/desk")
+
+
+def test_full_offline_storage_refuses_more():
+    server, alice = limited_server(max_messages=2)
+    assert MAX_MESSAGES > 2
     for _ in range(2):
         send(alice, message())
     assert alice.xmlstream.take() == []
@@ -230,6 +237,42 @@ def test_full_offline_storage_refuses_more(server, alice, monkeypatch):
     (reply,) = alice.xmlstream.take()
     assert reply.error.firstChildElement().name == "service-unavailable"
     assert server.store.offline.count("bob") == 2
+    server.stopService()
+    server.store.close()
+
+
+def test_offline_storage_full_in_bytes_refuses_more_and_says_why():
+    server, alice = limited_server(max_bytes=2000)
+    send(alice, message(body="x" * 900))
+    assert alice.xmlstream.take() == []
+    send(alice, message(body="y" * 900))
+    (reply,) = alice.xmlstream.take()
+    assert (reply["type"], reply["to"]) == ("error", "alice@example.org/desk")
+    assert reply.error["type"] == "cancel"
+    assert reply.error.firstChildElement().name == "service-unavailable"
+    assert "no room" in str(reply.error.text)
+    # The refusal carries the message back, without the storage stamp.
+    assert str(reply.body) == "y" * 900
+    assert list(reply.elements(NS_DELAY, "delay")) == []
+    assert server.store.offline.count("bob") == 1
+    server.stopService()
+    server.store.close()
+
+
+def test_a_sender_over_the_rate_is_told_to_wait():
+    server, alice = limited_server(sender_limit=2, sender_window=60)
+    for _ in range(2):
+        send(alice, message())
+    send(alice, message(body="third"))
+    (reply,) = alice.xmlstream.take()
+    assert reply.error["type"] == "wait"
+    assert reply.error.firstChildElement().name == "resource-constraint"
+    server.clock.advance(60)
+    send(alice, message(body="later"))
+    assert alice.xmlstream.take() == []
+    assert server.store.offline.count("bob") == 3
+    server.stopService()
+    server.store.close()
 
 
 def test_message_to_oneself(server, alice):

@@ -1,9 +1,13 @@
-# -*- test-case-name: tests.test_admin,tests.test_cli -*-
+# -*- test-case-name: tests.test_admin,tests.test_cli,tests.test_routing_services -*-
 """
 Operator and admin accounts, as the admin site and the web sign-in use them.
 """
 
 import re
+
+from zope.interface import implementer
+
+from mcc.routing.interfaces import IAccounts
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -14,6 +18,7 @@ class AccountError(ValueError):
     """
 
 
+@implementer(IAccounts)
 class Accounts:
     """
     Account rules above the store: sign-in checks, and the changes that

@@ -1,8 +1,9 @@
+# -*- test-case-name: tests.test_routing_services,tests.test_routing_chats -*-
 """
 The boundaries of the routing layer, kept together.
 """
 
-from zope.interface import Interface
+from zope.interface import Attribute, Interface
 
 
 class IOperatorChannel(Interface):
@@ -44,3 +45,115 @@ class IOperatorChannel(Interface):
         C{chat} is no longer there for C{operators}: it ended or went elsewhere.
         """
 
+
+
+class IAccounts(Interface):
+    """
+    Operator and admin accounts; the XMPP server signs operators in with it
+    and closes the sessions of an account that changed.
+    """
+
+    on_sessions_ended = Attribute(
+        "Callables given (username, reason) when an account's sessions must end."
+    )
+
+    def authenticate(username, password):
+        """
+        The enabled user whose password this is, else C{None}.
+        """
+
+    def find(username):
+        """
+        The user named C{username}, or C{None}.
+        """
+
+    def get(username):
+        """
+        The user named C{username}; raises L{UnknownUser}.
+        """
+
+    def all():
+        """
+        Every user.
+        """
+
+
+class IRosters(Interface):
+    """
+    Contact lists and the subscription requests that wait for an answer,
+    by the owner's username and the contact's bare JID.
+    """
+
+    def items(owner):
+        """
+        C{owner}'s roster items, by contact.
+        """
+
+    def get(owner, contact):
+        """
+        C{owner}'s item for C{contact}, or C{None}.
+        """
+
+    def put(owner, item):
+        """
+        Add or replace C{owner}'s item for C{item.contact}.
+        """
+
+    def remove(owner, contact):
+        """
+        Drop C{owner}'s item for C{contact}, if any.
+        """
+
+    def add_request(owner, requester, stanza):
+        """
+        Keep C{requester}'s subscription request (serialized) until C{owner}
+        answers it.
+        """
+
+    def requests(owner):
+        """
+        The requests waiting for C{owner}, serialized.
+        """
+
+    def has_request(owner, requester):
+        """
+        Whether C{requester} asked C{owner} and got no answer yet.
+        """
+
+    def remove_request(owner, requester):
+        """
+        Forget C{requester}'s request to C{owner}.
+        """
+
+
+class IOfflineStorage(Interface):
+    """
+    Messages kept for an account with nobody connected to take them.
+    """
+
+    def keep(owner, sender, stanza):
+        """
+        Keep the serialized C{stanza} from C{sender} for C{owner}, or raise
+        L{StorageFull} or L{SenderTooFast} when the limits forbid it.
+        """
+
+    def take(owner):
+        """
+        Remove and return C{owner}'s messages (serialized), oldest first.
+        """
+
+
+class IVCards(Interface):
+    """
+    The profile each account publishes (vcard-temp), serialized.
+    """
+
+    def get(owner):
+        """
+        C{owner}'s vCard, or C{None}.
+        """
+
+    def put(owner, vcard):
+        """
+        Replace C{owner}'s vCard.
+        """

@@ -29,6 +29,16 @@ class OfflineMessages:
             "SELECT count(*) FROM offline_messages WHERE owner = ?", (owner,)
         ).fetchone()[0]
 
+    def size(self, owner):
+        """
+        How many bytes (UTF-8) C{owner}'s messages take together.
+        """
+        return self._conn.execute(
+            "SELECT coalesce(sum(length(CAST(stanza AS BLOB))), 0)"
+            " FROM offline_messages WHERE owner = ?",
+            (owner,),
+        ).fetchone()[0]
+
 
 class VCards:
     def __init__(self, db):

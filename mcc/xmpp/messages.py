@@ -10,12 +10,18 @@ import datetime
 from twisted.words.protocols.jabber import error
 from wokkel.subprotocols import XMPPHandler
 
+from mcc.routing.offline import SenderTooFast, StorageFull
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.namespaces import NS_CLIENT, NS_DELAY
 from mcc.xmpp.presence import INITIAL_PRESENCE_EVENT
 
-MAX_OFFLINE_MESSAGES = 1000
+REFUSALS = {
+    # RFC 6121 section 8.5.2.2.1: storage that cannot take the message
+    # answers service-unavailable; a sender over the rate may retry later.
+    StorageFull: "service-unavailable",
+    SenderTooFast: "resource-constraint",
+}
 
 
 def delay_stamp(seconds):
@@ -33,12 +39,17 @@ def add_delay(stanza, domain, seconds, reason=None):
     delay["stamp"] = delay_stamp(seconds)
     if reason:
         delay.addContent(reason)
+    return delay
 
 
 class MessageDelivery(XMPPHandler):
-    def __init__(self, store, sessions, clock, domain):
+    """
+    @ivar offline: the routing layer's L{IOfflineStorage}.
+    """
+
+    def __init__(self, offline, sessions, clock, domain):
         XMPPHandler.__init__(self)
-        self.store = store
+        self.offline = offline
         self.sessions = sessions
         self.clock = clock
         self.domain = domain
@@ -70,17 +81,19 @@ class MessageDelivery(XMPPHandler):
         self._store(message, bare)
 
     def _store(self, message, bare):
-        owner = localpart(bare)
-        if self.store.offline.count(owner) >= MAX_OFFLINE_MESSAGES:
-            self._refuse(message, "service-unavailable", "the recipient's offline storage is full")
-            return
-        now = self.clock.seconds()
-        add_delay(message, self.domain, now, "Offline storage")
-        self.store.offline.add(owner, message.toXml(defaultUri=NS_CLIENT), now)
+        sender = localpart(jids.parse(message["from"]).userhost())
+        # The stamp belongs to the stored copy only, not to a refusal.
+        delay = add_delay(message, self.domain, self.clock.seconds(), "Offline storage")
+        stanza = message.toXml(defaultUri=NS_CLIENT)
+        message.children.remove(delay)
+        try:
+            self.offline.keep(localpart(bare), sender, stanza)
+        except (StorageFull, SenderTooFast) as refusal:
+            self._refuse(message, REFUSALS[type(refusal)], str(refusal))
 
     def _refuse(self, message, condition, text):
         self.send(error.StanzaError(condition, text=text).toResponse(message))
 
     def deliver_offline(self, session):
-        for stanza, _ in self.store.offline.take(localpart(session.bare)):
+        for stanza in self.offline.take(localpart(session.bare)):
             session.send(stanza)

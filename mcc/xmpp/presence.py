@@ -9,8 +9,8 @@ from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 
+from mcc.routing.rosters import RosterItem
 from mcc.xmpp import jids
-from mcc.store import RosterItem
 from mcc.xmpp import subscriptions as states
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.namespaces import NS_CLIENT
@@ -52,8 +52,8 @@ class Subscriptions:
     Both ends of a subscription change, since both accounts live here.
     """
 
-    def __init__(self, store, sessions, domain, account_exists, new_id):
-        self.store = store
+    def __init__(self, rosters, sessions, domain, account_exists, new_id):
+        self.rosters = rosters
         self.domain = domain
         self.sessions = sessions
         self.account_exists = account_exists
@@ -63,7 +63,7 @@ class Subscriptions:
         """
         C{user} (a bare JID) sent a subscription stanza of C{kind} to C{contact}.
         """
-        rosters = self.store.rosters
+        rosters = self.rosters
         if user == contact:
             return
         if kind == "subscribed" and not rosters.has_request(localpart(user), contact):
@@ -90,8 +90,8 @@ class Subscriptions:
             self.inbound(item.contact, owner, "unsubscribe")
         if states.shares_presence(item):
             self.inbound(item.contact, owner, "unsubscribed")
-        self.store.rosters.remove(localpart(owner), item.contact)
-        self.store.rosters.remove_request(localpart(owner), item.contact)
+        self.rosters.remove(localpart(owner), item.contact)
+        self.rosters.remove_request(localpart(owner), item.contact)
         push_item(self.sessions, owner, item, self.new_id, remove=True)
 
     def inbound(self, owner, sender, kind):
@@ -100,7 +100,7 @@ class Subscriptions:
         """
         if not self._is_local_account(owner):
             return
-        rosters = self.store.rosters
+        rosters = self.rosters
         item = rosters.get(localpart(owner), sender)
         if kind == "subscribe":
             if states.shares_presence(item):
@@ -157,9 +157,9 @@ class PresenceService(XMPPHandler):
     presence always needs the server's bookkeeping.
     """
 
-    def __init__(self, store, sessions, subscriptions, availability):
+    def __init__(self, rosters, sessions, subscriptions, availability):
         XMPPHandler.__init__(self)
-        self.store = store
+        self.rosters = rosters
         self.sessions = sessions
         self.subscriptions = subscriptions
         self.availability = availability
@@ -187,7 +187,7 @@ class PresenceService(XMPPHandler):
     def _subscriber_sessions(self, owner):
         subscribers = [
             item.contact
-            for item in self.store.rosters.items(localpart(owner))
+            for item in self.rosters.items(localpart(owner))
             if states.shares_presence(item)
         ]
         return [s for contact in subscribers for s in self.sessions.available(contact)]
@@ -230,14 +230,14 @@ class PresenceService(XMPPHandler):
         """
         What a resource learns when it first becomes available.
         """
-        for item in self.store.rosters.items(localpart(session.bare)):
+        for item in self.rosters.items(localpart(session.bare)):
             if states.receives_presence(item):
                 for source in self.sessions.available(item.contact):
                     deliver(source.presence, session)
         for other in self.sessions.available(session.bare):
             if other is not session:
                 deliver(other.presence, session)
-        for request in self.store.rosters.requests(localpart(session.bare)):
+        for request in self.rosters.requests(localpart(session.bare)):
             session.send(request)
         if session.priority >= 0:
             self.xmlstream.dispatch(session, INITIAL_PRESENCE_EVENT)
@@ -257,7 +257,7 @@ class PresenceService(XMPPHandler):
             target.send(presence)
 
     def _probe(self, session, contact):
-        item = self.store.rosters.get(localpart(session.bare), contact)
+        item = self.rosters.get(localpart(session.bare), contact)
         if not states.receives_presence(item):
             return
         sources = self.sessions.available(contact)

@@ -7,8 +7,8 @@ from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import domish
 from wokkel.subprotocols import IQHandlerMixin, XMPPHandler
 
+from mcc.routing.rosters import RosterItem
 from mcc.xmpp import jids
-from mcc.store import RosterItem
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.namespaces import NS_CLIENT, NS_ROSTER
 
@@ -60,9 +60,9 @@ class RosterService(XMPPHandler, IQHandlerMixin):
         "/iq[@type='set']" + ROSTER_QUERY: "on_set",
     }
 
-    def __init__(self, store, sessions, subscriptions, new_id):
+    def __init__(self, rosters, sessions, subscriptions, new_id):
         XMPPHandler.__init__(self)
-        self.store = store
+        self.rosters = rosters
         self.sessions = sessions
         self.subscriptions = subscriptions
         self.new_id = new_id
@@ -76,7 +76,7 @@ class RosterService(XMPPHandler, IQHandlerMixin):
         owner = _own_account(iq).userhost()
         iq.session.roster_requested = True
         query = domish.Element((NS_ROSTER, "query"))
-        for item in self.store.rosters.items(localpart(owner)):
+        for item in self.rosters.items(localpart(owner)):
             query.addChild(item_element(item))
         return query
 
@@ -95,7 +95,7 @@ class RosterService(XMPPHandler, IQHandlerMixin):
             raise error.StanzaError("jid-malformed") from None
         if contact == owner:
             raise error.StanzaError("not-allowed", text="you cannot be your own contact")
-        current = self.store.rosters.get(localpart(owner), contact)
+        current = self.rosters.get(localpart(owner), contact)
         if element.getAttribute("subscription") == "remove":
             if current is None:
                 raise error.StanzaError("item-not-found")
@@ -109,6 +109,6 @@ class RosterService(XMPPHandler, IQHandlerMixin):
         item = (current or RosterItem(contact)).but(
             name=element.getAttribute("name") or None, groups=tuple(groups)
         )
-        self.store.rosters.put(localpart(owner), item)
+        self.rosters.put(localpart(owner), item)
         push_item(self.sessions, owner, item, self.new_id)
         return None

@@ -49,17 +49,31 @@ class ClientConnectionFactory(protocol.ServerFactory):
 
 class XMPPServer(service.MultiService):
     """
+    The server reaches what it keeps through the routing layer's services
+    alone: C{accounts} (L{IAccounts}), C{rosters} (L{IRosters}), C{offline}
+    (L{IOfflineStorage}), C{vcards} (L{IVCards}), C{availability} and
+    C{chats}.
+
     @ivar sessions: the bound resources, a L{SessionRegistry}.
     @ivar operator_channel: how the chat router reaches operators.
     """
 
     def __init__(
-        self, config, store, accounts, availability, chats, clock, tls_options, new_id=new_id
+        self,
+        config,
+        accounts,
+        rosters,
+        offline,
+        vcards,
+        availability,
+        chats,
+        clock,
+        tls_options,
+        new_id=new_id,
     ):
         service.MultiService.__init__(self)
         self.config = config
         self.domain = config.domain
-        self.store = store
         self.accounts = accounts
         self.clock = clock
         self.tls_options = tls_options
@@ -70,7 +84,7 @@ class XMPPServer(service.MultiService):
             clock, config.auth_failures_allowed, config.auth_failure_window
         )
         subscriptions = Subscriptions(
-            store, self.sessions, self.domain, self.account_exists, new_id
+            rosters, self.sessions, self.domain, self.account_exists, new_id
         )
         self._collection(
             DOMAIN,
@@ -86,10 +100,10 @@ class XMPPServer(service.MultiService):
         self._collection(
             ACCOUNTS,
             [
-                RosterService(store, self.sessions, subscriptions, new_id),
-                PresenceService(store, self.sessions, subscriptions, availability),
-                MessageDelivery(store, self.sessions, clock, self.domain),
-                VCardService(store),
+                RosterService(rosters, self.sessions, subscriptions, new_id),
+                PresenceService(rosters, self.sessions, subscriptions, availability),
+                MessageDelivery(offline, self.sessions, clock, self.domain),
+                VCardService(vcards),
                 DiscoHandler(),
                 AccountInfo(),
                 PingHandler(),

@@ -21,9 +21,9 @@ class VCardService(XMPPHandler, IQHandlerMixin):
         "/iq[@type='set']" + VCARD: "on_set",
     }
 
-    def __init__(self, store):
+    def __init__(self, vcards):
         XMPPHandler.__init__(self)
-        self.store = store
+        self.vcards = vcards
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/iq[@type='get' or @type='set']" + VCARD, self.handleRequest)
@@ -34,11 +34,11 @@ class VCardService(XMPPHandler, IQHandlerMixin):
         return jids.parse(recipient or iq["from"]).userhost()
 
     def on_get(self, iq):
-        stored = self.store.vcards.get(localpart(self._owner(iq)))
+        stored = self.vcards.get(localpart(self._owner(iq)))
         return domish.Element((NS_VCARD, "vCard")) if stored is None else parseXml(stored)
 
     def on_set(self, iq):
         owner = self._owner(iq)
         if owner != jids.parse(iq["from"]).userhost():
             raise error.StanzaError("forbidden", text="only your own vCard")
-        self.store.vcards.put(localpart(owner), iq.vCard.toXml())
+        self.vcards.put(localpart(owner), iq.vCard.toXml())
