@@ -148,6 +148,30 @@ async def test_offline_queue_and_away_operator(server):
 
 
 @asyncio_test
+async def test_end_as_the_first_message_ends_the_chat_for_everyone(server):
+    gail, hank = await operators(server, "gail", "hank")
+    staff(server, "returns", "gail", "hank")
+    visitor = Visitor(server)
+    try:
+        await visitor.start(queue="returns", name="Vic")
+        offer = await message_matching(gail, has_body("New chat"))
+        await message_matching(hank, has_body("New chat"))
+        guest = offer["from"].bare
+        gail.send_message(mto=guest, mbody="/end", mtype="chat")
+        await message_matching(hank, has_body("Gail picked up this chat."))
+        events = await visitor.events_until("ended")
+        assert events[-1]["by"] == "operator"
+        assert visitor.state == "closed"
+        chat = server.chats.chat(visitor.token)
+        assert (chat.state, chat.operator, chat.closed_by) == ("closed", "gail", "operator")
+        # Too late for anyone now, and they hear so rather than nothing.
+        hank.send_message(mto=guest, mbody="/end", mtype="chat")
+        await message_matching(hank, has_body("This chat has ended already."))
+    finally:
+        await close_all(gail, hank)
+
+
+@asyncio_test
 async def test_a_cut_poll_resumes_with_every_missed_event_once(server):
     (dan,) = await operators(server, "dan")
     staff(server, "help", "dan")

@@ -293,6 +293,42 @@ def test_operator_ends_the_chat(world):
     assert service.poll(chat.token, 2).result[-1].data == {"by": "operator"}
 
 
+def test_end_as_the_first_word_ends_a_waiting_chat(world):
+    service, availability, _ = world
+    availability.resource_available("ann", "desk")
+    availability.resource_available("bob", "phone")
+    chat = service.start(Visitor(), queue="sales")
+    service.channel.take()
+    service.operator_ends(chat.guest, "ann")
+    ended = service.chat(chat.token)
+    assert (ended.state, ended.operator, ended.closed_by) == ("closed", "ann", "operator")
+    assert service.channel.take() == [
+        ("notify", ("bob",), "Ann picked up this chat."),
+        ("withdraw", ("bob",)),
+        ("withdraw", ("ann",)),
+    ]
+    assert kinds(service.poll(chat.token, 0).result)[-1] == ("ended", {"by": "operator"})
+
+
+def test_end_from_someone_who_cannot_end_it_says_why(world):
+    service, availability, _ = world
+    availability.resource_available("ann", "desk")
+    availability.resource_available("bob", "phone")
+    chat = service.start(Visitor(), queue="sales")
+    service.operator_says(chat.guest, "ann", "hi")
+    service.channel.take()
+    service.operator_ends(chat.guest, "bob")
+    service.operator_ends(chat.guest, "eve")
+    assert service.channel.take() == [
+        ("notify", ("bob",), "Ann has this chat; only they can end it."),
+        ("notify", ("eve",), "This chat is not for you."),
+    ]
+    service.operator_ends(chat.guest, "ann")
+    service.channel.take()
+    service.operator_ends(chat.guest, "ann")
+    assert service.channel.take() == [("notify", ("ann",), "This chat has ended already.")]
+
+
 def test_unknown_tokens_and_guests(world):
     service, _, _ = world
     with pytest.raises(UnknownChat):

@@ -337,9 +337,25 @@ class ChatService(service.Service):
             self._event(chat, "typing", {"from": OPERATOR, "state": state})
 
     def operator_ends(self, guest, operator):
+        """
+        An operator ends a chat: their own, or one still ringing for them,
+        which nobody else then gets; anyone else is told why not.
+        """
         chat = self.by_guest(guest)
+        candidate = operator in self._chat_candidates(chat)
+        if chat.state == "waiting" and candidate:
+            self._take(chat, operator)
+            chat = self.store.chats.by_id(chat.id)
         if chat.state == "active" and chat.operator == operator:
             self._finish(chat, "closed", OPERATOR, None)
+        elif chat.state not in ("waiting", "active"):
+            self.channel.notify(chat, [operator], "This chat has ended already.")
+        elif chat.state == "active" and candidate:
+            self.channel.notify(
+                chat, [operator], f"{chat.operator_name} has this chat; only they can end it."
+            )
+        else:
+            self.channel.notify(chat, [operator], "This chat is not for you.")
 
     def by_guest(self, guest):
         """
