@@ -5,7 +5,6 @@ broadcast of available and unavailable presence, probes of contacts at
 login, and directed presence.
 """
 
-from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 
