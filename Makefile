@@ -9,7 +9,7 @@ ARGS ?=
 
 .PHONY: run test clean
 
-$(INSTALLED): setup.cfg pyproject.toml
+$(INSTALLED): setup.py setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --editable '.[test]' --config-settings editable_mode=compat

@@ -6,13 +6,13 @@ The whole mcc process on one screen: store, XMPP server, listeners.
 import functools
 import os
 import secrets
-from pathlib import Path
 
 from twisted.application import service
 from twisted.internet import endpoints
 from twisted.python import log
 from twisted.web import resource, server, static
 
+from mcc import resources
 from mcc.admin import AdminSite
 from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
@@ -31,7 +31,6 @@ from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import VisitorAPI
 from mcc.xmpp.server import XMPPServer
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FIRST_ADMIN = "admin"
 FIRST_ADMIN_FILE = "first-admin.txt"
 
@@ -147,7 +146,8 @@ def makeService(config, reactor=None):
         start_limit=(config.chat_start_limit, config.chat_start_window),
     )
     web.putChild(b"api", visitor_api.app.resource())
-    web.putChild(b"chat-test", static.File(str(TEMPLATES / "visitor" / "test-page.html")))
+    test_page = resources.TEMPLATES / "visitor" / "test-page.html"
+    web.putChild(b"chat-test", static.File(str(test_page)))
     widgets = Widgets(store, chats.is_available, reactor, lambda: secrets.token_urlsafe(12))
     watch = ConfigurationWatch(widgets, availability, reactor, config.poll_timeout)
     watch.setName("widget-watch")

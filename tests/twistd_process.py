@@ -32,10 +32,15 @@ class Twistd:
     """
     One run of the service on fixed loopback ports; what tests.xmpp_client
     and tests.visitor_client need to reach it (port, certificate, http_url).
+    C{bin}, C{env} and C{cwd} name another installation's C{twistd} and how
+    to start it (tests.test_wheel); by default, the test run's own.
     """
 
-    def __init__(self, data_dir, port=None, http_port=None):
+    def __init__(self, data_dir, port=None, http_port=None, bin=BIN, env=None, cwd=None):
         self.data_dir = data_dir
+        self.bin = bin
+        self.env = env
+        self.cwd = cwd
         self.port = port or free_port()
         self.http_port = http_port or free_port()
         self.certificate = data_dir / "tls" / "cert.pem"
@@ -45,10 +50,11 @@ class Twistd:
 
     async def start(self):
         self.process = await asyncio.create_subprocess_exec(
-            str(BIN / "twistd"), "--nodaemon", "--pidfile=", "mcc",
+            str(self.bin / "twistd"), "--nodaemon", "--pidfile=", "mcc",
             "--data-dir", str(self.data_dir), "--interface", "127.0.0.1",
             "--xmpp-port", str(self.port), "--http-port", str(self.http_port),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            env=self.env, cwd=self.cwd,
         )
         await self.wait_for_line(r"starting on %d" % self.http_port)
         # An answered request means the reactor runs, and so handles

@@ -1,14 +1,14 @@
 # -*- test-case-name: tests.test_admin -*-
 """
-The admin site's look: Jinja2 templates from C{templates/admin} at the
-repository root, and the one stylesheet and one script the pages load.
+The admin site's look: Jinja2 templates from C{templates/admin} (see
+L{mcc.resources}), and the one stylesheet and one script the pages load.
 """
-
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "admin"
+from mcc import resources
+
+TEMPLATES = resources.TEMPLATES / "admin"
 
 ASSETS = {
     "admin.css": b"text/css; charset=utf-8",

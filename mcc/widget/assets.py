@@ -7,9 +7,10 @@ gzip-compressed, each with a version (a digest of its bytes) for caching.
 import gzip
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
-STATIC = Path(__file__).resolve().parents[2] / "templates" / "widget" / "static"
+from mcc.resources import TEMPLATES
+
+STATIC = TEMPLATES / "widget" / "static"
 SCRIPTS = ("loader.js", "widget.js")
 SCRIPT_TYPE = b"text/javascript; charset=utf-8"
 

@@ -18,16 +18,16 @@ a fixed URL; the widget's is a year, because the loader names it by version.
 """
 
 import json
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from klein import Klein
 from twisted.web import http
 
+from mcc import resources
 from mcc.routing.errors import UnknownSnippet
 from mcc.widget.assets import SCRIPT_TYPE, accepts_gzip, load_assets
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "widget"
+TEMPLATES = resources.TEMPLATES / "widget"
 LOADER_LIFETIME = 600
 """
 Seconds browsers keep the loader: a new mcc reaches published pages within it.
