@@ -33,6 +33,7 @@ The marks, embeddings, overrides and isolates of Unicode's bidirectional
 algorithm: in a name, they turn what follows it around.
 """
 
+LINE_BREAKS = re.compile("(\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029])")
 ISOLATE_OPENERS = "\u2066\u2067\u2068"
 FIRST_STRONG_ISOLATE = "\u2068"
 POP_DIRECTIONAL_ISOLATE = "\u2069"
@@ -142,7 +143,10 @@ def isolated(text):
     so that nothing it holds reaches past it.  Lines without any are left
     as they are.
     """
-    return "\n".join(_isolated_line(line) for line in text.split("\n"))
+    return "".join(
+        piece if index % 2 else _isolated_line(piece)
+        for index, piece in enumerate(LINE_BREAKS.split(text))
+    )
 
 
 def _isolated_line(line):
