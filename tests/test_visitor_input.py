@@ -5,17 +5,24 @@ summary lines and bidirectional overrides.  Through the real HTTP socket
 and real XMPP clients where it matters.
 """
 
+from types import SimpleNamespace
+
 import pytest
 import treq
+from twisted.internet.task import Clock
 
+from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts, isolated, plain_name
+from mcc.routing.chats import Visitor as VisitorDetails
 from mcc.routing.widgets import Level
 from mcc.store import Store, schema
 from mcc.xmpp.guests import summary
 from tests.conftest import asyncio_test
 from tests.test_chat_end_to_end import has_body, message_matching, operators, staff
 from tests.test_routing_chats import RecordingChannel
+from tests.test_visitor_api import Visit
 from tests.visitor_client import Visitor, call, wait
+from tests.xmpp_client import login
 
 RLO = "\u202e"
 PDI = "\u2069"
@@ -71,9 +78,8 @@ async def test_deeply_nested_json_is_a_400(server):
         # Brackets inside strings are text, not nesting.
         code, body = await call("POST", f"{api}/chats", {"queue": "sales", "question": "[[[[[[[[[[[[{{{{{{"})
         assert code == 201, body
-        visitor = Visitor(server)
-        visitor.token = body["token"]
-        code, body = await raw_post(f"{api}/chats/{visitor.token}/messages", b'{"text": [[[[[[[[[["x"]]]]]]]]]]}')
+        nested = b'{"text": [[[[[[[[[["x"]]]]]]]]]]}'
+        code, body = await raw_post(f"{api}/chats/{body['token']}/messages", nested)
         assert (code, body["error"]) == (400, "invalid-json")
     finally:
         await ann.close()
@@ -117,16 +123,14 @@ async def test_a_retried_message_is_stored_and_delivered_once(server):
 def test_a_message_id_belongs_to_its_chat():
     store = Store.open(":memory:")
     store.users.add("ann", "pw", now=0)
-    from twisted.internet.task import Clock
-
-    from mcc.routing.availability import Availability
-
     availability = Availability()
     tokens = iter(f"{n:04d}" + "t" * 28 for n in range(100))
-    chats = ChatService(store, availability, {"sales": ["ann"]}.__getitem__, Clock(), lambda: next(tokens), Timeouts())
+    chats = ChatService(
+        store, availability, {"sales": ["ann"]}.__getitem__, Clock(), lambda: next(tokens), Timeouts()
+    )
     chats.channel = RecordingChannel()
     availability.resource_available("ann", "desk")
-    one, two = (chats.start(_visitor(), queue="sales") for _ in range(2))
+    one, two = (chats.start(VisitorDetails(), queue="sales") for _ in range(2))
     assert chats.visitor_says(one.token, "hello", "same-id-123") == 1
     assert chats.visitor_says(two.token, "hello", "same-id-123") == 1
     assert chats.visitor_says(one.token, "hello", "same-id-123") == 1
@@ -134,12 +138,6 @@ def test_a_message_id_belongs_to_its_chat():
     assert chats.visitor_says(one.token, "again", None) == 3
     delivered = [call for call in chats.channel.calls if call[0] == "deliver"]
     assert len(delivered) == 4
-
-
-def _visitor(**fields):
-    from mcc.routing.chats import Visitor as V
-
-    return V(**fields)
 
 
 def test_the_message_id_step_keeps_what_was_stored(tmp_path, monkeypatch):
@@ -193,8 +191,6 @@ async def test_availability_shows_only_users_a_service_level_names(server):
 
 
 def _chat(**fields):
-    from types import SimpleNamespace
-
     defaults = dict(
         queue="sales", target_user=None, visitor_name="", visitor_email="", ip="203.0.113.9",
         referrer="https://shop.example/", question="",
@@ -266,8 +262,6 @@ async def test_the_operator_reads_a_summary_no_visitor_can_forge(server):
 @asyncio_test
 async def test_operator_names_lose_their_bidirectional_controls(server):
     server.add_user("ann", "ann-pw", display_name=f"Ann{RLO}nimda")
-    from tests.xmpp_client import login
-
     ann = await login(server, "ann@localhost/desk", "ann-pw")
     staff(server, "sales", "ann")
     visitor = Visitor(server)
@@ -281,6 +275,14 @@ async def test_operator_names_lose_their_bidirectional_controls(server):
         await ann.close()
 
 
-@pytest.mark.parametrize("name", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"])
-def test_every_bidirectional_control_goes_from_names(name):
-    assert plain_name(f"a{name}b") == "ab"
+@pytest.mark.parametrize("control", [*"\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"])
+def test_every_bidirectional_control_goes_from_names(control):
+    assert plain_name(f"a{control}b") == "ab"
+
+
+def test_an_address_a_proxy_forwards_is_shown_on_one_line():
+    visit = Visit(trusted_proxies=["127.0.0.0/8"])
+    visit.availability.resource_available("ann", "desk")
+    headers = {"X-Forwarded-For": ["ev\x01il   x, 127.0.0.2"]}
+    response = visit.request("POST", "/api/chats", {"queue": "sales"}, headers=headers)
+    assert visit.chats.chat(visit.json(response)["token"]).ip == "ev\ufffdil x"

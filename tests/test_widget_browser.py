@@ -706,8 +706,8 @@ async def test_a_message_whose_answer_is_lost_is_sent_again_and_stored_once(serv
             assert len(posted) == 2 and posted[0] == posted[1]
             assert re.fullmatch(r"[0-9a-f]{32}", posted[0]["id"])
             chat = server.store.chats.by_guest(guest.split("@")[0])
-            texts = [e.data["text"] for e in server.store.chats.events_after(chat.id, 0) if e.kind == "message"]
-            assert texts == ["Is it \u202ereversed?"]
+            events = server.store.chats.events_after(chat.id, 0)
+            assert [e.data["text"] for e in events if e.kind == "message"] == ["Is it \u202ereversed?"]
 
             olive.send_message(mto=guest, mbody="\u202eNo, it is not.", mtype="chat")
             log = page.get_by_role("log")
@@ -719,6 +719,5 @@ async def test_a_message_whose_answer_is_lost_is_sent_again_and_stored_once(serv
             await message.press("Enter")
             await message_matching(olive, has_body("Thanks"))
             assert posted[2]["id"] != posted[0]["id"]
-            assert ("Is it" in (await log.inner_text()))
     finally:
         await olive.close()

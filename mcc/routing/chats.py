@@ -269,12 +269,14 @@ class ChatService(service.Service):
             raise UnknownTarget("a chat is for one queue or one user")
         check_sendable(
             queue=queue, user=user, name=visitor.name, email=visitor.email,
-            question=visitor.question, page=visitor.referrer, user_agent=visitor.user_agent,
+            question=visitor.question, ip=visitor.ip, page=visitor.referrer,
+            user_agent=visitor.user_agent,
         )
         visitor = replace(
             visitor,
             name=plain_name(visitor.name),
             email=plain_name(visitor.email),
+            ip=plain_name(visitor.ip),
             referrer=plain_name(visitor.referrer),
             user_agent=plain_name(visitor.user_agent),
         )

@@ -224,7 +224,7 @@ class VisitorAPI:
         self._cors(request)
 
         def start_chat():
-            ip = self.client_ip(request)
+            ip = _shown(self.client_ip(request), 100)
             if self.start_throttle.blocked(ip):
                 raise BadRequest(429, "too-many-chats", "too many new chats from this address; try later")
             body = self._json_body(request)
@@ -329,5 +329,12 @@ def _header_text(request, name, limit):
     """
     What the browser sent in header C{name}, as text an operator can be shown.
     """
-    value = (request.getHeader(name) or b"").decode("latin-1")[:limit]
-    return " ".join(sendable(value).split())
+    return _shown((request.getHeader(name) or b"").decode("latin-1"), limit)
+
+
+def _shown(text, limit):
+    """
+    Up to C{limit} characters of C{text}, on one line, as text an operator
+    can be shown.
+    """
+    return " ".join(sendable(text[:limit]).split())
