@@ -5,6 +5,7 @@ summary lines and bidirectional overrides.  Through the real HTTP socket
 and real XMPP clients where it matters.
 """
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +19,7 @@ from mcc.routing.widgets import Level
 from mcc.store import Store, schema
 from mcc.xmpp.guests import summary
 from tests.conftest import asyncio_test
-from tests.test_chat_end_to_end import has_body, message_matching, operators, staff
+from tests.test_chat_end_to_end import has_body, message_matching, operators, raw_http, staff
 from tests.test_routing_chats import RecordingChannel
 from tests.test_visitor_api import Visit
 from tests.visitor_client import Visitor, call, wait
@@ -286,3 +287,17 @@ def test_an_address_a_proxy_forwards_is_shown_on_one_line():
     headers = {"X-Forwarded-For": ["ev\x01il   x, 127.0.0.2"]}
     response = visit.request("POST", "/api/chats", {"queue": "sales"}, headers=headers)
     assert visit.chats.chat(visit.json(response)["token"]).ip == "ev\ufffdil x"
+
+
+@asyncio_test
+async def test_a_path_that_is_not_utf8_is_a_json_400(server):
+    for method, path in (("GET", "/events?after=0"), ("POST", "/messages")):
+        answer = await raw_http(
+            server,
+            f"{method} /api/chats/%ED%A0%80{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            "Content-Length: 0\r\n\r\n".encode(),
+        )
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), head
+        assert b"access-control-allow-origin: *" in head.lower()
+        assert json.loads(body)["field"] == "path"

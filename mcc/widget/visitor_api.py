@@ -19,6 +19,7 @@ import re
 from itertools import accumulate
 
 from klein import Klein
+from twisted.web import resource
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -79,8 +80,37 @@ def _event_json(event):
     return dict(event.data, seq=event.seq, kind=event.kind, at=event.at)
 
 
+class _UTF8Paths(resource.Resource):
+    """
+    Klein's resource behind a check that its path is UTF-8: Klein answers
+    any other with an HTML page and logs a traceback; visitors get JSON.
+    """
+
+    isLeaf = True
+
+    def __init__(self, routes):
+        resource.Resource.__init__(self)
+        self.routes = routes
+
+    def render(self, request):
+        try:
+            b"/".join(request.postpath).decode("utf-8")
+        except UnicodeDecodeError:
+            request.setResponseCode(400)
+            request.setHeader(b"access-control-allow-origin", b"*")
+            request.setHeader(b"content-type", b"application/json")
+            body = {"error": "invalid-field", "message": "the path is not UTF-8", "field": "path"}
+            return json.dumps(body).encode("utf-8")
+        return self.routes.render(request)
+
+
+class _VisitorKlein(Klein):
+    def resource(self):
+        return _UTF8Paths(Klein.resource(self))
+
+
 class VisitorAPI:
-    app = Klein()
+    app = _VisitorKlein()
 
     def __init__(
         self, chats, clock, trusted_proxies=(), max_message_size=4000, start_limit=(10, 60.0),
