@@ -77,7 +77,7 @@ async def test_ring_all_first_reply_takes_it_and_messages_flow_both_ways(server)
         assert guest.startswith("guest.") and offers[1]["from"].bare == guest
         summary = offers[0]["body"]
         for fact in ("from Vera", "IP: 127.0.0.1", "Page: https://shop.example/checkout",
-                     "Question: Is my order shipped?"):
+                     "Question:\n> Is my order shipped?\n"):
             assert fact in summary
 
         bob.send_message(mto=guest, mbody="Hi Vera, Bob here.", mtype="chat")

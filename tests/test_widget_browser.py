@@ -295,7 +295,7 @@ async def test_rollover_shows_the_second_level_when_the_first_has_nobody(server,
             await page.get_by_label("Your question").fill("Can I change my plan?")
             await page.get_by_role("button", name="Start chat").click()
             offer = await message_matching(carol, has_body("New chat for Support"))
-            assert "Question: Can I change my plan?" in offer["body"]
+            assert "Question:\n> Can I change my plan?\n" in offer["body"]
     finally:
         await carol.close()
 
@@ -669,3 +669,55 @@ async def test_the_online_contingency_opens_the_pop_up_window(server, shots):
             assert f"Page: {site}/" in offer["body"]
         finally:
             await carmen.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_a_message_whose_answer_is_lost_is_sent_again_and_stored_once(server, shots):
+    support = staff(server, "Support", "olive")
+    skin = rules(server).create_skin("Blue", {"title": "Support chat"})
+    made = snippet(server, "embedded", [Level(skin.id, queue_id=support.id)])
+    olive = await login(server, "olive@localhost/desk", "olive-pw")
+    posted = []
+
+    async def lose_the_first_answer(route):
+        posted.append(route.request.post_data_json)
+        if len(posted) == 1:
+            # The message reaches mcc, its answer never reaches the widget.
+            await route.fetch()
+            await route.abort()
+        else:
+            await route.continue_()
+
+    try:
+        async with chromium() as browser, website(code_of(server, made)) as site:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await page.route("**/messages", lose_the_first_answer)
+            await page.goto(site + "/")
+            await page.get_by_role("button", name="Start chat").click()
+            offer = await message_matching(olive, has_body("New chat for Support"))
+            guest = offer["from"].bare
+            message = page.get_by_label("Message")
+            await message.fill("Is it \u202ereversed?")
+            await message.press("Enter")
+            await expect(message).to_have_value("")
+            said = await message_matching(olive, has_body("reversed?"))
+            assert said["body"] == "\u2068Is it \u202ereversed?\u2069"
+            assert len(posted) == 2 and posted[0] == posted[1]
+            assert re.fullmatch(r"[0-9a-f]{32}", posted[0]["id"])
+            chat = server.store.chats.by_guest(guest.split("@")[0])
+            events = server.store.chats.events_after(chat.id, 0)
+            assert [e.data["text"] for e in events if e.kind == "message"] == ["Is it \u202ereversed?"]
+
+            olive.send_message(mto=guest, mbody="\u202eNo, it is not.", mtype="chat")
+            log = page.get_by_role("log")
+            await expect(log).to_contain_text("No, it is not.")
+            # What the visitor and the operator wrote stays in its own isolate.
+            await expect(log.locator(".msg > span[dir=auto]")).to_have_count(2)
+            await expect(log.locator(".msg .who > bdi")).to_have_count(2)
+            await message.fill("Thanks")
+            await message.press("Enter")
+            await message_matching(olive, has_body("Thanks"))
+            assert posted[2]["id"] != posted[0]["id"]
+    finally:
+        await olive.close()

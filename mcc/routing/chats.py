@@ -14,7 +14,7 @@ operator side is an L{IOperatorChannel}.  Nothing here knows XML or HTTP.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from twisted.application import service
 from twisted.internet import defer
@@ -26,6 +26,17 @@ UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 Characters no chat may carry: control characters and lone surrogates,
 which XML, and so every operator's XMPP stream, cannot hold.
 """
+
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""
+The marks, embeddings, overrides and isolates of Unicode's bidirectional
+algorithm: in a name, they turn what follows it around.
+"""
+
+LINE_BREAKS = re.compile("(\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029])")
+ISOLATE_OPENERS = "\u2066\u2067\u2068"
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
 
 VISITOR = "visitor"
 OPERATOR = "operator"
@@ -91,6 +102,10 @@ class ChatError(Exception):
 class UnsendableText(ChatError):
     reason = "invalid-characters"
 
+    def __init__(self, message, field=None):
+        ChatError.__init__(self, message)
+        self.field = field
+
 
 def sendable(text):
     """
@@ -103,11 +118,51 @@ def sendable(text):
 
 def check_sendable(**texts):
     """
-    Refuse text that holds a character no chat may carry (L{UNSENDABLE}).
+    Refuse text that holds a character no chat may carry (L{UNSENDABLE});
+    C{None} stands for a field not given.
     """
     for field, text in texts.items():
-        if UNSENDABLE.search(text):
-            raise UnsendableText(f"{field!r} holds a character that cannot be sent")
+        if text is not None and UNSENDABLE.search(text):
+            raise UnsendableText(f"{field!r} holds a character that cannot be sent", field)
+
+
+def plain_name(text):
+    """
+    C{text} without the bidirectional controls (L{BIDI_CONTROLS}) that
+    would let a name, an address or a page reverse the text around it
+    wherever it is shown.
+    """
+    return BIDI_CONTROLS.sub("", text)
+
+
+def isolated(text):
+    """
+    C{text} made harmless to the text around it: each line that holds a
+    bidirectional control goes inside a first-strong isolate, with the
+    isolates it opens closed and those it closes without opening dropped,
+    so that nothing it holds reaches past it.  Lines without any are left
+    as they are.
+    """
+    return "".join(
+        piece if index % 2 else _isolated_line(piece)
+        for index, piece in enumerate(LINE_BREAKS.split(text))
+    )
+
+
+def _isolated_line(line):
+    if not BIDI_CONTROLS.search(line):
+        return line
+    kept = []
+    depth = 0
+    for character in line:
+        if character in ISOLATE_OPENERS:
+            depth += 1
+        elif character == POP_DIRECTIONAL_ISOLATE:
+            if not depth:
+                continue
+            depth -= 1
+        kept.append(character)
+    return FIRST_STRONG_ISOLATE + "".join(kept) + POP_DIRECTIONAL_ISOLATE * (depth + 1)
 
 
 class Unavailable(ChatError):
@@ -180,6 +235,21 @@ class ChatService(service.Service):
     def is_available(self, queue=None, user=None):
         return bool(self.available_operators(queue, user))
 
+    def widget_availability(self, queue=None, user=None):
+        """
+        What a widget may learn: whether C{queue}, or C{user}, takes chats
+        now.  A user counts only when some snippet's service level names
+        them; any other name (an admin, a user who takes no chats, nobody)
+        is simply unavailable, so that nobody's presence or existence shows.
+        """
+        check_sendable(queue=queue, user=user)
+        if user is None:
+            return self.is_available(queue=queue)
+        found = self.store.users.find(user)
+        if found is None or found.disabled or not self.store.snippets.serving(username=found.username):
+            return False
+        return self.is_available(user=found.username)
+
     def _chat_candidates(self, chat):
         try:
             return self._candidates(chat.queue, chat.target_user)
@@ -197,7 +267,19 @@ class ChatService(service.Service):
         """
         if (queue is None) == (user is None):
             raise UnknownTarget("a chat is for one queue or one user")
-        check_sendable(name=visitor.name, email=visitor.email, question=visitor.question)
+        check_sendable(
+            queue=queue, user=user, name=visitor.name, email=visitor.email,
+            question=visitor.question, ip=visitor.ip, page=visitor.referrer,
+            user_agent=visitor.user_agent,
+        )
+        visitor = replace(
+            visitor,
+            name=plain_name(visitor.name),
+            email=plain_name(visitor.email),
+            ip=plain_name(visitor.ip),
+            referrer=plain_name(visitor.referrer),
+            user_agent=plain_name(visitor.user_agent),
+        )
         if not self.available_operators(queue, user):
             raise Unavailable("nobody is available")
         token = self.new_token()
@@ -234,14 +316,27 @@ class ChatService(service.Service):
             raise ChatOver("this chat has ended")
         return chat
 
-    def visitor_says(self, token, text):
+    def visitor_says(self, token, text, message_id=None):
         """
         Store the visitor's message and pass it on; returns its sequence number.
+
+        C{message_id}, chosen by the visitor's side, makes a retry safe: a
+        message of this chat already stored under it is neither stored nor
+        passed on again, and its sequence number is the answer, even if the
+        chat has ended since.
         """
-        check_sendable(text=text)
+        check_sendable(text=text, id=message_id)
+        chat = self.chat(token)
+        if message_id is not None:
+            known = self.store.chats.message_seq(chat.id, message_id)
+            if known is not None:
+                return known
         chat = self._open_chat(token)
         self._visitor_seen(chat)
-        seq = self._event(chat, "message", {"from": VISITOR, "name": chat.visitor_name, "text": text})
+        seq = self._event(
+            chat, "message", {"from": VISITOR, "name": chat.visitor_name, "text": text},
+            message_id=message_id,
+        )
         if chat.state == "active":
             self.channel.deliver(chat, chat.operator, text)
         else:
@@ -368,7 +463,7 @@ class ChatService(service.Service):
 
     def _take(self, chat, operator):
         user = self.store.users.find(operator)
-        name = (user and user.display_name) or operator
+        name = plain_name((user and user.display_name) or "") or operator
         if not self.store.chats.claim(chat.id, operator, name, self.clock.seconds()):
             return
         self._cancel_answer_timer(chat.id)
@@ -497,8 +592,10 @@ class ChatService(service.Service):
 
     # Events
 
-    def _event(self, chat, kind, data, internal=False):
-        seq = self.store.chats.add_event(chat.id, kind, data, self.clock.seconds(), internal)
+    def _event(self, chat, kind, data, internal=False, message_id=None):
+        seq = self.store.chats.add_event(
+            chat.id, kind, data, self.clock.seconds(), internal, message_id=message_id
+        )
         if not internal:
             for poll in list(self._waiters.get(chat.id, ())):
                 self._forget(poll)

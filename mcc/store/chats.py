@@ -132,17 +132,29 @@ class Chats:
             (state, closed_by, now, chat_id),
         )
 
-    def add_event(self, chat_id, kind, data, now, internal=False):
+    def add_event(self, chat_id, kind, data, now, internal=False, message_id=None):
         """
-        Append an event and return its sequence number.
+        Append an event and return its sequence number.  C{message_id} is
+        the sender's own name for a message, unique within its chat.
         """
         (seq,) = self._conn.execute(
-            "INSERT INTO chat_events (chat_id, seq, kind, data, internal, at)"
-            " SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ? FROM chat_events"
+            "INSERT INTO chat_events (chat_id, seq, kind, data, internal, at, message_id)"
+            " SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM chat_events"
             " WHERE chat_id = ? RETURNING seq",
-            (chat_id, kind, json.dumps(data), int(internal), now, chat_id),
+            (chat_id, kind, json.dumps(data), int(internal), now, message_id, chat_id),
         ).fetchone()
         return seq
+
+    def message_seq(self, chat_id, message_id):
+        """
+        The sequence number of the event of chat C{chat_id} stored under
+        C{message_id}, or C{None}.
+        """
+        row = self._conn.execute(
+            "SELECT seq FROM chat_events WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        ).fetchone()
+        return None if row is None else row[0]
 
     def last_seq(self, chat_id):
         """

@@ -138,6 +138,13 @@ MIGRATIONS = [
     );
     CREATE INDEX service_levels_by_skin ON service_levels(skin_id);
     """,
+    # 5: the name a sender gave its message, so that a retried message is
+    # stored once.  Events stored before have none.
+    """
+    ALTER TABLE chat_events ADD COLUMN message_id TEXT;
+    CREATE UNIQUE INDEX chat_events_by_message_id ON chat_events(chat_id, message_id)
+        WHERE message_id IS NOT NULL;
+    """,
 ]
 
 

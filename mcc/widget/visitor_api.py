@@ -5,7 +5,7 @@ any site.
 
     GET  /api/availability?queue=NAME (or user=NAME)   -> {"available": bool}
     POST /api/chats       {"queue"|"user", "name", "email", "question"}
-    POST /api/chats/TOKEN/messages  {"text"}
+    POST /api/chats/TOKEN/messages  {"text", "id"}
     POST /api/chats/TOKEN/typing    {"state": "composing"|"paused"}
     POST /api/chats/TOKEN/end
     GET  /api/chats/TOKEN/events?after=N   (waits up to the poll timeout)
@@ -15,8 +15,11 @@ authenticates with the chat token alone, never with cookies.
 """
 
 import json
+import re
+from itertools import accumulate
 
 from klein import Klein
+from twisted.web import resource
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -28,6 +31,7 @@ from mcc.routing.chats import (
     Unavailable,
     UnsendableText,
     Visitor,
+    check_sendable,
     sendable,
 )
 from mcc.throttle import Throttle
@@ -37,6 +41,12 @@ MAX_BODY_BYTES = 64 * 1024
 TYPING_STATES = ("composing", "paused")
 VISITOR_FIELDS = ("name", "email", "question")
 FIELD_LIMIT = 200
+PAGE_LIMIT = 2000
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+"""
+What a message's own name may be: what the widget makes (random, URL-safe).
+"""
+JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 _STATUS = {
     UnknownChat: 404,
@@ -48,23 +58,72 @@ _STATUS = {
 
 
 class BadRequest(Exception):
-    def __init__(self, status, reason, message):
+    def __init__(self, status, reason, message, field=None):
         Exception.__init__(self, message)
         self.status = status
         self.reason = reason
+        self.field = field
+
+
+def json_depth(raw):
+    """
+    How deeply the arrays and objects of the JSON text C{raw} nest, found
+    without parsing it: what is inside strings does not count.
+    """
+    brackets = JSON_STRINGS.sub(b"", raw).translate(None, delete=b"".join(
+        bytes([byte]) for byte in range(256) if byte not in b"[]{}"
+    ))
+    return max(accumulate(1 if byte in b"[{" else -1 for byte in brackets), default=0)
 
 
 def _event_json(event):
     return dict(event.data, seq=event.seq, kind=event.kind, at=event.at)
 
 
-class VisitorAPI:
-    app = Klein()
+class _UTF8Paths(resource.Resource):
+    """
+    Klein's resource behind a check that its path is UTF-8: Klein answers
+    any other with an HTML page and logs a traceback; visitors get JSON.
+    """
 
-    def __init__(self, chats, clock, trusted_proxies=(), max_message_size=4000, start_limit=(10, 60.0)):
+    isLeaf = True
+
+    def __init__(self, routes):
+        resource.Resource.__init__(self)
+        self.routes = routes
+
+    def render(self, request):
+        try:
+            b"/".join(request.postpath).decode("utf-8")
+        except UnicodeDecodeError:
+            request.setResponseCode(400)
+            request.setHeader(b"access-control-allow-origin", b"*")
+            request.setHeader(b"content-type", b"application/json")
+            body = {"error": "invalid-field", "message": "the path is not UTF-8", "field": "path"}
+            return json.dumps(body).encode("utf-8")
+        return self.routes.render(request)
+
+
+class _VisitorKlein(Klein):
+    def resource(self):
+        return _UTF8Paths(Klein.resource(self))
+
+
+class VisitorAPI:
+    app = _VisitorKlein()
+
+    def __init__(
+        self, chats, clock, trusted_proxies=(), max_message_size=4000, start_limit=(10, 60.0),
+        max_json_depth=8,
+    ):
+        """
+        @param max_json_depth: how deeply a request's JSON may nest; what
+            the widget sends nests once.
+        """
         self.chats = chats
         self.client_ip = ClientAddress(trusted_proxies)
         self.max_message_size = max_message_size
+        self.max_json_depth = max_json_depth
         limit, window = start_limit
         self.start_throttle = Throttle(clock, limit, window)
 
@@ -76,21 +135,31 @@ class VisitorAPI:
         request.setHeader(b"cache-control", b"no-store")
         return json.dumps(body).encode("utf-8")
 
-    def _fail(self, request, status, reason, message):
-        return self._answer(request, status, {"error": reason, "message": message})
+    def _fail(self, request, status, reason, message, field=None):
+        body = {"error": reason, "message": message}
+        if field is not None:
+            body["field"] = field
+        return self._answer(request, status, body)
 
     def _guarded(self, request, action):
         try:
             return action()
         except BadRequest as problem:
-            return self._fail(request, problem.status, problem.reason, str(problem))
+            return self._fail(request, problem.status, problem.reason, str(problem), problem.field)
         except ChatError as problem:
-            return self._fail(request, _STATUS.get(type(problem), 409), problem.reason, str(problem))
+            return self._fail(
+                request, _STATUS.get(type(problem), 409), problem.reason, str(problem),
+                getattr(problem, "field", None),
+            )
 
     def _json_body(self, request):
         raw = request.content.read(MAX_BODY_BYTES + 1)
         if len(raw) > MAX_BODY_BYTES:
             raise BadRequest(413, "too-large", f"requests are limited to {MAX_BODY_BYTES} bytes")
+        if json_depth(raw) > self.max_json_depth:
+            raise BadRequest(
+                400, "invalid-json", f"the body nests deeper than {self.max_json_depth} levels"
+            )
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -108,12 +177,36 @@ class VisitorAPI:
         """
         value = body.get(name, "")
         if not isinstance(value, str):
-            raise BadRequest(400, "invalid-field", f"{name!r} must be a string")
+            raise BadRequest(400, "invalid-field", f"{name!r} must be a string", name)
+        check_sendable(**{name: value})
         value = " ".join(value.split()) if one_line else value.strip()
         if required and not value:
-            raise BadRequest(400, "missing-field", f"{name!r} is required")
+            raise BadRequest(400, "missing-field", f"{name!r} is required", name)
         if len(value) > limit:
-            raise BadRequest(413, "too-large", f"{name!r} is limited to {limit} characters")
+            raise BadRequest(413, "too-large", f"{name!r} is limited to {limit} characters", name)
+        return value
+
+    @classmethod
+    def _target(cls, body):
+        """
+        The C{queue} or the C{user} a new chat is for, as keyword arguments.
+        """
+        given = {name: body.get(name) for name in ("queue", "user") if isinstance(body.get(name), str)}
+        if len(given) != 1:
+            raise BadRequest(400, "missing-field", "give one of 'queue' and 'user'")
+        ((name, value),) = given.items()
+        return {name: cls._text_field(body, name, required=True)}
+
+    @staticmethod
+    def _message_id(body):
+        """
+        The visitor's own name for a message, C{None} when not given.
+        """
+        value = body.get("id")
+        if value is not None and not (isinstance(value, str) and MESSAGE_ID.fullmatch(value)):
+            raise BadRequest(
+                400, "invalid-field", "'id' is 8 to 64 letters, digits, '-' and '_'", "id"
+            )
         return value
 
     @app.handle_errors(KeyError, NotFound)
@@ -151,7 +244,7 @@ class VisitorAPI:
             queue, user = (_query_text(request, name) for name in (b"queue", b"user"))
             if (queue is None) == (user is None):
                 raise BadRequest(400, "missing-field", "ask for one queue or one user")
-            available = self.chats.is_available(queue=queue, user=user)
+            available = self.chats.widget_availability(queue=queue, user=user)
             return self._answer(request, 200, {"available": available})
 
         return self._guarded(request, check)
@@ -161,28 +254,22 @@ class VisitorAPI:
         self._cors(request)
 
         def start_chat():
-            ip = self.client_ip(request)
+            ip = _shown(self.client_ip(request), 100)
             if self.start_throttle.blocked(ip):
                 raise BadRequest(429, "too-many-chats", "too many new chats from this address; try later")
             body = self._json_body(request)
-            queue = body.get("queue")
-            user = body.get("user")
-            if isinstance(queue, str) == isinstance(user, str):
-                raise BadRequest(400, "missing-field", "give one of 'queue' and 'user'")
+            target = self._target(body)
             fields = {name: self._text_field(body, name, one_line=True) for name in ("name", "email")}
             question = self._text_field(body, "question", limit=self.max_message_size)
             visitor = Visitor(
                 question=question,
                 ip=ip,
-                referrer=self._text_field(body, "page", limit=2000, one_line=True)
-                or _header_text(request, b"referer", 2000),
+                referrer=self._text_field(body, "page", limit=PAGE_LIMIT, one_line=True)
+                or _header_text(request, b"referer", PAGE_LIMIT),
                 user_agent=_header_text(request, b"user-agent", 500),
                 **fields,
             )
-            chat = self.chats.start(
-                visitor, queue=queue if isinstance(queue, str) else None,
-                user=user if isinstance(user, str) else None,
-            )
+            chat = self.chats.start(visitor, **target)
             self.start_throttle.record(ip)
             return self._answer(request, 201, {"token": chat.token, "state": chat.state})
 
@@ -193,10 +280,10 @@ class VisitorAPI:
         self._cors(request)
 
         def post():
-            text = self._text_field(
-                self._json_body(request), "text", required=True, limit=self.max_message_size
-            )
-            return self._answer(request, 202, {"seq": self.chats.visitor_says(token, text)})
+            body = self._json_body(request)
+            text = self._text_field(body, "text", required=True, limit=self.max_message_size)
+            seq = self.chats.visitor_says(token, text, self._message_id(body))
+            return self._answer(request, 202, {"seq": seq})
 
         return self._guarded(request, post)
 
@@ -257,15 +344,27 @@ def _query_text(request, name):
     The query argument C{name} as text, C{None} when absent.
     """
     value = request.args.get(name, [None])[0]
+    if value is None:
+        return None
     try:
-        return None if value is None else value.decode("utf-8")
+        text = value.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadRequest(400, "invalid-field", f"{name.decode()!r} is not UTF-8") from None
+        raise BadRequest(400, "invalid-field", f"{name.decode()!r} is not UTF-8", name.decode()) from None
+    if len(text) > FIELD_LIMIT:
+        raise BadRequest(400, "invalid-field", f"{name.decode()!r} is too long", name.decode())
+    return text
 
 
 def _header_text(request, name, limit):
     """
     What the browser sent in header C{name}, as text an operator can be shown.
     """
-    value = (request.getHeader(name) or b"").decode("latin-1")[:limit]
-    return " ".join(sendable(value).split())
+    return _shown((request.getHeader(name) or b"").decode("latin-1"), limit)
+
+
+def _shown(text, limit):
+    """
+    Up to C{limit} characters of C{text}, on one line, as text an operator
+    can be shown.
+    """
+    return " ".join(sendable(text[:limit]).split())

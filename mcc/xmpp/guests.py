@@ -12,7 +12,7 @@ from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
-from mcc.routing.chats import OPERATOR, ChatError, sendable
+from mcc.routing.chats import OPERATOR, VISITOR, ChatError, isolated, sendable
 from mcc.routing.interfaces import IOperatorChannel
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
@@ -24,6 +24,7 @@ NS_NICK = "http://jabber.org/protocol/nick"
 GUEST_RESOURCE = "visitor"
 END_COMMAND = "/end"
 CHAT_STATES = ("composing", "paused")
+QUOTE = "> "
 
 
 def guest_jid(chat, domain):
@@ -37,15 +38,24 @@ def nickname(chat):
 
 def summary(chat):
     """
-    The first thing an operator reads about a chat.
+    The first thing an operator reads about a chat.  The fields come first,
+    one a line; the question follows, every line of it quoted, so that no
+    line a visitor writes can pass for one of the fields.
     """
-    lines = [f"New chat for {chat.queue or chat.target_user} from {chat.visitor_name or 'a visitor'}"]
+    def value(text):
+        return isolated(" ".join(text.split()))
+
+    lines = [
+        f"New chat for {value(chat.queue or chat.target_user)}"
+        f" from {value(chat.visitor_name) or 'a visitor'}"
+    ]
     if chat.visitor_email:
-        lines.append(f"E-mail: {chat.visitor_email}")
-    lines.append(f"IP: {chat.ip or 'unknown'}")
-    lines.append(f"Page: {chat.referrer or 'unknown'}")
+        lines.append(f"E-mail: {value(chat.visitor_email)}")
+    lines.append(f"IP: {value(chat.ip) or 'unknown'}")
+    lines.append(f"Page: {value(chat.referrer) or 'unknown'}")
     if chat.question:
-        lines.append(f"Question: {chat.question}")
+        lines.append("Question:")
+        lines.extend(QUOTE + isolated(line) for line in chat.question.splitlines())
     lines.append(f"Reply to take this chat; send {END_COMMAND} to end it.")
     return "\n".join(lines)
 
@@ -86,6 +96,8 @@ class OperatorChannel:
             text = event.data["text"]
             if event.data["from"] == OPERATOR:
                 text = f"[{event.data['name']}] {text}"
+            elif event.data["from"] == VISITOR:
+                text = isolated(text)
             self._message(chat, operator, text, said_at=event.at)
 
     def _presence(self, chat, operator, kind=None):
@@ -112,7 +124,7 @@ class OperatorChannel:
         self._replay(chat, operator, missed)
 
     def deliver(self, chat, operator, text):
-        self._message(chat, operator, text, "active")
+        self._message(chat, operator, isolated(text), "active")
 
     def typing(self, chat, operator, state):
         self._message(chat, operator, state=state)

@@ -6,6 +6,8 @@
 (function (w, d) {
   "use strict";
   var mcc = (w.MCC = w.MCC || {});
+  var RETRIES = 4;
+  var RETRY_DELAY = 1500;
   var SIZES = { small: [300, 430], medium: [360, 520], large: [420, 610] };
   var CSS = [
     ":host{all:initial}",
@@ -228,7 +230,12 @@
     return {
       el: el, log: log, typing: typing, text: text,
       message: function (who, words, from) {
-        log.appendChild(h("p", { "class": "msg " + from }, [h("span", { "class": "who" }, [who, h("span", { "class": "sr" }, [":"])]), words]));
+        // Names and words go in isolates of their own direction, so
+        // that neither turns the other, or the log, around.
+        log.appendChild(h("p", { "class": "msg " + from }, [
+          h("span", { "class": "who" }, [h("bdi", {}, [who]), h("span", { "class": "sr" }, [":"])]),
+          h("span", { dir: "auto" }, [words]),
+        ]));
         log.scrollTop = log.scrollHeight;
       },
       note: function (words) {
@@ -291,6 +298,7 @@
     var view = null;
     var launcher = null;
     var composing = null;
+    var unsent = null;
 
     function keep() {
       memory.set(token ? { token: token, open: open } : { open: open });
@@ -557,15 +565,40 @@
       }
     }
 
+    // A message goes with a random id of its own, the same however often
+    // it is sent: a retry after a lost answer (a dropped connection, a
+    // restart of mcc) is stored once.  Lost answers are retried by
+    // themselves; sending the same words again after an error reuses the id.
     function say(text, sent) {
       w.clearTimeout(composing);
       composing = null;
-      call("/" + token + "/messages", { text: text }).then(function (answer) {
-        if (answer.status === 202) {
-          return sent();
-        }
-        view.note(cfg.skin.text_error);
-      });
+      if (!unsent || unsent.text !== text || unsent.token !== token) {
+        unsent = { text: text, token: token, id: messageId() };
+      }
+      var message = unsent;
+      var tries = 0;
+      (function send() {
+        call("/" + message.token + "/messages", { text: text, id: message.id }).then(function (answer) {
+          if (answer.status === 202) {
+            if (unsent === message) {
+              unsent = null;
+            }
+            return sent();
+          }
+          if ((answer.status === 0 || answer.status >= 500) && ++tries < RETRIES && token === message.token) {
+            return w.setTimeout(send, RETRY_DELAY);
+          }
+          view.note(cfg.skin.text_error);
+        });
+      })();
+    }
+
+    function messageId() {
+      var bytes = new Uint8Array(16);
+      w.crypto.getRandomValues(bytes);
+      return Array.prototype.map.call(bytes, function (byte) {
+        return (byte + 256).toString(16).slice(1);
+      }).join("");
     }
 
     function typing() {
