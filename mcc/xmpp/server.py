@@ -17,7 +17,8 @@ from wokkel.generic import FallbackHandler, VersionHandler
 from wokkel.ping import PingHandler
 
 from mcc import __version__
-from mcc.throttle import Throttle
+from mcc.credentials import SECRET_BYTES, MadeUpCredentials
+from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp.guests import GuestService, OperatorChannel
@@ -92,8 +93,26 @@ class XMPPServer(service.MultiService):
     """
 
     def __init__(
-        self, config, store, accounts, availability, chats, clock, tls_options, new_id=new_id
+        self,
+        config,
+        store,
+        accounts,
+        availability,
+        chats,
+        clock,
+        tls_options,
+        new_id=new_id,
+        server_secret=None,
+        login_limits=None,
     ):
+        """
+        @param server_secret: what the made-up credentials of unknown names
+            derive from (see L{mcc.credentials.ensure_server_secret}); by
+            default one made for this process, which answers the same for
+            the same name until the server restarts.
+        @param login_limits: more keyword arguments of L{LoginThrottle}, the
+            per-account limits.
+        """
         service.MultiService.__init__(self)
         self.config = config
         self.domain = config.domain
@@ -104,8 +123,11 @@ class XMPPServer(service.MultiService):
         self.new_id = new_id
         self.sessions = SessionRegistry()
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists)
-        self.throttle = Throttle(
-            clock, config.auth_failures_allowed, config.auth_failure_window
+        self.throttle = LoginThrottle(
+            clock, config.auth_failures_allowed, config.auth_failure_window, **(login_limits or {})
+        )
+        self.made_up_credentials = MadeUpCredentials(
+            secrets.token_bytes(SECRET_BYTES) if server_secret is None else server_secret
         )
         subscriptions = Subscriptions(
             store, self.sessions, self.domain, self.account_exists, new_id
