@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_credentials -*-
+# -*- test-case-name: tests.test_credentials,tests.test_xmpp_sasl -*-
 """
 Password records that never hold the password.
 
@@ -74,3 +74,53 @@ class Credentials:
         except PasswordError:
             return False
         return hmac.compare_digest(stored_key, self.stored_key_sha256)
+
+
+SECRET_BYTES = 32
+
+
+def ensure_server_secret(path, random_bytes=os.urandom):
+    """
+    The server's secret in C{path}, written on first start readable by its
+    owner only, and kept from then on: what it derives (the made-up
+    credentials of names no account has) must stay the same across
+    restarts, or comparing answers before and after one would tell which
+    names are real.
+    """
+    if path.exists():
+        secret = path.read_bytes()
+        if len(secret) >= SECRET_BYTES:
+            return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = random_bytes(SECRET_BYTES)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "wb") as secret_file:
+        secret_file.write(secret)
+    return secret
+
+
+class MadeUpCredentials:
+    """
+    C{name -> Credentials} for a name no account has, derived from the name
+    and a server secret: asked twice, the same salt and iteration count come
+    back, as they would for a real account, so SCRAM's first answer does
+    not tell real names from unknown ones.  No password derives their keys.
+    """
+
+    def __init__(self, secret):
+        self._secret = secret
+
+    def _derive(self, purpose, name, size):
+        digest = hmac.digest(self._secret, f"{purpose}\0{name}".encode("utf-8"), "sha256")
+        return digest[:size]
+
+    def __call__(self, name):
+        return Credentials(
+            salt=self._derive("salt", name, SALT_BYTES),
+            iterations=ITERATIONS,
+            stored_key_sha1=self._derive("stored-sha1", name, 20),
+            server_key_sha1=self._derive("server-sha1", name, 20),
+            stored_key_sha256=self._derive("stored-sha256", name, 32),
+            server_key_sha256=self._derive("server-sha256", name, 32),
+        )

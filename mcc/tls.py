@@ -15,6 +15,22 @@ from twisted.internet import ssl
 
 VALID_DAYS = 3650
 
+INTERMEDIATE_CIPHERS = ":".join(
+    [
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    ]
+)
+"""
+The TLS 1.2 suites of Mozilla's "intermediate" profile without the DHE ones:
+forward secret and authenticated encryption only, no CBC and no SHA-1 MAC.
+TLS 1.3 has only such suites and is not restricted by this list.
+"""
+
 
 def ensure_self_signed(cert_path, key_path, domain, now):
     """
@@ -55,7 +71,8 @@ def ensure_self_signed(cert_path, key_path, domain, now):
 
 def server_tls_options(cert_path, key_path):
     """
-    Context options for the server side of STARTTLS, TLS 1.2 at least.
+    Context options for the server side of STARTTLS: TLS 1.2 at least, with
+    L{INTERMEDIATE_CIPHERS}.
 
     Clients such as go-sendxmpp offer ALPN C{xmpp-client} (XEP-0368); with
     no protocol of its own to choose, Twisted's ALPN callback would abort
@@ -67,5 +84,6 @@ def server_tls_options(cert_path, key_path):
         privateKey=certificate.privateKey.original,
         certificate=certificate.original,
         raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
+        acceptableCiphers=ssl.AcceptableCiphers.fromOpenSSLCipherString(INTERMEDIATE_CIPHERS),
         acceptableProtocols=[b"xmpp-client"],
     )

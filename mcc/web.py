@@ -1,12 +1,15 @@
-# -*- test-case-name: tests.test_visitor_api,tests.test_admin -*-
+# -*- test-case-name: tests.test_web,tests.test_visitor_api,tests.test_admin -*-
 """
 What the HTTP sides (the visitor API, the admin site) share about requests:
-who sent them, and how large they may be.
+who sent them, how large they may be, how long their head may take, and how
+many connections one address may hold.
 """
 
+import collections
 import ipaddress
 
-from twisted.web import server
+from twisted.internet import protocol
+from twisted.web import http, server
 
 
 class ClientAddress:
@@ -29,6 +32,12 @@ class ClientAddress:
             if not self._trusted(hop):
                 return hop
         return peer
+
+    def trusts(self, address):
+        """
+        Whether C{address} is one of the trusted proxies.
+        """
+        return self._trusted(address)
 
     def _trusted(self, address):
         try:
@@ -84,3 +93,127 @@ class BoundedRequest(server.Request):
             self.content = None
         self.channel.transport.write(TOO_LARGE)
         self.channel.loseConnection()
+
+
+HEADER_TIMEOUT = 20.0
+"""
+Seconds a client has to send a request's head (request line and headers),
+from connecting or from the end of its previous response: a browser sends
+it at once, and a client dripping it byte by byte holds a socket for
+nothing.  Answering may take longer (the visitor API's long polls).
+"""
+
+MAX_CONNECTIONS_PER_ADDRESS = 64
+"""
+How many HTTP connections one address may hold open: a browser opens six or
+so per site, and many visitors may share one NAT address.
+"""
+
+REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+
+TOO_MANY_CONNECTIONS = (
+    b"HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+)
+
+
+class BoundedChannel(http.HTTPChannel):
+    """
+    An HTTP/1.1 connection that must send each request's head within the
+    site's C{header_timeout}, or is answered 408 and closed.
+    """
+
+    _head_deadline = None
+
+    def connectionMade(self):
+        http.HTTPChannel.connectionMade(self)
+        self._await_head()
+
+    def _await_head(self):
+        self._stop_waiting()
+        self._head_deadline = self.callLater(self.site.header_timeout, self._head_too_slow)
+
+    def _stop_waiting(self):
+        if self._head_deadline is not None and self._head_deadline.active():
+            self._head_deadline.cancel()
+        self._head_deadline = None
+
+    def _head_too_slow(self):
+        self._head_deadline = None
+        self.transport.write(REQUEST_TIMEOUT)
+        self.transport.loseConnection()
+
+    def allHeadersReceived(self):
+        self._stop_waiting()
+        http.HTTPChannel.allHeadersReceived(self)
+
+    def requestDone(self, request):
+        # Before the base class goes on with what the client sent meanwhile:
+        # a next head already there stops the clock at once.
+        if self.persistent:
+            self._await_head()
+        http.HTTPChannel.requestDone(self, request)
+
+    def connectionLost(self, reason):
+        self._stop_waiting()
+        http.HTTPChannel.connectionLost(self, reason)
+        self.site.connection_closed(self)
+
+
+class _Refusal(protocol.Protocol):
+    """
+    Answers 429 at once and hangs up: one connection too many.
+    """
+
+    def connectionMade(self):
+        self.transport.write(TOO_MANY_CONNECTIONS)
+        self.transport.loseConnection()
+
+
+class BoundedSite(server.Site):
+    """
+    A site of L{BoundedRequest}s over L{BoundedChannel}s, at most
+    C{max_connections_per_address} open at once from one address.
+
+    The trusted proxies (see L{ClientAddress}) are not capped: their
+    connections carry many browsers, which only the proxy can tell apart
+    before a request's head arrives.
+    """
+
+    protocol = BoundedChannel
+
+    def __init__(
+        self,
+        resource,
+        clock,
+        header_timeout=HEADER_TIMEOUT,
+        max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS,
+        trusted_proxies=(),
+        requestFactory=BoundedRequest,
+    ):
+        server.Site.__init__(self, resource, requestFactory=requestFactory, reactor=clock)
+        self.header_timeout = header_timeout
+        self.max_connections_per_address = max_connections_per_address
+        self._proxies = ClientAddress(trusted_proxies)
+        self._open = collections.Counter()
+
+    def buildProtocol(self, addr):
+        host = addr.host
+        if self._proxies.trusts(host):
+            host = None
+        elif self._open[host] >= self.max_connections_per_address:
+            refusal = _Refusal()
+            refusal.factory = self
+            return refusal
+        channel = server.Site.buildProtocol(self, addr)
+        channel.counted_as = host
+        if host is not None:
+            self._open[host] += 1
+        return channel
+
+    def connection_closed(self, channel):
+        host = channel.counted_as
+        if host is None:
+            return
+        self._open[host] -= 1
+        if not self._open[host]:
+            del self._open[host]

@@ -2,10 +2,20 @@
 Tests for L{mcc.credentials}: SCRAM keys that a real SCRAM client accepts.
 """
 
+import stat
+
 import pytest
 from scramp import ScramClient, ScramException, ScramMechanism
 
-from mcc.credentials import ITERATIONS, SALT_BYTES, Credentials, PasswordError
+from mcc.credentials import (
+    ITERATIONS,
+    SALT_BYTES,
+    SECRET_BYTES,
+    Credentials,
+    MadeUpCredentials,
+    PasswordError,
+    ensure_server_secret,
+)
 
 SALT = bytes(range(SALT_BYTES))
 
@@ -92,3 +102,31 @@ def test_scram_client_with_the_right_password(mechanism):
 def test_scram_client_with_a_wrong_password(mechanism):
     with pytest.raises(ScramException, match="invalid_proof|proof"):
         scram_exchange(Credentials.from_password("pencil"), mechanism, "crayon")
+
+
+def test_server_secret_is_made_once_and_kept(tmp_path):
+    path = tmp_path / "data" / "server-secret"
+    secret = ensure_server_secret(path)
+    assert len(secret) == SECRET_BYTES
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert ensure_server_secret(path) == secret
+
+
+def test_a_truncated_server_secret_is_replaced(tmp_path):
+    path = tmp_path / "server-secret"
+    path.write_bytes(b"short")
+    path.chmod(0o644)
+    secret = ensure_server_secret(path, random_bytes=lambda n: b"r" * n)
+    assert secret == b"r" * SECRET_BYTES
+    assert path.read_bytes() == secret
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_made_up_credentials_depend_on_name_and_secret_only():
+    made_up = MadeUpCredentials(b"s" * SECRET_BYTES)
+    nobody = made_up("nobody")
+    assert made_up("nobody") == MadeUpCredentials(b"s" * SECRET_BYTES)("nobody")
+    assert (len(nobody.salt), nobody.iterations) == (SALT_BYTES, ITERATIONS)
+    assert made_up("somebody").salt != nobody.salt
+    assert MadeUpCredentials(b"t" * SECRET_BYTES)("nobody").salt != nobody.salt
+    assert not nobody.verify("")

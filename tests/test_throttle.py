@@ -4,7 +4,7 @@ Tests for L{mcc.throttle}, with the clock moved by hand.
 
 from twisted.internet.task import Clock
 
-from mcc.throttle import Throttle
+from mcc.throttle import LoginThrottle, Throttle
 
 
 def make(limit=3, window=60):
@@ -67,3 +67,141 @@ def test_addresses_with_nothing_recent_are_pruned(monkeypatch):
     clock.advance(11)
     throttle.record("e")
     assert len(throttle) == 1
+
+
+def test_forget_takes_back_one_event():
+    clock, throttle = make(limit=2)
+    throttle.record("a")
+    clock.advance(1)
+    when = throttle.record("a")
+    assert throttle.blocked("a")
+    throttle.forget("a", when)
+    assert not throttle.blocked("a")
+    throttle.forget("a", when)  # already gone: nothing happens
+    throttle.forget("b", when)
+    assert len(throttle) == 1
+
+
+def login_throttle(**kwargs):
+    clock = Clock()
+    limits = dict(failures_allowed=3, window=60, account_failures_allowed=4)
+    limits.update(kwargs)
+    return clock, LoginThrottle(clock, **limits)
+
+
+def fail(throttle, address, account, times=1):
+    for _ in range(times):
+        assert not throttle.blocked(address, account)
+        throttle.failed(address, account)
+
+
+def guess_until_locked(clock, throttle, account, guesses=10):
+    """
+    C{guesses} failures from as many addresses, each as soon as allowed.
+    """
+    for n in range(guesses):
+        while throttle.blocked(f"198.51.100.{n}", account):
+            clock.advance(1)
+        throttle.failed(f"198.51.100.{n}", account)
+
+
+def succeed(throttle, address, account):
+    assert not throttle.blocked(address, account)
+    throttle.attempt(address, account).succeeded()
+
+
+def test_login_failures_block_the_address_for_every_account():
+    clock, throttle = login_throttle()
+    fail(throttle, "192.0.2.1", "alice", 2)
+    fail(throttle, "192.0.2.1", "bob")
+    assert throttle.blocked("192.0.2.1", "alice")
+    assert throttle.blocked("192.0.2.1", "carol")
+    assert not throttle.blocked("192.0.2.2", "carol")
+    clock.advance(60)
+    assert not throttle.blocked("192.0.2.1", "alice")
+
+
+def test_an_attempt_counts_as_failed_until_it_succeeds():
+    _, throttle = login_throttle()
+    attempts = [throttle.attempt("192.0.2.1", "alice") for _ in range(3)]
+    assert throttle.blocked("192.0.2.1", "alice")
+    attempts[0].succeeded()
+    attempts[0].succeeded()  # once only
+    assert not throttle.blocked("192.0.2.1", "alice")
+    throttle.failed("192.0.2.1", "alice")
+    assert throttle.blocked("192.0.2.1", "alice")
+
+
+def test_guesses_from_many_addresses_lock_the_account_with_backoff():
+    clock, throttle = login_throttle(account_backoff=2, account_max_backoff=16)
+    for n in range(4):
+        fail(throttle, f"198.51.100.{n}", "alice")
+    assert throttle.blocked("198.51.100.99", "alice")
+    assert not throttle.blocked("198.51.100.99", "bob")
+    waits = []
+    for n in range(5):
+        waited = 0
+        while throttle.blocked(f"203.0.113.{n}", "alice"):
+            clock.advance(1)
+            waited += 1
+        waits.append(waited)
+        throttle.failed(f"203.0.113.{n}", "alice")
+    assert waits == [2, 4, 8, 16, 16]
+
+
+def test_a_locked_account_is_forgotten_once_quiet():
+    clock, throttle = login_throttle(account_window=600, account_max_backoff=60)
+    for n in range(6):
+        clock.advance(60)
+        fail(throttle, f"198.51.100.{n}", "alice")
+    clock.advance(599)
+    # Still locked for the longest wait after the last failure, then free.
+    assert not throttle.blocked("198.51.100.99", "alice")
+    throttle.failed("198.51.100.99", "alice")
+    assert throttle.blocked("198.51.100.100", "alice")
+    clock.advance(600)
+    fail(throttle, "198.51.100.101", "alice", 3)
+
+
+def test_the_owners_known_address_passes_a_locked_account():
+    clock, throttle = login_throttle()
+    succeed(throttle, "192.0.2.1", "alice")
+    guess_until_locked(clock, throttle, "alice")
+    assert throttle.blocked("198.51.100.99", "alice")
+    succeed(throttle, "192.0.2.1", "alice")
+
+
+def test_at_a_known_address_others_guesses_do_not_lock_the_owner_out():
+    _, throttle = login_throttle()
+    succeed(throttle, "192.0.2.1", "alice")
+    fail(throttle, "192.0.2.1", "bob", 3)
+    assert throttle.blocked("192.0.2.1", "bob")
+    assert throttle.blocked("192.0.2.1", "carol")
+    succeed(throttle, "192.0.2.1", "alice")
+
+
+def test_at_a_known_address_the_owners_failures_still_count():
+    clock, throttle = login_throttle()
+    succeed(throttle, "192.0.2.1", "alice")
+    fail(throttle, "192.0.2.1", "alice", 3)
+    assert throttle.blocked("192.0.2.1", "alice")
+    clock.advance(60)
+    succeed(throttle, "192.0.2.1", "alice")
+
+
+def test_a_good_login_does_not_wipe_earlier_failures():
+    _, throttle = login_throttle()
+    fail(throttle, "192.0.2.1", "root", 2)
+    succeed(throttle, "192.0.2.1", "olive")
+    fail(throttle, "192.0.2.1", "root")
+    assert throttle.blocked("192.0.2.1", "root")
+
+
+def test_only_the_latest_known_addresses_are_kept():
+    clock, throttle = login_throttle(known_addresses=2)
+    for n in range(3):
+        succeed(throttle, f"192.0.2.{n}", "alice")
+    guess_until_locked(clock, throttle, "alice")
+    assert throttle.blocked("192.0.2.0", "alice")
+    assert not throttle.blocked("192.0.2.1", "alice")
+    assert not throttle.blocked("192.0.2.2", "alice")

@@ -1,8 +1,10 @@
 """
-Tests for L{mcc.tls}: the self-signed certificate made on first start.
+Tests for L{mcc.tls}: the self-signed certificate made on first start, and
+the TLS versions and suites STARTTLS agrees to.
 """
 
 import datetime
+import ssl as std_ssl
 import stat
 
 from cryptography import x509
@@ -13,6 +15,8 @@ from twisted.internet import ssl
 from twisted.internet.error import VerifyError
 
 from mcc.tls import VALID_DAYS, ensure_self_signed, server_tls_options
+from tests.conftest import asyncio_test
+from tests.raw_xmpp import NS_TLS, RawClient, tag
 
 NOW = 1_700_000_000
 
@@ -89,3 +93,50 @@ def test_server_options_refuse_a_key_of_another_certificate(tmp_path):
     ensure_self_signed(other_cert, other_key, "localhost", NOW)
     with pytest.raises(VerifyError):
         server_tls_options(cert_path, other_key)
+
+
+async def starttls_with(server, context):
+    """
+    Open a stream on the XMPP port, ask for STARTTLS and shake hands with
+    C{context}; return the cipher agreed.
+    """
+    client = await RawClient.connect(server)
+    try:
+        await client.open_stream()
+        client.send(f"<starttls xmlns='{NS_TLS}'/>")
+        assert (await client.receive()).tag == tag(NS_TLS, "proceed")
+        await client._writer.start_tls(context, server_hostname="localhost")
+        return client._writer.get_extra_info("ssl_object").cipher()
+    finally:
+        await client.close()
+
+
+def client_context(server, ciphers=None, tls13=True):
+    context = std_ssl.create_default_context(cafile=str(server.certificate))
+    if not tls13:
+        context.maximum_version = std_ssl.TLSVersion.TLSv1_2
+    if ciphers:
+        context.set_ciphers(ciphers)
+    return context
+
+
+@pytest.mark.parametrize("ciphers", ["ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0", "AES128-SHA256"])
+@asyncio_test
+async def test_tls_1_2_with_only_cbc_suites_is_refused(server, ciphers):
+    with pytest.raises(std_ssl.SSLError):
+        await starttls_with(server, client_context(server, ciphers, tls13=False))
+
+
+@pytest.mark.parametrize(
+    "ciphers, tls13, expected",
+    [
+        pytest.param(None, True, "TLSv1.3", id="tls-1.3"),
+        pytest.param(None, False, "TLSv1.2", id="tls-1.2-default"),
+        pytest.param("ECDHE-ECDSA-CHACHA20-POLY1305", False, "TLSv1.2", id="tls-1.2-chacha20"),
+    ],
+)
+@asyncio_test
+async def test_modern_clients_connect(server, ciphers, tls13, expected):
+    name, version, _ = await starttls_with(server, client_context(server, ciphers, tls13))
+    assert version == expected
+    assert "GCM" in name or "CHACHA20" in name

@@ -6,7 +6,7 @@ scramp's SCRAM client.
 import pytest
 from scramp import ScramClient
 
-from mcc.credentials import ITERATIONS, Credentials
+from mcc.credentials import ITERATIONS, Credentials, MadeUpCredentials
 from mcc.xmpp.sasl import (
     Challenge,
     PlainExchange,
@@ -20,6 +20,7 @@ from mcc.xmpp.sasl import (
 DOMAIN = "example.org"
 ACCOUNTS = {"alice": Credentials.from_password("wonderland")}
 SCRAM = ["SCRAM-SHA-1", "SCRAM-SHA-256"]
+MADE_UP = MadeUpCredentials(b"s" * 32)
 
 
 def find_credentials(username):
@@ -31,7 +32,7 @@ def scram(mechanism, username, password):
     Run a client's side of SCRAM against a new exchange; return the client
     and the server's last answer, or raise L{SaslFailure}.
     """
-    exchange = start_exchange(mechanism, find_credentials, DOMAIN)
+    exchange = start_exchange(mechanism, find_credentials, DOMAIN, MADE_UP)
     client = ScramClient([mechanism], username, password)
     challenge = exchange.step(client.get_client_first().encode())
     assert isinstance(challenge, Challenge)
@@ -40,7 +41,7 @@ def scram(mechanism, username, password):
 
 
 def plain(message):
-    return PlainExchange(find_credentials, DOMAIN).step(message)
+    return PlainExchange(find_credentials, DOMAIN, MADE_UP).step(message)
 
 
 def condition_of(call):
@@ -76,7 +77,7 @@ def test_scram_wrong_password(mechanism):
 @pytest.mark.parametrize("mechanism", SCRAM)
 @pytest.mark.parametrize("username", ["nobody", "not a name"])
 def test_scram_unknown_user_fails_like_a_wrong_password(mechanism, username):
-    exchange = start_exchange(mechanism, find_credentials, DOMAIN)
+    exchange = start_exchange(mechanism, find_credentials, DOMAIN, MADE_UP)
     client = ScramClient([mechanism], username, "wonderland")
     challenge = exchange.step(client.get_client_first().encode())
     # The challenge has the shape of a real one: a salt and the usual count.
@@ -89,29 +90,84 @@ def test_scram_unknown_user_fails_like_a_wrong_password(mechanism, username):
     assert failure.value.condition == "not-authorized"
 
 
-def test_scram_salt_of_an_unknown_user_changes():
-    def salt():
-        exchange = ScramExchange("SCRAM-SHA-256", find_credentials)
-        client = ScramClient(["SCRAM-SHA-256"], "nobody", "pw")
-        return exchange.step(client.get_client_first().encode()).data.split(b",")[1]
+def first_answer(name, made_up=MADE_UP, mechanism="SCRAM-SHA-256"):
+    """
+    The salt and iteration count of SCRAM's first answer for C{name}.
+    """
+    exchange = ScramExchange(mechanism, find_credentials, made_up)
+    client = ScramClient([mechanism], name, "pw")
+    attributes = exchange.step(client.get_client_first().encode()).data.decode().split(",")
+    return attributes[1], attributes[2]
 
-    assert salt() != salt()
+
+@pytest.mark.parametrize("mechanism", SCRAM)
+def test_scram_first_answer_for_an_unknown_user_is_stable_like_a_real_one(mechanism):
+    assert first_answer("alice", mechanism=mechanism) == first_answer("alice", mechanism=mechanism)
+    nobody = first_answer("nobody", mechanism=mechanism)
+    assert first_answer("nobody", mechanism=mechanism) == nobody
+    assert first_answer("NOBODY", mechanism=mechanism) == nobody
+    assert nobody[1] == f"i={ITERATIONS}"
+
+
+def test_scram_salts_of_unknown_users_differ_by_name_and_secret():
+    salts = {
+        first_answer("nobody")[0],
+        first_answer("somebody")[0],
+        first_answer("nobody", MadeUpCredentials(b"t" * 32))[0],
+    }
+    assert len(salts) == 3
+
+
+class Admissions:
+    """
+    An C{admit} that notes the names, refusing those in C{refused}.
+    """
+
+    def __init__(self, refused=()):
+        self.names = []
+        self.refused = refused
+
+    def __call__(self, name):
+        self.names.append(name)
+        if name in self.refused:
+            raise SaslFailure("temporary-auth-failure")
+
+
+@pytest.mark.parametrize("mechanism", SCRAM)
+@pytest.mark.parametrize("name, key", [("ALICE", "alice"), ("nobody", "nobody"), ("a b", "a b")])
+def test_scram_admits_the_name_before_showing_the_salt(mechanism, name, key):
+    admit = Admissions(refused={key})
+    exchange = start_exchange(mechanism, find_credentials, DOMAIN, MADE_UP, admit)
+    client = ScramClient([mechanism], name, "wonderland")
+    assert condition_of(lambda: exchange.step(client.get_client_first().encode())) == (
+        "temporary-auth-failure"
+    )
+    assert admit.names == [key]
+
+
+@pytest.mark.parametrize("message", [b"\0alice\0wonderland", b"\0Nobody\0wonderland"])
+def test_plain_admits_the_name_before_checking_the_password(message):
+    made_up = CheckedCredentials()
+    admit = Admissions(refused={"alice", "nobody"})
+    exchange = PlainExchange(find_credentials, DOMAIN, made_up.credentials, admit)
+    assert condition_of(lambda: exchange.step(message)) == "temporary-auth-failure"
+    assert made_up.checked == []
 
 
 @pytest.mark.parametrize("mechanism", SCRAM)
 def test_scram_garbage(mechanism):
-    exchange = start_exchange(mechanism, find_credentials, DOMAIN)
+    exchange = start_exchange(mechanism, find_credentials, DOMAIN, MADE_UP)
     assert condition_of(lambda: exchange.step(b"hello")) == "not-authorized"
 
 
 @pytest.mark.parametrize("mechanism", SCRAM)
 def test_scram_not_utf8(mechanism):
-    exchange = start_exchange(mechanism, find_credentials, DOMAIN)
+    exchange = start_exchange(mechanism, find_credentials, DOMAIN, MADE_UP)
     assert condition_of(lambda: exchange.step(b"n,,n=\xff,r=abc")) == "malformed-request"
 
 
 def test_scram_after_the_end():
-    exchange = start_exchange("SCRAM-SHA-256", find_credentials, DOMAIN)
+    exchange = start_exchange("SCRAM-SHA-256", find_credentials, DOMAIN, MADE_UP)
     client = ScramClient(["SCRAM-SHA-256"], "alice", "wonderland")
     client.set_server_first(exchange.step(client.get_client_first().encode()).data.decode())
     final = client.get_client_final().encode()
@@ -149,6 +205,11 @@ class CheckedCredentials:
 
     def __init__(self):
         self.checked = []
+        self.names = []
+
+    def credentials(self, name):
+        self.names.append(name)
+        return self
 
     def verify(self, password):
         self.checked.append(password)
@@ -158,11 +219,12 @@ class CheckedCredentials:
 @pytest.mark.parametrize("authcid", [b"nobody", b"not a name", b""])
 def test_plain_unknown_user_is_checked_against_made_up_credentials(authcid):
     made_up = CheckedCredentials()
-    exchange = PlainExchange(find_credentials, DOMAIN, made_up_credentials=lambda: made_up)
+    exchange = PlainExchange(find_credentials, DOMAIN, made_up_credentials=made_up.credentials)
     assert condition_of(lambda: exchange.step(b"\0" + authcid + b"\0wonderland")) == (
         "not-authorized"
     )
     assert made_up.checked == ["wonderland"]
+    assert made_up.names == [authcid.decode()]
 
 
 def test_plain_authzid_of_the_same_account():
@@ -185,6 +247,6 @@ def test_plain_malformed(message):
 @pytest.mark.parametrize("name", ["DIGEST-MD5", "scram-sha-256", "", None, "X-OAUTH2"])
 def test_invalid_mechanism(name):
     assert (
-        condition_of(lambda: start_exchange(name, find_credentials, DOMAIN))
+        condition_of(lambda: start_exchange(name, find_credentials, DOMAIN, MADE_UP))
         == "invalid-mechanism"
     )

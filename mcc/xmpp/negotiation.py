@@ -48,6 +48,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         self.username = None
         self.tls_active = False
         self._exchange = None
+        self._attempt = None
         self._timeout = None
 
     def associateWithStream(self, xs):
@@ -148,13 +149,13 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         if not self.tls_active and not self.plaintext_allowed:
             self._sasl_failed(sasl.SaslFailure("encryption-required"))
             return
-        if self._throttled():
-            return
         try:
             self._exchange = sasl.start_exchange(
                 element.getAttribute("mechanism"),
                 self.server.find_credentials,
                 self.server.domain,
+                self.server.made_up_credentials,
+                self._admit,
             )
         except sasl.SaslFailure as failure:
             self._sasl_failed(failure)
@@ -177,22 +178,20 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         failure.addElement("aborted")
         self.xmlstream.send(failure)
 
-    def _throttled(self):
+    def _admit(self, name):
         """
-        Refuse while the peer has failed too often.  Checked at every step:
-        exchanges begun in parallel before the limit was reached must not
-        all go on to guess.
+        Let the exchange go on for C{name} unless the throttle refuses; from
+        here the login counts as failed until it succeeds, so exchanges
+        given up after SCRAM's first answer (which shows the salt), or begun
+        in parallel, count too.
         """
-        if not self.server.throttle.blocked(self.peer):
-            return False
-        self._sasl_failed(
-            sasl.SaslFailure("temporary-auth-failure", "too many failed attempts; try later")
-        )
-        return True
+        if self.server.throttle.blocked(self.peer, name):
+            raise sasl.SaslFailure(
+                "temporary-auth-failure", "too many failed attempts; try later"
+            )
+        self._attempt = self.server.throttle.attempt(self.peer, name)
 
     def _step(self, text):
-        if self._throttled():
-            return
         try:
             data = b"" if text == "=" else base64.b64decode(text, validate=True)
         except binascii.Error:
@@ -205,16 +204,16 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
             else:
                 self._send_sasl("challenge", outcome.data)
         except sasl.SaslFailure as failure:
-            if failure.condition == "not-authorized":
-                self.server.throttle.record(self.peer)
             self._sasl_failed(failure)
 
     def _authenticated(self, success):
         if self.server.is_disabled(success.username):
             raise sasl.SaslFailure("account-disabled", "this account is disabled")
         self._exchange = None
-        # The peer's failures stay until they expire, or logging in to one's
-        # own account between guesses would reset the count.
+        # Only this login stops counting as failed: the peer's other
+        # failures stay until they expire, or logging in to one's own account
+        # between guesses would reset the count.
+        self._attempt.succeeded()
         self.username = success.username
         self._send_sasl("success", success.data)
         self.xmlstream.reset()

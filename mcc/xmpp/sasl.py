@@ -5,14 +5,17 @@ The server side of the SASL mechanisms mcc offers (RFC 6120 section 6).
 An exchange is fed the client's messages one by one and answers with a
 L{Challenge} or a L{Success}, or raises L{SaslFailure} with the RFC's
 condition name.  SCRAM itself is done by C{scramp}.
+
+Every exchange calls C{admit(name)} once it knows the name to log in as and
+before it reveals or checks anything of that account; C{admit} raises
+L{SaslFailure} to refuse (for example while the name is throttled).
 """
 
-import os
 from dataclasses import dataclass
 
 from scramp import ScramException, ScramMechanism
 
-from mcc.credentials import ITERATIONS, SALT_BYTES, SCRAM_MECHANISMS, Credentials
+from mcc.credentials import SCRAM_MECHANISMS
 from mcc.routing.errors import UsernameError, normalize_username
 
 PLAIN = "PLAIN"
@@ -50,26 +53,22 @@ def _known_username(name):
         return None
 
 
-def _made_up_credentials():
-    return Credentials(
-        salt=os.urandom(SALT_BYTES),
-        iterations=ITERATIONS,
-        stored_key_sha1=os.urandom(20),
-        server_key_sha1=os.urandom(20),
-        stored_key_sha256=os.urandom(32),
-        server_key_sha256=os.urandom(32),
-    )
+def _admit_everyone(name):
+    pass
 
 
-def _lookup(name, find_credentials, made_up_credentials):
+def _lookup(name, find_credentials, made_up_credentials, admit):
     """
     The account's name and credentials; for a name no account has, C{None}
-    and made-up credentials, which still cost the hashing of a real check.
+    and the made-up credentials of the name, which still cost the hashing
+    of a real check.
     """
     username = _known_username(name)
+    key = username or name
+    admit(key)
     credentials = username and find_credentials(username)
     if credentials is None:
-        return None, made_up_credentials()
+        return None, made_up_credentials(key)
     return username, credentials
 
 
@@ -81,16 +80,18 @@ class ScramExchange:
     wrong password and the exchange does not tell which names exist.
     """
 
-    def __init__(self, mechanism, find_credentials):
+    def __init__(self, mechanism, find_credentials, made_up_credentials, admit=_admit_everyone):
         self._mechanism = mechanism
         self._find_credentials = find_credentials
+        self._made_up_credentials = made_up_credentials
+        self._admit = admit
         self._server = ScramMechanism(mechanism).make_server(self._auth_info)
         self._username = None
         self._step = self._client_first
 
     def _auth_info(self, name):
         self._username, credentials = _lookup(
-            name, self._find_credentials, _made_up_credentials
+            name, self._find_credentials, self._made_up_credentials, self._admit
         )
         return credentials.auth_info(self._mechanism)
 
@@ -98,6 +99,9 @@ class ScramExchange:
         try:
             return self._step(_decode(data))
         except ScramException as e:
+            # scramp wraps what the account lookup raised, a refusal included.
+            if isinstance(e.__cause__, SaslFailure):
+                raise e.__cause__ from None
             raise SaslFailure("not-authorized", str(e)) from None
 
     def _client_first(self, message):
@@ -126,10 +130,11 @@ class PlainExchange:
     names exist.
     """
 
-    def __init__(self, find_credentials, domain, made_up_credentials=_made_up_credentials):
+    def __init__(self, find_credentials, domain, made_up_credentials, admit=_admit_everyone):
         self._find_credentials = find_credentials
         self._domain = domain
         self._made_up_credentials = made_up_credentials
+        self._admit = admit
 
     def step(self, data):
         try:
@@ -137,7 +142,7 @@ class PlainExchange:
         except ValueError:
             raise SaslFailure("malformed-request", "PLAIN needs three fields") from None
         username, credentials = _lookup(
-            authcid, self._find_credentials, self._made_up_credentials
+            authcid, self._find_credentials, self._made_up_credentials, self._admit
         )
         verified = credentials.verify(password)
         if username is None or not password or not verified:
@@ -154,9 +159,16 @@ def mechanisms(plain_allowed):
     return list(SCRAM_MECHANISMS) + ([PLAIN] if plain_allowed else [])
 
 
-def start_exchange(mechanism, find_credentials, domain):
+def start_exchange(
+    mechanism, find_credentials, domain, made_up_credentials, admit=_admit_everyone
+):
+    """
+    An exchange of C{mechanism}; C{made_up_credentials} is C{name ->
+    Credentials} for names no account has, the same for the same name
+    (see L{mcc.credentials.MadeUpCredentials}).
+    """
     if mechanism in SCRAM_MECHANISMS:
-        return ScramExchange(mechanism, find_credentials)
+        return ScramExchange(mechanism, find_credentials, made_up_credentials, admit)
     if mechanism == PLAIN:
-        return PlainExchange(find_credentials, domain)
+        return PlainExchange(find_credentials, domain, made_up_credentials, admit)
     raise SaslFailure("invalid-mechanism")

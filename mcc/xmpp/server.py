@@ -1,9 +1,10 @@
-# -*- test-case-name: tests.test_xmpp_clients,tests.test_xmpp_router -*-
+# -*- test-case-name: tests.test_xmpp_clients,tests.test_xmpp_router,tests.test_xmpp_limits -*-
 """
 The XMPP server of one domain: client connections, the router, and the
 handler collections that do the server's share of the work.
 """
 
+import collections
 import secrets
 
 from twisted.application import service
@@ -16,7 +17,8 @@ from wokkel.generic import FallbackHandler, VersionHandler
 from wokkel.ping import PingHandler
 
 from mcc import __version__
-from mcc.throttle import Throttle
+from mcc.credentials import SECRET_BYTES, MadeUpCredentials
+from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp.guests import GuestService, OperatorChannel
@@ -27,7 +29,7 @@ from mcc.xmpp.presence import PresenceService, Subscriptions
 from mcc.xmpp.roster import RosterService
 from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
-from mcc.xmpp.stream import GuardedXmlStream
+from mcc.xmpp.stream import MAX_DEPTH, GuardedXmlStream
 from mcc.xmpp.vcard import VCardService
 
 
@@ -35,16 +37,53 @@ def new_id():
     return secrets.token_hex(8)
 
 
+MAX_CONNECTIONS_PER_ADDRESS = 32
+"""
+How many XMPP connections one address may hold open: room for a team of
+operators behind one office NAT, each with a phone and a desktop, and far
+from the thousands of idle sockets that would exhaust the process's files.
+"""
+
+
 class ClientConnectionFactory(protocol.ServerFactory):
-    def __init__(self, server):
+    """
+    Client streams, at most C{max_connections_per_address} open at once from
+    one address; one more gets a C{policy-violation} stream error.
+    """
+
+    def __init__(
+        self, server, max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS, max_depth=MAX_DEPTH
+    ):
         self.server = server
+        self.max_connections_per_address = max_connections_per_address
+        self.max_depth = max_depth
+        self._open = collections.Counter()
 
     def buildProtocol(self, addr):
         xs = GuardedXmlStream(
-            ClientNegotiation(self.server), self.server.clock, self.server.config.max_stanza_size
+            ClientNegotiation(self.server),
+            self.server.clock,
+            self.server.config.max_stanza_size,
+            self.max_depth,
         )
         xs.factory = self
+        host = addr.host
+        if self._open[host] >= self.max_connections_per_address:
+            xs.addOnetimeObserver(
+                xmlstream.STREAM_CONNECTED_EVENT,
+                lambda _: xs.close_with_error(
+                    "policy-violation", "too many connections from this address"
+                ),
+            )
+            return xs
+        self._open[host] += 1
+        xs.addOnetimeObserver(xmlstream.STREAM_END_EVENT, lambda _: self._closed(host))
         return xs
+
+    def _closed(self, host):
+        self._open[host] -= 1
+        if not self._open[host]:
+            del self._open[host]
 
 
 class XMPPServer(service.MultiService):
@@ -70,7 +109,17 @@ class XMPPServer(service.MultiService):
         clock,
         tls_options,
         new_id=new_id,
+        server_secret=None,
+        login_limits=None,
     ):
+        """
+        @param server_secret: what the made-up credentials of unknown names
+            derive from (see L{mcc.credentials.ensure_server_secret}); by
+            default one made for this process, which answers the same for
+            the same name until the server restarts.
+        @param login_limits: more keyword arguments of L{LoginThrottle}, the
+            per-account limits.
+        """
         service.MultiService.__init__(self)
         self.config = config
         self.domain = config.domain
@@ -80,8 +129,11 @@ class XMPPServer(service.MultiService):
         self.new_id = new_id
         self.sessions = SessionRegistry()
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists)
-        self.throttle = Throttle(
-            clock, config.auth_failures_allowed, config.auth_failure_window
+        self.throttle = LoginThrottle(
+            clock, config.auth_failures_allowed, config.auth_failure_window, **(login_limits or {})
+        )
+        self.made_up_credentials = MadeUpCredentials(
+            secrets.token_bytes(SECRET_BYTES) if server_secret is None else server_secret
         )
         subscriptions = Subscriptions(
             rosters, self.sessions, self.domain, self.account_exists, new_id
@@ -129,8 +181,12 @@ class XMPPServer(service.MultiService):
             session.close("system-shutdown")
         return service.MultiService.stopService(self)
 
-    def factory(self):
-        return ClientConnectionFactory(self)
+    def factory(self, **limits):
+        """
+        The factory of client connections; C{limits} are
+        L{ClientConnectionFactory}'s keyword arguments.
+        """
+        return ClientConnectionFactory(self, **limits)
 
     def account_exists(self, username):
         return self.accounts.find(username) is not None

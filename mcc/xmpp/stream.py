@@ -27,6 +27,21 @@ class StanzaTooLarge(Exception):
     """
 
 
+class StanzaTooDeep(Exception):
+    """
+    One stanza nests elements deeper than the configured limit.
+    """
+
+
+MAX_DEPTH = 32
+"""
+How deeply a stanza may nest elements, the stanza itself being level 1.
+Real clients stay under ten or so (a PubSub item with an Atom entry); much
+deeper trees would reach Python's recursion limit wherever they are copied
+or serialized.
+"""
+
+
 def _tag_ends(data):
     """
     C{data} cut after each C{>}: every tag then ends a piece, so the end of
@@ -52,9 +67,10 @@ class GuardedXmlStream(xmlstream.XmlStream):
 
     namespace = NS_CLIENT
 
-    def __init__(self, authenticator, clock, max_stanza_size):
+    def __init__(self, authenticator, clock, max_stanza_size, max_depth=MAX_DEPTH):
         self._clock = clock
         self.max_stanza_size = max_stanza_size
+        self.max_depth = max_depth
         self.last_activity = clock.seconds()
         self.element_handler = None
         self._closing = False
@@ -78,6 +94,9 @@ class GuardedXmlStream(xmlstream.XmlStream):
 
         def start_element(name, attributes):
             self._depth += 1
+            # Level 1 is the stream's root element, level 2 a stanza.
+            if self._depth - 1 > self.max_depth:
+                raise StanzaTooDeep()
             if self._depth == 2:
                 self._stanza_start = parser.CurrentByteIndex
             start(name, attributes)
@@ -132,6 +151,10 @@ class GuardedXmlStream(xmlstream.XmlStream):
         except StanzaTooLarge:
             self.close_with_error(
                 "policy-violation", f"stanzas are limited to {self.max_stanza_size} bytes"
+            )
+        except StanzaTooDeep:
+            self.close_with_error(
+                "policy-violation", f"stanzas may nest elements {self.max_depth} levels deep"
             )
         except domish.ParserError:
             self.close_with_error("not-well-formed")
