@@ -9,11 +9,11 @@ import secrets
 from pathlib import Path
 
 from twisted.application import service
-from twisted.internet import endpoints
+from twisted.internet import endpoints, threads
 from twisted.python import log
-from twisted.web import resource, server, static
+from twisted.web import server, static
 
-from mcc.admin import AdminSite
+from mcc.admin import AdminSite, Root
 from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
@@ -125,7 +125,7 @@ def makeService(config, reactor=None):
     chats.setName("chats")
     chats.setServiceParent(mcc)
 
-    web = resource.Resource()
+    web = Root()
     visitor_api = VisitorAPI(
         chats,
         reactor,
@@ -154,8 +154,9 @@ def makeService(config, reactor=None):
         config.admin_session_timeout,
         sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
         trusted_proxies=config.trusted_proxies,
-        public_url=config.base_url(),
+        public_url=config.public_url,
         snippets_serving=widgets.snippets_serving,
+        run_in_thread=functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool()),
     )
     web.putChild(b"admin", admin.resource())
 

@@ -11,8 +11,9 @@ same in the page and draws the preview with the widget's own script.
 """
 
 from klein import Klein
+from werkzeug.exceptions import NotFound
 
-from mcc.admin.site import SECURITY_HEADERS, form_list, form_text
+from mcc.admin.shell import SECURITY_HEADERS, form_list, form_text
 from mcc.routing.widgets import (
     DEFAULT_SKIN,
     GENERAL,
@@ -78,20 +79,19 @@ class DesignWidgets:
     def resource(self):
         return self.app.resource()
 
-    @app.handle_errors(UnknownSkin, UnknownSnippet)
+    @app.handle_errors(UnknownSkin, UnknownSnippet, NotFound)
     def not_found(self, request, failure):
-        return self.site._bare(request, "not-found.html", status=404, problem=str(failure.value))
+        if failure.check(NotFound):
+            return self.site.not_found(request)
+        return self.site.not_found(request, failure.value)
 
     def _page(self, request, template, subtab, status=200, **context):
-        page = self.site._page(
-            request, self.visit, template, "widgets", status=status, subtab=subtab, **context
-        )
+        page = self.site.page(request, self.visit, template, status=status, subtab=subtab, **context)
         request.setHeader(b"content-security-policy", PREVIEW_POLICY)
         return page
 
     def _done(self, request, message, path):
-        self.visit.session.flash = message
-        return self.site._redirect(request, path)
+        return self.site.done(request, self.visit, message, path)
 
     # The Widgets sub-tab: skins
 
