@@ -10,6 +10,9 @@ and get it back rearranged, unsaved, until Save.  With it, admin.js does the
 same in the page and draws the preview with the widget's own script.
 """
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from klein import Klein
 from werkzeug.exceptions import NotFound
 
@@ -86,7 +89,16 @@ class DesignWidgets:
         return self.site.not_found(request, failure.value)
 
     def _page(self, request, template, subtab, status=200, **context):
-        page = self.site.page(request, self.visit, template, status=status, subtab=subtab, **context)
+        base_url = self.public_url()
+        page = self.site.page(
+            request,
+            self.visit,
+            template,
+            status=status,
+            subtab=subtab,
+            loopback_url=base_url if subtab == "code" and is_loopback(base_url) else None,
+            **context,
+        )
         request.setHeader(b"content-security-policy", PREVIEW_POLICY)
         return page
 
@@ -267,6 +279,20 @@ class DesignWidgets:
         return self._done(
             request, f"Deleted the code snippet {snippet.name}.", "/admin/widgets/code"
         )
+
+
+def is_loopback(url):
+    """
+    Whether C{url} names this machine only (C{localhost}, C{127.0.0.1},
+    C{::1}): code naming it works in no visitor's browser.
+    """
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _snippet_values(snippet):
