@@ -8,12 +8,12 @@ import os
 import secrets
 
 from twisted.application import service
-from twisted.internet import endpoints
+from twisted.internet import endpoints, threads
 from twisted.python import log
-from twisted.web import resource, server, static
+from twisted.web import server, static
 
 from mcc import resources
-from mcc.admin import AdminSite
+from mcc.admin import AdminSite, Root
 from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
@@ -137,7 +137,7 @@ def makeService(config, reactor=None):
     chats.setName("chats")
     chats.setServiceParent(mcc)
 
-    web = resource.Resource()
+    web = Root()
     visitor_api = VisitorAPI(
         chats,
         reactor,
@@ -167,8 +167,9 @@ def makeService(config, reactor=None):
         config.admin_session_timeout,
         sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
         trusted_proxies=config.trusted_proxies,
-        public_url=config.base_url(),
+        public_url=config.public_url,
         snippets_serving=widgets.snippets_serving,
+        run_in_thread=functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool()),
     )
     web.putChild(b"admin", admin.resource())
 

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from treq.testing import StubTreq
+from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
@@ -890,3 +891,92 @@ def test_stylesheet_script_and_security_headers(world):
     assert "frame-ancestors 'none'" in page.header("content-security-policy")
     assert page.header("x-content-type-options") == "nosniff"
     assert page.header("cache-control") == "no-store"
+
+
+# What a new user found
+
+
+def test_redirects_lead_to_the_public_url_whatever_the_host(make_world):
+    world = make_world(public_url="https://chat.example.org")
+    browser = world.browser("http://evil.example")
+    assert browser.get("/admin").location == "https://chat.example.org/admin/"
+    assert browser.get("/admin/users").location == "https://chat.example.org/admin/sign-in"
+
+
+def test_without_a_public_url_redirects_name_only_the_path(world):
+    assert world.browser("http://evil.example").get("/admin").location == "/admin/"
+
+
+def test_a_csrf_token_in_the_query_string_is_refused(world):
+    browser = world.admin()
+    token = browser.last.csrf
+    page = browser.post(f"/admin/users?csrf={token}", {"username": "eve", "password": "pw"}, csrf=False)
+    assert page.code == 403
+    page = browser.post(
+        f"/admin/users?csrf={token}", {"username": "eve", "password": "pw"}, csrf=token
+    )
+    assert page.code == 403
+    assert "eve" not in world.usernames()
+
+
+def test_a_csrf_token_in_a_header_is_accepted(world):
+    browser = world.admin()
+    browser.headers = {"X-CSRF-Token": browser.last.csrf}
+    page = browser.post("/admin/users", {"username": "eve", "password": "pw"}, csrf=False)
+    assert page.location == "/admin/users/eve"
+
+
+def test_an_unknown_account_costs_a_password_check_off_the_reactor_thread(make_world):
+    checks = []
+
+    def run_in_thread(function, *args):
+        checks.append(args)
+        return defer.maybeDeferred(function, *args)
+
+    world = make_world(run_in_thread=run_in_thread)
+    assert world.browser().sign_in("root", "root-pw").location == "/admin/users"
+    for username in ("nobody", "olive"):
+        page = world.browser().sign_in(username, "guess")
+        assert page.code == 403
+        assert "Wrong username or password." in page.text
+    world.accounts.set_disabled("olive", True)
+    assert world.browser().sign_in("olive", "olive-pw").code == 403
+    assert checks == [("root-pw",), ("guess",), ("guess",), ("olive-pw",)]
+
+
+def test_unknown_admin_urls_get_the_not_found_page(world):
+    browser = world.admin()
+    for path in ("/admin/nonesuch", "/admin/users/olive/nonesuch", "/admin/queues/x", "/admin/reports/x"):
+        page = browser.get(path)
+        assert page.code == 404, path
+        assert "<h1>Not found</h1>" in page.text, path
+    assert world.browser().get("/admin/nonesuch").code == 404
+
+
+def test_the_favicon_is_served_and_linked(world):
+    page = world.browser().get("/admin/favicon.svg")
+    assert page.header("content-type") == "image/svg+xml"
+    assert page.text.startswith("<svg ")
+    assert 'rel="icon" href="/admin/favicon.svg"' in world.browser().get("/admin/sign-in").text
+
+
+def test_display_names_and_queue_texts_have_length_limits(world):
+    browser = world.admin()
+    browser.get("/admin/users/new")
+    page = browser.post(
+        "/admin/users", {"username": "eve", "password": "pw", "display_name": "E" * 101}
+    )
+    assert page.code == 400
+    assert "A display name has at most 100 characters." in page.text
+    browser.get("/admin/users/olive")
+    page = browser.post("/admin/users/olive", {"display_name": "O" * 101})
+    assert page.code == 400
+    assert "A display name has at most 100 characters." in page.text
+    assert world.accounts.get("olive").display_name == "Olive Operator"
+    browser.get("/admin/queues/new")
+    page = browser.post("/admin/queues", {"name": "Q" * 101})
+    assert "A queue name has at most 100 characters." in page.text
+    page = browser.post("/admin/queues", {"name": "Support", "description": "d" * 501}, csrf=page.csrf)
+    assert page.code == 400
+    assert "A queue description has at most 500 characters." in page.text
+    assert world.queues.all() == []

@@ -266,3 +266,20 @@ async def check_page(page, path, width):
     overflow = await page.evaluate("() => document.documentElement.scrollWidth")
     assert overflow <= width, f"{path.name}: {overflow} px wide"
     await page.screenshot(path=str(path), full_page=True)
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_long_unbroken_names_wrap_instead_of_widening_the_page(server, shots):
+    support = fill_the_site(server)
+    server.add_user("longname", "pw", display_name="W" * 100, email="x" * 60 + "@example.org")
+    server.store.queues.update(support.id, "Q" * 100, "D" * 500)
+    pages = ("/admin/users", "/admin/users/longname", "/admin/queues", f"/admin/queues/{support.id}")
+    async with chromium() as browser:
+        for width in WIDTHS:
+            page = await browser.new_page(viewport={"width": width, "height": 900})
+            await sign_in_as_first_admin(page, server)
+            for number, path in enumerate(pages):
+                await page.goto(server.http_url + path)
+                await check_page(page, shots / f"{width}-long-{number}.png", width)
+            await page.close()

@@ -13,6 +13,7 @@ TEMPLATES = resources.TEMPLATES / "admin"
 ASSETS = {
     "admin.css": b"text/css; charset=utf-8",
     "admin.js": b"text/javascript; charset=utf-8",
+    "favicon.svg": b"image/svg+xml",
 }
 
 

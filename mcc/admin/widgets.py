@@ -10,9 +10,13 @@ and get it back rearranged, unsaved, until Save.  With it, admin.js does the
 same in the page and draws the preview with the widget's own script.
 """
 
-from klein import Klein
+import ipaddress
+from urllib.parse import urlsplit
 
-from mcc.admin.site import SECURITY_HEADERS, form_list, form_text
+from klein import Klein
+from werkzeug.exceptions import NotFound
+
+from mcc.admin.shell import SECURITY_HEADERS, form_list, form_text
 from mcc.routing.widgets import (
     DEFAULT_SKIN,
     GENERAL,
@@ -78,20 +82,28 @@ class DesignWidgets:
     def resource(self):
         return self.app.resource()
 
-    @app.handle_errors(UnknownSkin, UnknownSnippet)
+    @app.handle_errors(UnknownSkin, UnknownSnippet, NotFound)
     def not_found(self, request, failure):
-        return self.site._bare(request, "not-found.html", status=404, problem=str(failure.value))
+        if failure.check(NotFound):
+            return self.site.not_found(request)
+        return self.site.not_found(request, failure.value)
 
     def _page(self, request, template, subtab, status=200, **context):
-        page = self.site._page(
-            request, self.visit, template, "widgets", status=status, subtab=subtab, **context
+        base_url = self.public_url()
+        page = self.site.page(
+            request,
+            self.visit,
+            template,
+            status=status,
+            subtab=subtab,
+            loopback_url=base_url if subtab == "code" and is_loopback(base_url) else None,
+            **context,
         )
         request.setHeader(b"content-security-policy", PREVIEW_POLICY)
         return page
 
     def _done(self, request, message, path):
-        self.visit.session.flash = message
-        return self.site._redirect(request, path)
+        return self.site.done(request, self.visit, message, path)
 
     # The Widgets sub-tab: skins
 
@@ -267,6 +279,20 @@ class DesignWidgets:
         return self._done(
             request, f"Deleted the code snippet {snippet.name}.", "/admin/widgets/code"
         )
+
+
+def is_loopback(url):
+    """
+    Whether C{url} names this machine only (C{localhost}, C{127.0.0.1},
+    C{::1}): code naming it works in no visitor's browser.
+    """
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _snippet_values(snippet):

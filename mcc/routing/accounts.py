@@ -4,12 +4,16 @@ Operator and admin accounts, as the admin site and the web sign-in use them.
 """
 
 import re
+import secrets
+
+from mcc.credentials import Credentials
 
 from zope.interface import implementer
 
 from mcc.routing.interfaces import IAccounts
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+MAX_DISPLAY_NAME_LENGTH = 100
 
 
 class AccountError(ValueError):
@@ -30,22 +34,44 @@ class Accounts:
     outlive.  The XMPP server closes its sessions.
     """
 
-    def __init__(self, store, clock):
+    def __init__(self, store, clock, made_up_credentials=None):
         self.store = store
         self.clock = clock
         self.on_sessions_ended = []
+        self._made_up_credentials = made_up_credentials
 
     def authenticate(self, username, password):
         """
         The enabled L{User} whose password this is, else C{None}.
         """
-        user = self.store.users.find(username.strip().lower())
-        if user is None or user.disabled or not user.credentials.verify(password):
+        user, credentials = self.sign_in_check(username)
+        if not credentials.verify(password) or user is None:
             return None
         return user
 
+    def sign_in_check(self, username):
+        """
+        The enabled L{User} called C{username} and the credentials its
+        password must match; C{None} and made-up credentials when there is
+        no such user, which cost the same to check and never match: a
+        sign-in takes as long whether the account exists or not.
+
+        Checking the password (PBKDF2) is left to the caller, who may run it
+        in a thread: it touches no store.
+        """
+        user = self.store.users.find(username.strip().lower())
+        if user is None or user.disabled:
+            return None, self._made_up()
+        return user, user.credentials
+
+    def _made_up(self):
+        if self._made_up_credentials is None:
+            self._made_up_credentials = Credentials.from_password(secrets.token_urlsafe(24))
+        return self._made_up_credentials
+
     def add(self, username, password, is_admin=False, display_name="", email=""):
         _check_password(password)
+        _check_display_name(display_name)
         _check_email(email)
         return self.store.users.add(
             username,
@@ -57,6 +83,7 @@ class Accounts:
         )
 
     def update_profile(self, username, display_name, email, is_admin):
+        _check_display_name(display_name)
         _check_email(email)
         user = self.store.users.get(username)
         if not is_admin:
@@ -120,6 +147,11 @@ class Accounts:
 def _check_password(password):
     if not password:
         raise AccountError("the password cannot be empty")
+
+
+def _check_display_name(display_name):
+    if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
+        raise AccountError(f"a display name has at most {MAX_DISPLAY_NAME_LENGTH} characters")
 
 
 def _check_email(email):

@@ -7,6 +7,7 @@ operators (by specialty or department) so that chats reach the right people.
 from mcc.store import UnknownUser
 
 MAX_NAME_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 500
 
 
 class QueueError(ValueError):
@@ -33,13 +34,15 @@ class Queues:
         """
         A new queue without operators; names are unique in any letter case.
         """
-        return self.store.queues.add(_name(name), description.strip(), now=self.clock.seconds())
+        return self.store.queues.add(
+            _name(name), _description(description), now=self.clock.seconds()
+        )
 
     def update(self, queue_id, name, description):
         """
         Rename a queue and change its description.
         """
-        return self.store.queues.update(queue_id, _name(name), description.strip())
+        return self.store.queues.update(queue_id, _name(name), _description(description))
 
     def remove(self, queue_id):
         self.store.queues.remove(queue_id)
@@ -73,3 +76,10 @@ def _name(name):
     if len(name) > MAX_NAME_LENGTH:
         raise QueueError(f"a queue name has at most {MAX_NAME_LENGTH} characters")
     return name
+
+
+def _description(description):
+    description = description.strip()
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise QueueError(f"a queue description has at most {MAX_DESCRIPTION_LENGTH} characters")
+    return description
