@@ -20,6 +20,7 @@ from twisted.application import service
 from twisted.internet import defer
 
 from mcc.routing.errors import GUEST_PREFIX
+from mcc.routing.waiter import Waiter
 
 UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """
@@ -55,18 +56,6 @@ class Timeouts:
     visitor: float = 90.0
     poll: float = 25.0
     reconnect: float = 30.0
-
-
-@dataclass(eq=False)
-class _Poll:
-    """
-    A visitor's poll that waits for the next event of its chat.
-    """
-
-    chat_id: int
-    after: int
-    deferred: defer.Deferred
-    timer: object = None
 
 
 @dataclass(eq=False)
@@ -155,7 +144,7 @@ class ChatService(service.Service):
         self._answer_timers = {}
         self._visitor_timers = {}
         self._absences = {}
-        self._waiters = {}
+        self._polls = Waiter(clock, timeouts.poll)
         availability.add_observer(self._availability_changed)
 
     # Who can take a chat
@@ -273,24 +262,19 @@ class ChatService(service.Service):
         self._visitor_seen(chat)
         if events:
             return defer.succeed(events)
-        poll = _Poll(chat.id, after, defer.Deferred(lambda _: self._forget(poll)))
-        poll.timer = self.clock.callLater(self.timeouts.poll, self._poll_timed_out, poll)
-        self._waiters.setdefault(chat.id, []).append(poll)
-        return poll.deferred
+        waiting = self._polls.wait(chat.id, after, after)
+        return waiting.addCallback(self._poll_answer, chat, after)
 
-    def _poll_timed_out(self, poll):
-        self._forget(poll)
-        self._visitor_seen(self.store.chats.by_id(poll.chat_id))
-        poll.deferred.callback([])
-
-    def _forget(self, poll):
-        waiters = self._waiters.get(poll.chat_id, [])
-        if poll in waiters:
-            waiters.remove(poll)
-            if poll.timer.active():
-                poll.timer.cancel()
-        if not waiters:
-            self._waiters.pop(poll.chat_id, None)
+    def _poll_answer(self, seq, chat, after):
+        """
+        The events a woken poll gets: those after its cursor, or none when
+        it timed out (a visitor who keeps polling is still there).
+        """
+        if seq != after:
+            return self.store.chats.events_after(chat.id, after)
+        if self.running:
+            self._visitor_seen(chat)
+        return []
 
     def _visitor_seen(self, chat):
         timer = self._visitor_timers.get(chat.id)
@@ -484,9 +468,7 @@ class ChatService(service.Service):
     def _event(self, chat, kind, data, internal=False):
         seq = self.store.chats.add_event(chat.id, kind, data, self.clock.seconds(), internal)
         if not internal:
-            for poll in list(self._waiters.get(chat.id, ())):
-                self._forget(poll)
-                poll.deferred.callback(self.store.chats.events_after(chat.id, poll.after))
+            self._polls.notify(chat.id, seq)
         return seq
 
     def startService(self):
@@ -513,7 +495,4 @@ class ChatService(service.Service):
         self._visitor_timers.clear()
         self._absences.clear()
         self._offered.clear()
-        for polls in list(self._waiters.values()):
-            for poll in list(polls):
-                self._forget(poll)
-                poll.deferred.callback([])
+        self._polls.release()
