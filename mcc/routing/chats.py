@@ -21,6 +21,7 @@ from twisted.internet import defer
 
 from mcc.routing.errors import GUEST_PREFIX
 from mcc.routing.waiter import Waiter
+from mcc.store import ChatState
 
 UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """
@@ -202,7 +203,7 @@ class ChatService(service.Service):
             referrer=visitor.referrer,
             user_agent=visitor.user_agent,
             protocol="web",
-            state="waiting",
+            state=ChatState.WAITING,
             created_at=self.clock.seconds(),
         )
         if visitor.question:
@@ -219,7 +220,7 @@ class ChatService(service.Service):
 
     def _open_chat(self, token):
         chat = self.chat(token)
-        if chat.state not in ("waiting", "active"):
+        if chat.state not in ChatState.OPEN:
             raise ChatOver("this chat has ended")
         return chat
 
@@ -231,7 +232,7 @@ class ChatService(service.Service):
         chat = self._open_chat(token)
         self._visitor_seen(chat)
         seq = self._event(chat, "message", {"from": VISITOR, "name": chat.visitor_name, "text": text})
-        if chat.state == "active":
+        if chat.state == ChatState.ACTIVE:
             self.channel.deliver(chat, chat.operator, text)
         else:
             for operator in self._offered.get(chat.id, ()):
@@ -241,12 +242,12 @@ class ChatService(service.Service):
     def visitor_typing(self, token, state):
         chat = self._open_chat(token)
         self._visitor_seen(chat)
-        if chat.state == "active":
+        if chat.state == ChatState.ACTIVE:
             self.channel.typing(chat, chat.operator, state)
 
     def visitor_ends(self, token):
         chat = self._open_chat(token)
-        self._finish(chat, "closed", VISITOR, "The visitor ended the chat.")
+        self._finish(chat, ChatState.CLOSED, VISITOR, "The visitor ended the chat.")
 
     def poll(self, token, after):
         """
@@ -257,7 +258,7 @@ class ChatService(service.Service):
         if not 0 <= after <= self.store.chats.last_seq(chat.id):
             raise InvalidCursor("'after' is the number of an event of this chat, or 0")
         events = self.store.chats.events_after(chat.id, after)
-        if chat.state not in ("waiting", "active"):
+        if chat.state not in ChatState.OPEN:
             return defer.succeed(events)
         self._visitor_seen(chat)
         if events:
@@ -288,8 +289,8 @@ class ChatService(service.Service):
     def _visitor_gone(self, chat_id):
         self._visitor_timers.pop(chat_id, None)
         chat = self.store.chats.by_id(chat_id)
-        if chat.state in ("waiting", "active"):
-            self._finish(chat, "closed", TIMEOUT, "The visitor has left.")
+        if chat.state in ChatState.OPEN:
+            self._finish(chat, ChatState.CLOSED, TIMEOUT, "The visitor has left.")
 
     # The operators' side
 
@@ -299,14 +300,14 @@ class ChatService(service.Service):
         """
         chat = self.by_guest(guest)
         candidate = operator in self._chat_candidates(chat)
-        if chat.state == "waiting" and candidate:
+        if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
             chat = self.store.chats.by_id(chat.id)
-        if chat.state == "active" and chat.operator == operator:
+        if chat.state == ChatState.ACTIVE and chat.operator == operator:
             self._event(chat, "message", {"from": OPERATOR, "name": chat.operator_name, "text": text})
-        elif chat.state not in ("waiting", "active"):
+        elif chat.state not in ChatState.OPEN:
             self.channel.notify(chat, [operator], "This chat has ended.")
-        elif chat.state == "active" and candidate:
+        elif chat.state == ChatState.ACTIVE and candidate:
             self._event(chat, "note", {"operator": operator, "text": text}, internal=True)
             self.channel.notify(
                 chat, [operator],
@@ -317,13 +318,13 @@ class ChatService(service.Service):
 
     def operator_typing(self, guest, operator, state):
         chat = self.by_guest(guest)
-        if chat.state == "active" and chat.operator == operator:
+        if chat.state == ChatState.ACTIVE and chat.operator == operator:
             self._event(chat, "typing", {"from": OPERATOR, "state": state})
 
     def operator_ends(self, guest, operator):
         chat = self.by_guest(guest)
-        if chat.state == "active" and chat.operator == operator:
-            self._finish(chat, "closed", OPERATOR, None)
+        if chat.state == ChatState.ACTIVE and chat.operator == operator:
+            self._finish(chat, ChatState.CLOSED, OPERATOR, None)
 
     def by_guest(self, guest):
         """
@@ -382,8 +383,8 @@ class ChatService(service.Service):
     def _unanswered(self, chat_id):
         self._answer_timers.pop(chat_id, None)
         chat = self.store.chats.by_id(chat_id)
-        if chat.state == "waiting":
-            self._finish(chat, "missed", TIMEOUT, "Nobody answered this chat in time.")
+        if chat.state == ChatState.WAITING:
+            self._finish(chat, ChatState.MISSED, TIMEOUT, "Nobody answered this chat in time.")
 
     def _cancel_answer_timer(self, chat_id):
         timer = self._answer_timers.pop(chat_id, None)
@@ -397,12 +398,12 @@ class ChatService(service.Service):
             return
         status = self.availability.status(username)
         for chat in self.store.chats.unfinished():
-            if chat.state == "active" and chat.operator == username:
+            if chat.state == ChatState.ACTIVE and chat.operator == username:
                 if status == "offline":
                     self._operator_left(chat)
                 else:
                     self._operator_back(chat)
-            elif chat.state == "waiting":
+            elif chat.state == ChatState.WAITING:
                 if status == "available" and username in self._chat_candidates(chat):
                     self._offer(chat, [username])
                 elif status != "available":
@@ -428,7 +429,7 @@ class ChatService(service.Service):
         """
         self._absences.pop(chat_id, None)
         chat = self.store.chats.by_id(chat_id)
-        if chat.state != "active":
+        if chat.state != ChatState.ACTIVE:
             return
         self.store.chats.requeue(chat.id)
         self._event(chat, "requeued", {"operator": chat.operator_name})
@@ -455,7 +456,7 @@ class ChatService(service.Service):
         if timer is not None and timer.active():
             timer.cancel()
         self.store.chats.finish(chat.id, state, closed_by, self.clock.seconds())
-        self._event(chat, "ended" if state == "closed" else "missed", {"by": closed_by})
+        self._event(chat, "ended" if state == ChatState.CLOSED else "missed", {"by": closed_by})
         involved = [chat.operator] if chat.operator else sorted(self._offered.pop(chat.id, set()))
         self._offered.pop(chat.id, None)
         if involved:
@@ -480,7 +481,7 @@ class ChatService(service.Service):
         service.Service.startService(self)
         for chat in self.store.chats.unfinished():
             self._visitor_seen(chat)
-            if chat.state == "waiting":
+            if chat.state == ChatState.WAITING:
                 self._offer(chat, waiting_since=self._waiting_since(chat))
             elif self.availability.status(chat.operator) == "offline":
                 self._operator_left(chat)
