@@ -35,7 +35,6 @@ from mcc.web import ClientAddress
 
 MAX_BODY_BYTES = 64 * 1024
 TYPING_STATES = ("composing", "paused")
-VISITOR_FIELDS = ("name", "email", "question")
 FIELD_LIMIT = 200
 
 _STATUS = {

@@ -7,7 +7,7 @@ L{OperatorChannel} is how the chat router reaches operators; L{GuestService}
 turns what operators send to a guest JID back into router calls.
 """
 
-from twisted.words.protocols.jabber import error, jid
+from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
