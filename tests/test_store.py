@@ -11,6 +11,7 @@ import sqlite_utils
 
 from mcc.credentials import PasswordError
 from mcc.store import (
+    ChatState,
     DuplicateUser,
     RosterItem,
     Store,
@@ -460,3 +461,20 @@ def test_transaction_rolls_back_on_error(store):
             store.users.add("alice", "pw", now=0)
     assert store.users.count() == 0
     assert not store.db.conn.in_transaction
+
+
+def _chat(store, token, state):
+    return store.chats.create(
+        token=token, guest=f"guest-{token}", visitor_name="", visitor_email="", question="",
+        ip="", referrer="", user_agent="", protocol="web", state=state, created_at=0,
+    )
+
+
+def test_the_schema_takes_every_chat_state_and_no_other(store):
+    states = (ChatState.WAITING, ChatState.ACTIVE, ChatState.CLOSED, ChatState.MISSED)
+    for number, state in enumerate(states):
+        assert _chat(store, f"t{number}", state).state == state
+    with pytest.raises(sqlite3.IntegrityError):
+        _chat(store, "other", "paused")
+    assert [chat.state for chat in store.chats.unfinished()] == list(ChatState.OPEN)
+

@@ -5,7 +5,12 @@ after the version it has, and the answer comes as soon as someone's presence
 changes, or after a while with nothing new.
 """
 
-from twisted.internet import defer
+from mcc.routing.waiter import Waiter
+
+EVERYONE = "presence"
+"""
+The one key of the feed: every page waits for the same news.
+"""
 
 
 class PresenceFeed:
@@ -16,16 +21,12 @@ class PresenceFeed:
 
     def __init__(self, availability, clock, timeout):
         self.version = 0
-        self._clock = clock
-        self._timeout = timeout
-        self._waiting = set()
+        self._polls = Waiter(clock, timeout)
         availability.add_observer(self._changed)
 
     def _changed(self, username):
         self.version += 1
-        waiting, self._waiting = self._waiting, set()
-        for waiter in waiting:
-            waiter.callback(self.version)
+        self._polls.notify(EVERYONE, self.version)
 
     def wait(self, after):
         """
@@ -33,21 +34,4 @@ class PresenceFeed:
         or with the same one after the timeout.  Cancelling it (the page went
         away) forgets it.
         """
-        if after != self.version:
-            return defer.succeed(self.version)
-
-        def time_out():
-            self._waiting.discard(waiter)
-            waiter.callback(self.version)
-
-        waiter = defer.Deferred(self._waiting.discard)
-        timer = self._clock.callLater(self._timeout, time_out)
-        waiter.addBoth(_stop, timer)
-        self._waiting.add(waiter)
-        return waiter
-
-
-def _stop(result, timer):
-    if timer.active():
-        timer.cancel()
-    return result
+        return self._polls.wait(EVERYONE, after, self.version)

@@ -25,9 +25,6 @@ class Availability:
     def add_observer(self, observer):
         self._observers.append(observer)
 
-    def remove_observer(self, observer):
-        self._observers.remove(observer)
-
     def resource_available(self, username, resource, show=None, priority=0):
         self._presences.setdefault(username, {})[resource] = (show, priority)
         self._notify(username)

@@ -20,6 +20,8 @@ from twisted.application import service
 from twisted.internet import defer
 
 from mcc.routing.errors import GUEST_PREFIX
+from mcc.routing.waiter import Waiter
+from mcc.store import ChatState
 
 UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """
@@ -66,18 +68,6 @@ class Timeouts:
     visitor: float = 90.0
     poll: float = 25.0
     reconnect: float = 30.0
-
-
-@dataclass(eq=False)
-class _Poll:
-    """
-    A visitor's poll that waits for the next event of its chat.
-    """
-
-    chat_id: int
-    after: int
-    deferred: defer.Deferred
-    timer: object = None
 
 
 @dataclass(eq=False)
@@ -210,7 +200,7 @@ class ChatService(service.Service):
         self._answer_timers = {}
         self._visitor_timers = {}
         self._absences = {}
-        self._waiters = {}
+        self._polls = Waiter(clock, timeouts.poll)
         availability.add_observer(self._availability_changed)
 
     # Who can take a chat
@@ -295,7 +285,7 @@ class ChatService(service.Service):
             referrer=visitor.referrer,
             user_agent=visitor.user_agent,
             protocol="web",
-            state="waiting",
+            state=ChatState.WAITING,
             created_at=self.clock.seconds(),
         )
         if visitor.question:
@@ -312,7 +302,7 @@ class ChatService(service.Service):
 
     def _open_chat(self, token):
         chat = self.chat(token)
-        if chat.state not in ("waiting", "active"):
+        if chat.state not in ChatState.OPEN:
             raise ChatOver("this chat has ended")
         return chat
 
@@ -337,7 +327,7 @@ class ChatService(service.Service):
             chat, "message", {"from": VISITOR, "name": chat.visitor_name, "text": text},
             message_id=message_id,
         )
-        if chat.state == "active":
+        if chat.state == ChatState.ACTIVE:
             self.channel.deliver(chat, chat.operator, text)
         else:
             for operator in self._offered.get(chat.id, ()):
@@ -347,12 +337,12 @@ class ChatService(service.Service):
     def visitor_typing(self, token, state):
         chat = self._open_chat(token)
         self._visitor_seen(chat)
-        if chat.state == "active":
+        if chat.state == ChatState.ACTIVE:
             self.channel.typing(chat, chat.operator, state)
 
     def visitor_ends(self, token):
         chat = self._open_chat(token)
-        self._finish(chat, "closed", VISITOR, "The visitor ended the chat.")
+        self._finish(chat, ChatState.CLOSED, VISITOR, "The visitor ended the chat.")
 
     def poll(self, token, after):
         """
@@ -363,29 +353,24 @@ class ChatService(service.Service):
         if not 0 <= after <= self.store.chats.last_seq(chat.id):
             raise InvalidCursor("'after' is the number of an event of this chat, or 0")
         events = self.store.chats.events_after(chat.id, after)
-        if chat.state not in ("waiting", "active"):
+        if chat.state not in ChatState.OPEN:
             return defer.succeed(events)
         self._visitor_seen(chat)
         if events:
             return defer.succeed(events)
-        poll = _Poll(chat.id, after, defer.Deferred(lambda _: self._forget(poll)))
-        poll.timer = self.clock.callLater(self.timeouts.poll, self._poll_timed_out, poll)
-        self._waiters.setdefault(chat.id, []).append(poll)
-        return poll.deferred
+        waiting = self._polls.wait(chat.id, after, after)
+        return waiting.addCallback(self._poll_answer, chat, after)
 
-    def _poll_timed_out(self, poll):
-        self._forget(poll)
-        self._visitor_seen(self.store.chats.by_id(poll.chat_id))
-        poll.deferred.callback([])
-
-    def _forget(self, poll):
-        waiters = self._waiters.get(poll.chat_id, [])
-        if poll in waiters:
-            waiters.remove(poll)
-            if poll.timer.active():
-                poll.timer.cancel()
-        if not waiters:
-            self._waiters.pop(poll.chat_id, None)
+    def _poll_answer(self, seq, chat, after):
+        """
+        The events a woken poll gets: those after its cursor, or none when
+        it timed out (a visitor who keeps polling is still there).
+        """
+        if seq != after:
+            return self.store.chats.events_after(chat.id, after)
+        if self.running:
+            self._visitor_seen(chat)
+        return []
 
     def _visitor_seen(self, chat):
         timer = self._visitor_timers.get(chat.id)
@@ -399,8 +384,8 @@ class ChatService(service.Service):
     def _visitor_gone(self, chat_id):
         self._visitor_timers.pop(chat_id, None)
         chat = self.store.chats.by_id(chat_id)
-        if chat.state in ("waiting", "active"):
-            self._finish(chat, "closed", TIMEOUT, "The visitor has left.")
+        if chat.state in ChatState.OPEN:
+            self._finish(chat, ChatState.CLOSED, TIMEOUT, "The visitor has left.")
 
     # The operators' side
 
@@ -410,14 +395,14 @@ class ChatService(service.Service):
         """
         chat = self.by_guest(guest)
         candidate = operator in self._chat_candidates(chat)
-        if chat.state == "waiting" and candidate:
+        if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
             chat = self.store.chats.by_id(chat.id)
-        if chat.state == "active" and chat.operator == operator:
+        if chat.state == ChatState.ACTIVE and chat.operator == operator:
             self._event(chat, "message", {"from": OPERATOR, "name": chat.operator_name, "text": text})
-        elif chat.state not in ("waiting", "active"):
+        elif chat.state not in ChatState.OPEN:
             self.channel.notify(chat, [operator], "This chat has ended.")
-        elif chat.state == "active" and candidate:
+        elif chat.state == ChatState.ACTIVE and candidate:
             self._event(chat, "note", {"operator": operator, "text": text}, internal=True)
             self.channel.notify(
                 chat, [operator],
@@ -428,7 +413,7 @@ class ChatService(service.Service):
 
     def operator_typing(self, guest, operator, state):
         chat = self.by_guest(guest)
-        if chat.state == "active" and chat.operator == operator:
+        if chat.state == ChatState.ACTIVE and chat.operator == operator:
             self._event(chat, "typing", {"from": OPERATOR, "state": state})
 
     def operator_ends(self, guest, operator):
@@ -438,14 +423,14 @@ class ChatService(service.Service):
         """
         chat = self.by_guest(guest)
         candidate = operator in self._chat_candidates(chat)
-        if chat.state == "waiting" and candidate:
+        if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
             chat = self.store.chats.by_id(chat.id)
-        if chat.state == "active" and chat.operator == operator:
-            self._finish(chat, "closed", OPERATOR, None)
-        elif chat.state not in ("waiting", "active"):
+        if chat.state == ChatState.ACTIVE and chat.operator == operator:
+            self._finish(chat, ChatState.CLOSED, OPERATOR, None)
+        elif chat.state not in ChatState.OPEN:
             self.channel.notify(chat, [operator], "This chat has ended already.")
-        elif chat.state == "active" and candidate:
+        elif chat.state == ChatState.ACTIVE and candidate:
             self.channel.notify(
                 chat, [operator], f"{chat.operator_name} has this chat; only they can end it."
             )
@@ -509,8 +494,8 @@ class ChatService(service.Service):
     def _unanswered(self, chat_id):
         self._answer_timers.pop(chat_id, None)
         chat = self.store.chats.by_id(chat_id)
-        if chat.state == "waiting":
-            self._finish(chat, "missed", TIMEOUT, "Nobody answered this chat in time.")
+        if chat.state == ChatState.WAITING:
+            self._finish(chat, ChatState.MISSED, TIMEOUT, "Nobody answered this chat in time.")
 
     def _cancel_answer_timer(self, chat_id):
         timer = self._answer_timers.pop(chat_id, None)
@@ -524,12 +509,12 @@ class ChatService(service.Service):
             return
         status = self.availability.status(username)
         for chat in self.store.chats.unfinished():
-            if chat.state == "active" and chat.operator == username:
+            if chat.state == ChatState.ACTIVE and chat.operator == username:
                 if status == "offline":
                     self._operator_left(chat)
                 else:
                     self._operator_back(chat)
-            elif chat.state == "waiting":
+            elif chat.state == ChatState.WAITING:
                 if status == "available" and username in self._chat_candidates(chat):
                     self._offer(chat, [username])
                 elif status != "available":
@@ -555,7 +540,7 @@ class ChatService(service.Service):
         """
         self._absences.pop(chat_id, None)
         chat = self.store.chats.by_id(chat_id)
-        if chat.state != "active":
+        if chat.state != ChatState.ACTIVE:
             return
         self.store.chats.requeue(chat.id)
         self._event(chat, "requeued", {"operator": chat.operator_name})
@@ -582,7 +567,7 @@ class ChatService(service.Service):
         if timer is not None and timer.active():
             timer.cancel()
         self.store.chats.finish(chat.id, state, closed_by, self.clock.seconds())
-        self._event(chat, "ended" if state == "closed" else "missed", {"by": closed_by})
+        self._event(chat, "ended" if state == ChatState.CLOSED else "missed", {"by": closed_by})
         involved = [chat.operator] if chat.operator else sorted(self._offered.pop(chat.id, set()))
         self._offered.pop(chat.id, None)
         if involved:
@@ -597,9 +582,7 @@ class ChatService(service.Service):
             chat.id, kind, data, self.clock.seconds(), internal, message_id=message_id
         )
         if not internal:
-            for poll in list(self._waiters.get(chat.id, ())):
-                self._forget(poll)
-                poll.deferred.callback(self.store.chats.events_after(chat.id, poll.after))
+            self._polls.notify(chat.id, seq)
         return seq
 
     def startService(self):
@@ -611,7 +594,7 @@ class ChatService(service.Service):
         service.Service.startService(self)
         for chat in self.store.chats.unfinished():
             self._visitor_seen(chat)
-            if chat.state == "waiting":
+            if chat.state == ChatState.WAITING:
                 self._offer(chat, waiting_since=self._waiting_since(chat))
             elif self.availability.status(chat.operator) == "offline":
                 self._operator_left(chat)
@@ -626,7 +609,4 @@ class ChatService(service.Service):
         self._visitor_timers.clear()
         self._absences.clear()
         self._offered.clear()
-        for polls in list(self._waiters.values()):
-            for poll in list(polls):
-                self._forget(poll)
-                poll.deferred.callback([])
+        self._polls.release()

@@ -21,6 +21,7 @@ from twisted.application import service
 from twisted.internet import defer
 
 from mcc.routing.chats import UnknownTarget
+from mcc.routing.waiter import Waiter
 from mcc.store import UnknownQueue, UnknownSkin, UnknownSnippet
 
 WIDGET_TYPES = ("embedded", "floating", "popup", "direct")
@@ -491,9 +492,7 @@ class ConfigurationWatch(service.Service):
 
     def __init__(self, widgets, availability, clock, timeout):
         self.widgets = widgets
-        self.clock = clock
-        self.timeout = timeout
-        self._waiting = {}
+        self._polls = Waiter(clock, timeout)
         availability.add_observer(lambda username: self._recheck())
         widgets.observers.append(self._recheck)
 
@@ -507,43 +506,21 @@ class ConfigurationWatch(service.Service):
         current = self.widgets.configuration(key)
         if current["version"] != version or not self.running:
             return defer.succeed(current)
-        waiter = _Waiter(key, version, defer.Deferred(lambda _: self._forget(waiter)))
-        waiter.timer = self.clock.callLater(self.timeout, self._answer, [waiter])
-        self._waiting.setdefault(key, []).append(waiter)
-        return waiter.deferred.addCallback(lambda _: self.widgets.configuration(key))
-
-    def _forget(self, waiter):
-        waiters = self._waiting.get(waiter.key, [])
-        if waiter in waiters:
-            waiters.remove(waiter)
-        if not waiters:
-            self._waiting.pop(waiter.key, None)
-        if waiter.timer.active():
-            waiter.timer.cancel()
+        waiting = self._polls.wait(key, version, version)
+        return waiting.addCallback(lambda _: self.widgets.configuration(key))
 
     def _recheck(self):
-        for key, waiters in list(self._waiting.items()):
+        """
+        Something a configuration shows may have changed: work out each
+        watched snippet's version once, and wake the widgets it leaves behind.
+        """
+        for key in self._polls.keys():
             try:
                 version = self.widgets.configuration(key)["version"]
             except UnknownSnippet:
-                self._answer(waiters)
-                continue
-            self._answer([waiter for waiter in waiters if waiter.version != version])
-
-    def _answer(self, waiters):
-        for waiter in list(waiters):
-            self._forget(waiter)
-            waiter.deferred.callback(None)
+                version = None
+            self._polls.notify(key, version)
 
     def stopService(self):
         service.Service.stopService(self)
-        for waiters in list(self._waiting.values()):
-            self._answer(waiters)
-
-
-@dataclass(eq=False)
-class _Waiter:
-    key: str
-    version: str
-    deferred: defer.Deferred
-    timer: object = None
+        self._polls.release()

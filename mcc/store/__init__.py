@@ -3,7 +3,7 @@ All of mcc's SQL lives in this package; nothing else speaks to the database.
 """
 
 from mcc.credentials import PasswordError
-from mcc.store.chats import Chats
+from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
 from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue

@@ -9,6 +9,31 @@ loses nothing; an event's sequence number is the visitor's cursor.
 import json
 from dataclasses import dataclass
 
+
+class ChatState:
+    """
+    The words for what a chat is doing, as the database, the rules and the
+    visitor API's JSON all spell them (the schema's CHECK on C{chats.state}
+    lists the same ones).  A chat waits for an operator, is active once one
+    takes it, and ends closed, or missed when nobody answered in time.
+    """
+
+    WAITING = "waiting"
+    ACTIVE = "active"
+    CLOSED = "closed"
+    MISSED = "missed"
+    OPEN = (WAITING, ACTIVE)
+    """
+    A chat that has not ended yet.
+    """
+
+
+_OPEN_SQL = "(" + ", ".join(f"'{state}'" for state in ChatState.OPEN) + ")"
+"""
+L{ChatState.OPEN} written into the SQL text itself, so that the partial
+index C{chats_unfinished} serves the queries that use it.
+"""
+
 CHAT_COLUMNS = (
     "id",
     "token",
@@ -103,7 +128,7 @@ class Chats:
         """
         rows = self._conn.execute(
             f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats"
-            " WHERE state IN ('waiting', 'active') ORDER BY id"
+            f" WHERE state IN {_OPEN_SQL} ORDER BY id"
         )
         return [ChatRecord(*row) for row in rows]
 
@@ -112,23 +137,23 @@ class Chats:
         Give a waiting chat to C{operator}; false when it is not waiting any more.
         """
         cursor = self._conn.execute(
-            "UPDATE chats SET state = 'active', operator = ?, operator_name = ?,"
-            " picked_up_at = coalesce(picked_up_at, ?) WHERE id = ? AND state = 'waiting'",
-            (operator, operator_name, now, chat_id),
+            "UPDATE chats SET state = ?, operator = ?, operator_name = ?,"
+            " picked_up_at = coalesce(picked_up_at, ?) WHERE id = ? AND state = ?",
+            (ChatState.ACTIVE, operator, operator_name, now, chat_id, ChatState.WAITING),
         )
         return cursor.rowcount == 1
 
     def requeue(self, chat_id):
         self._conn.execute(
-            "UPDATE chats SET state = 'waiting', operator = NULL, operator_name = NULL"
-            " WHERE id = ? AND state = 'active'",
-            (chat_id,),
+            "UPDATE chats SET state = ?, operator = NULL, operator_name = NULL"
+            " WHERE id = ? AND state = ?",
+            (ChatState.WAITING, chat_id, ChatState.ACTIVE),
         )
 
     def finish(self, chat_id, state, closed_by, now):
         self._conn.execute(
             "UPDATE chats SET state = ?, closed_by = ?, closed_at = ?"
-            " WHERE id = ? AND state IN ('waiting', 'active')",
+            f" WHERE id = ? AND state IN {_OPEN_SQL}",
             (state, closed_by, now, chat_id),
         )
 

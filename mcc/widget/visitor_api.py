@@ -39,7 +39,6 @@ from mcc.web import ClientAddress
 
 MAX_BODY_BYTES = 64 * 1024
 TYPING_STATES = ("composing", "paused")
-VISITOR_FIELDS = ("name", "email", "question")
 FIELD_LIMIT = 200
 PAGE_LIMIT = 2000
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")

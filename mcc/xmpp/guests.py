@@ -12,7 +12,7 @@ from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
-from mcc.routing.chats import OPERATOR, VISITOR, ChatError, isolated, sendable
+from mcc.routing.chats import OPERATOR, VISITOR, ChatError, ChatState, isolated, sendable
 from mcc.routing.interfaces import IOperatorChannel
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
@@ -177,6 +177,6 @@ class GuestService(XMPPHandler):
             chat = self.chats.by_guest(jids.parse(presence["to"]).user)
         except ChatError:
             chat = None
-        if chat is None or chat.state not in ("waiting", "active"):
+        if chat is None or chat.state not in ChatState.OPEN:
             reply["type"] = "unavailable"
         self.send(reply)
