@@ -172,6 +172,30 @@ async def test_end_as_the_first_message_ends_the_chat_for_everyone(server):
 
 
 @asyncio_test
+async def test_bang_end_ends_a_chat_from_clients_that_keep_slash_words(server):
+    """
+    profanity, poezio, Gajim and Pidgin answer "Unknown command" to C{/end}
+    and never send it; C{!end} reaches mcc and ends the chat the same way.
+    """
+    (ivy,) = await operators(server, "ivy")
+    staff(server, "loans", "ivy")
+    visitor = Visitor(server)
+    try:
+        await visitor.start(queue="loans", name="Wes")
+        offer = await message_matching(ivy, has_body("send /end (or !end) to end it"))
+        guest = offer["from"].bare
+        ivy.send_message(mto=guest, mbody="Hello Wes", mtype="chat")
+        await visitor.events_until("message")
+        ivy.send_message(mto=guest, mbody="!end", mtype="chat")
+        events = await visitor.events_until("ended")
+        assert events[-1]["by"] == "operator"
+        texts = [event.get("text") for event in events if event["kind"] == "message"]
+        assert "!end" not in texts
+    finally:
+        await close_all(ivy)
+
+
+@asyncio_test
 async def test_a_cut_poll_resumes_with_every_missed_event_once(server):
     (dan,) = await operators(server, "dan")
     staff(server, "help", "dan")

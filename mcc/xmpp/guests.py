@@ -22,7 +22,11 @@ from mcc.xmpp.namespaces import NS_CLIENT
 NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
 NS_NICK = "http://jabber.org/protocol/nick"
 GUEST_RESOURCE = "visitor"
-END_COMMAND = "/end"
+END_COMMANDS = ("/end", "!end")
+"""
+What ends a chat when an operator sends it; C{!end} is for clients that
+take every word starting with C{/} as a command of their own.
+"""
 CHAT_STATES = ("composing", "paused")
 QUOTE = "> "
 
@@ -56,7 +60,7 @@ def summary(chat):
     if chat.question:
         lines.append("Question:")
         lines.extend(QUOTE + isolated(line) for line in chat.question.splitlines())
-    lines.append(f"Reply to take this chat; send {END_COMMAND} to end it.")
+    lines.append("Reply to take this chat; send /end (or !end) to end it.")
     return "\n".join(lines)
 
 
@@ -158,7 +162,7 @@ class GuestService(XMPPHandler):
         operator = localpart(jids.parse(message["from"]).userhost())
         text = message.body and str(message.body).strip()
         try:
-            if text == END_COMMAND:
+            if text in END_COMMANDS:
                 self.chats.operator_ends(guest, operator)
             elif text:
                 self.chats.operator_says(guest, operator, str(message.body))
