@@ -669,3 +669,37 @@ async def test_the_online_contingency_opens_the_pop_up_window(server, shots):
             assert f"Page: {site}/" in offer["body"]
         finally:
             await carmen.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_a_button_in_the_online_contingency_opens_the_chat(server, shots):
+    sales = staff(server, "Sales", "carmen")
+    skin = rules(server).create_skin("Blue", {"title": "Sales chat"})
+    online = '<p>Questions? <button type="submit" class="talk">Talk to sales</button></p>'
+    codes = {
+        widget_type: code_of(
+            server, snippet(server, widget_type, [Level(skin.id, queue_id=sales.id)], online=online)
+        )
+        for widget_type in ("floating", "popup")
+    }
+    carmen = await login(server, "carmen@localhost/desk", "carmen-pw")
+    try:
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            async with website(codes["floating"]) as site:
+                await page.goto(site + "/")
+                button = page.get_by_role("button", name="Talk to sales")
+                await expect(button).to_have_attribute("type", "button")
+                await button.click()
+                await expect(page.get_by_role("region", name="Sales chat")).to_be_visible()
+                await expect(page.get_by_label("Your name")).to_be_focused()
+            async with website(codes["popup"]) as site:
+                await page.goto(site + "/")
+                async with page.expect_popup() as opened:
+                    await page.get_by_role("button", name="Talk to sales").click()
+                window = await opened.value
+                await expect(window.get_by_role("heading", name="Sales chat")).to_be_visible()
+                assert page.url == site + "/"
+    finally:
+        await carmen.close()

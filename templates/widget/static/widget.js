@@ -343,7 +343,8 @@
         if (cfg.html) {
           var html = box.appendChild(light(cfg.html));
           html.addEventListener("click", function (event) {
-            if (cfg.online && event.target.closest("a,button")) {
+            var hit = event.target.closest("a,button");
+            if (cfg.online && hit && html.contains(hit)) {
               event.preventDefault();
               return type === "popup" ? openWindow() : show(true);
             }
