@@ -703,3 +703,61 @@ async def test_a_button_in_the_online_contingency_opens_the_chat(server, shots):
                 assert page.url == site + "/"
     finally:
         await carmen.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_after_a_chat_the_offline_state_shows_in_one_skin(server, shots):
+    first = staff(server, "Billing", "bob")
+    second = staff(server, "Support", "carol")
+    widgets = rules(server)
+    billing = widgets.create_skin("Billing look", {"title": "Billing desk"})
+    support = widgets.create_skin(
+        "Support look", {"title": "Support desk", "colour_primary": "#0b6e4f"}
+    )
+    made = snippet(
+        server, "embedded",
+        [Level(billing.id, queue_id=first.id), Level(support.id, queue_id=second.id)],
+    )
+    blue, green = "rgb(31, 86, 201)", "rgb(11, 110, 79)"
+    carol = await login(server, "carol@localhost/desk", "carol-pw")
+    bob = None
+    try:
+        async with chromium() as browser, website(code_of(server, made)) as site:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await page.goto(site + "/")
+            header = page.locator(".head")
+            log = page.get_by_role("log")
+            await expect(page.get_by_role("heading", name="Support desk")).to_be_visible()
+            await page.get_by_label("Your question").fill("Is my order late?")
+            await page.get_by_role("button", name="Start chat").click()
+            await message_matching(carol, has_body("New chat for Support"))
+
+            # Billing, the first level, comes online: the chat keeps its skin.
+            bob = await login(server, "bob@localhost/desk", "bob-pw")
+            await page.wait_for_timeout(1500)
+            await expect(page.get_by_role("heading", name="Support desk")).to_be_visible()
+            await expect(header).to_have_css("background-color", green)
+
+            # Once it is over, the transcript stays, in the skin now shown.
+            await page.get_by_role("button", name="End chat").click()
+            await expect(page.get_by_role("heading", name="Billing desk")).to_be_visible()
+            await expect(header).to_have_css("background-color", blue)
+            await expect(log).to_contain_text("Is my order late?")
+            await expect(log).to_contain_text("The chat has ended.")
+            await expect(page.get_by_role("button", name="Start a new chat")).to_be_visible()
+            await page.screenshot(path=str(shots / "1280-embedded-chat-ended.png"))
+
+            await bob.close()
+            await carol.close()
+            await expect(page.get_by_text("chat is offline")).to_be_visible(timeout=LIVE)
+            await expect(page.get_by_role("heading", name="Billing desk")).to_be_visible()
+            await expect(page.get_by_role("heading", name="Support desk")).to_have_count(0)
+            await expect(header).to_have_css("background-color", blue)
+            await expect(page.get_by_role("button", name="Start a new chat")).to_have_count(0)
+            await expect(page.get_by_role("button", name="Start chat")).to_have_count(0)
+            await page.screenshot(path=str(shots / "1280-embedded-offline-after-chat.png"))
+    finally:
+        await carol.close()
+        if bob is not None:
+            await bob.close()

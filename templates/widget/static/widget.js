@@ -271,6 +271,7 @@
   // page (the direct URL and the pop-up window).
   mcc.mount = function (box, config, options) {
     var cfg = config;
+    var latest = config;
     var key = options.key;
     var api = options.root.replace(/widget\/$/, "api/chats");
     var type = kind();
@@ -455,7 +456,7 @@
         p.body.appendChild(cfg.online ? startForm(skin, start) : h("p", { "class": "offline" }, [skin.offline_text]));
       } else {
         view = chatView(skin, { say: say, typing: typing, end: end, again: again });
-        p.sub.textContent = operator ? fmt(skin.text_chatting, operator) : skin.text_waiting;
+        p.sub.textContent = phase !== "chat" ? "" : operator ? fmt(skin.text_chatting, operator) : skin.text_waiting;
         p.body.appendChild(view.el);
       }
     }
@@ -556,6 +557,31 @@
         view.ended();
         p.sub.textContent = "";
       }
+      follow();
+    }
+
+    // Draw the newest configuration, all of it in one skin.  A chat keeps
+    // the skin it started in until it is over; then the transcript stays
+    // while somebody is available, else the offline state shows.
+    function follow() {
+      if (latest === cfg || phase === "chat") {
+        return;
+      }
+      cfg = latest;
+      if (!cfg.online) {
+        phase = "idle";
+        operator = "";
+      }
+      var kept = typed();
+      var log = view && view.log;
+      draw();
+      retype(kept);
+      if (phase === "ended" && view) {
+        while (log && log.firstChild) {
+          view.log.appendChild(log.firstChild);
+        }
+        view.ended();
+      }
     }
 
     function say(text, sent) {
@@ -625,16 +651,8 @@
     }
     return {
       update: function (config) {
-        cfg = config;
-        if (phase === "idle") {
-          var kept = typed();
-          draw();
-          retype(kept);
-        } else {
-          hosts.forEach(function (one) {
-            paint(one.el, cfg.skin);
-          });
-        }
+        latest = config;
+        follow();
       },
       // The snippet is gone: so is all it drew, and its chat stops polling.
       remove: function () {
