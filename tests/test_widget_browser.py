@@ -761,3 +761,65 @@ async def test_after_a_chat_the_offline_state_shows_in_one_skin(server, shots):
         await carol.close()
         if bob is not None:
             await bob.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_the_widget_states_the_size_limit_in_the_skin_s_words(server, shots):
+    limit = server.config.max_message_size
+    support = staff(server, "Support", "olive")
+    widgets = rules(server)
+    worded = widgets.create_skin(
+        "Worded", {"title": "Support chat", "text_too_long": "At most {limit} characters, please."}
+    )
+    plain = widgets.create_skin("Plain", {"title": "Plain chat"})
+    codes = []
+    for skin in (worded, plain):
+        created = widgets.create_snippet()
+        made = widgets.save_snippet(
+            created.id, skin.name, "embedded", {}, [Level(skin.id, queue_id=support.id)]
+        )
+        codes.append(code_of(server, made))
+    olive = await login(server, "olive@localhost/desk", "olive-pw")
+    try:
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            async with website(codes[0]) as site:
+                await page.goto(site + "/")
+                question = page.get_by_label("Your question")
+                await expect(question).to_have_attribute("maxlength", str(limit))
+                await expect(page.get_by_label("Your name")).to_have_attribute("maxlength", "200")
+                await question.fill("x" * (limit + 1))
+                await expect(question).to_have_value("x" * limit)
+                # A page that knew a larger limit: the API's refusal names it.
+                await question.evaluate("field => field.removeAttribute('maxlength')")
+                await question.fill("x" * (limit + 1))
+                await page.get_by_role("button", name="Start chat").click()
+                await expect(page.get_by_role("alert")).to_have_text(
+                    f"At most {limit} characters, please."
+                )
+                await question.fill("Short enough.")
+                await page.get_by_role("button", name="Start chat").click()
+                await message_matching(olive, has_body("Short enough."))
+                message = page.get_by_label("Message")
+                await expect(message).to_have_attribute("maxlength", str(limit))
+                await message.evaluate("field => field.removeAttribute('maxlength')")
+                await message.fill("y" * (limit + 1))
+                await message.press("Enter")
+                await expect(page.get_by_role("log")).to_contain_text(
+                    f"At most {limit} characters, please."
+                )
+                await expect(message).to_have_value("y" * (limit + 1))
+                await page.screenshot(path=str(shots / "1280-message-too-long.png"))
+                await page.get_by_role("button", name="End chat").click()
+            async with website(codes[1]) as site:
+                await page.goto(site + "/")
+                question = page.get_by_label("Your question")
+                await question.evaluate("field => field.removeAttribute('maxlength')")
+                await question.fill("z" * (limit + 1))
+                await page.get_by_role("button", name="Start chat").click()
+                await expect(page.get_by_role("alert")).to_have_text(
+                    f"Please keep it to {limit} characters or fewer."
+                )
+    finally:
+        await olive.close()

@@ -123,6 +123,11 @@ TEXTS = (
     Setting("text_pop_out", "Pop-out button", "Open in a new window"),
     Setting("text_popped_out", "The chat moved to its own window", "The chat continues in its own window."),
     Setting("text_error", "Something went wrong", "Something went wrong. Please try again."),
+    Setting(
+        "text_too_long",
+        "A question or message is too long ({limit}: the most characters)",
+        "Please keep it to {limit} characters or fewer.",
+    ),
     Setting("text_no_javascript", "JavaScript is off", "Turn on JavaScript to chat with us."),
 )
 SKIN_SETTINGS = GENERAL + LOOK + PRE_CHAT + TEXTS

@@ -34,9 +34,17 @@ from mcc.throttle import Throttle
 from mcc.web import ClientAddress
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_MESSAGE_SIZE = 4000
+"""
+Characters in a visitor's question or message unless C{--max-message-size}
+says otherwise.
+"""
 TYPING_STATES = ("composing", "paused")
 VISITOR_FIELDS = ("name", "email", "question")
 FIELD_LIMIT = 200
+"""
+Characters in a visitor's name or e-mail address.
+"""
 
 _STATUS = {
     UnknownChat: 404,
@@ -48,10 +56,15 @@ _STATUS = {
 
 
 class BadRequest(Exception):
-    def __init__(self, status, reason, message):
+    """
+    @param details: more of the answer's JSON, for the widget to use.
+    """
+
+    def __init__(self, status, reason, message, **details):
         Exception.__init__(self, message)
         self.status = status
         self.reason = reason
+        self.details = details
 
 
 def _event_json(event):
@@ -61,7 +74,9 @@ def _event_json(event):
 class VisitorAPI:
     app = Klein()
 
-    def __init__(self, chats, clock, trusted_proxies=(), max_message_size=4000, start_limit=(10, 60.0)):
+    def __init__(
+        self, chats, clock, trusted_proxies=(), max_message_size=MAX_MESSAGE_SIZE, start_limit=(10, 60.0)
+    ):
         self.chats = chats
         self.client_ip = ClientAddress(trusted_proxies)
         self.max_message_size = max_message_size
@@ -76,14 +91,14 @@ class VisitorAPI:
         request.setHeader(b"cache-control", b"no-store")
         return json.dumps(body).encode("utf-8")
 
-    def _fail(self, request, status, reason, message):
-        return self._answer(request, status, {"error": reason, "message": message})
+    def _fail(self, request, status, reason, message, **details):
+        return self._answer(request, status, dict(details, error=reason, message=message))
 
     def _guarded(self, request, action):
         try:
             return action()
         except BadRequest as problem:
-            return self._fail(request, problem.status, problem.reason, str(problem))
+            return self._fail(request, problem.status, problem.reason, str(problem), **problem.details)
         except ChatError as problem:
             return self._fail(request, _STATUS.get(type(problem), 409), problem.reason, str(problem))
 
@@ -113,7 +128,7 @@ class VisitorAPI:
         if required and not value:
             raise BadRequest(400, "missing-field", f"{name!r} is required")
         if len(value) > limit:
-            raise BadRequest(413, "too-large", f"{name!r} is limited to {limit} characters")
+            raise BadRequest(413, "too-large", f"{name!r} is limited to {limit} characters", limit=limit)
         return value
 
     @app.handle_errors(KeyError, NotFound)

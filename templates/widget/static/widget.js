@@ -87,8 +87,8 @@
 
   function nothing() {}
 
-  function fmt(text, name) {
-    return text.split("{name}").join(name);
+  function fmt(text, name, field) {
+    return text.split("{" + (field || "name") + "}").join(name);
   }
 
   // A new element of the host page whose shadow root holds our styles and
@@ -158,7 +158,8 @@
     return { el: el, body: body, sub: sub };
   }
 
-  function startForm(skin, start) {
+  // `cfg` (none in the preview) gives the visitor API's limits.
+  function startForm(skin, start, cfg) {
     var kids = [skin.greeting && h("p", { "class": "greeting" }, [skin.greeting])];
     var fields = {};
     ["name", "email", "question"].forEach(function (name) {
@@ -171,6 +172,7 @@
         id: id, name: name, required: mode === "required", rows: name === "question" ? 3 : null,
         type: name === "question" ? null : name === "email" ? "email" : "text",
         autocomplete: name === "question" ? null : name,
+        maxlength: cfg && cfg[name === "question" ? "max_message_size" : "max_field_size"],
       });
       kids.push(h("div", { "class": "field" }, [
         h("label", { "for": id }, [
@@ -200,10 +202,10 @@
   }
 
   // The transcript (an ARIA live log), the typing line and the composer.
-  function chatView(skin, act) {
+  function chatView(skin, act, limit) {
     var log = h("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": skin.title });
     var typing = h("p", { "class": "typing" });
-    var text = h("textarea", { id: "mcc-message", rows: 2, oninput: act.typing });
+    var text = h("textarea", { id: "mcc-message", rows: 2, maxlength: limit, oninput: act.typing });
     var compose = h("form", {
       "class": "compose",
       onsubmit: function (event) {
@@ -453,9 +455,9 @@
         p.body.appendChild(h("p", {}, [skin.text_popped_out]));
       } else if (phase === "idle") {
         p.sub.textContent = "";
-        p.body.appendChild(cfg.online ? startForm(skin, start) : h("p", { "class": "offline" }, [skin.offline_text]));
+        p.body.appendChild(cfg.online ? startForm(skin, start, cfg) : h("p", { "class": "offline" }, [skin.offline_text]));
       } else {
-        view = chatView(skin, { say: say, typing: typing, end: end, again: again });
+        view = chatView(skin, { say: say, typing: typing, end: end, again: again }, cfg.max_message_size);
         p.sub.textContent = phase !== "chat" ? "" : operator ? fmt(skin.text_chatting, operator) : skin.text_waiting;
         p.body.appendChild(view.el);
       }
@@ -480,7 +482,7 @@
       values[target.queue ? "queue" : "user"] = target.queue || target.user;
       call("", values).then(function (answer) {
         if (answer.status !== 201) {
-          return failed(answer.status === 409 ? cfg.skin.offline_text : cfg.skin.text_error);
+          return failed(answer.status === 409 ? cfg.skin.offline_text : refused(answer));
         }
         token = answer.token;
         phase = "chat";
@@ -591,8 +593,16 @@
         if (answer.status === 202) {
           return sent();
         }
-        view.note(cfg.skin.text_error);
+        view.note(refused(answer));
       });
+    }
+
+    // Why the visitor API refused: too long (the limit it names), or else.
+    function refused(answer) {
+      var skin = cfg.skin;
+      return answer.status === 413
+        ? fmt(skin.text_too_long, answer.limit || cfg.max_message_size, "limit")
+        : skin.text_error;
     }
 
     function typing() {
