@@ -299,6 +299,23 @@ def test_visitors_get_the_contingency_html_without_scripts(world):
     assert "onerror" in world.widgets.snippet(snippet.id).offline_html
 
 
+def test_a_button_in_the_contingency_html_keeps_only_safe_attributes(world):
+    snippet = world.rollover(
+        online=(
+            '<p aria-hidden="false">Questions? <button type="submit" form="checkout" formaction='
+            '"https://evil.example" name="n" value="v" onclick="steal()" style="color:red" '
+            'class="talk" title="Chat now" aria-label="Talk to us" disabled>Talk</button>'
+            "<button>Or here</button></p>"
+        ),
+    )
+    world.availability.resource_available("olive", "desk")
+    assert world.widgets.configuration(snippet.key)["html"] == (
+        '<p aria-hidden="false">Questions? <button class="talk" title="Chat now" '
+        'aria-label="Talk to us" type="button">Talk</button>'
+        '<button type="button">Or here</button></p>'
+    )
+
+
 def test_unknown_key(world):
     with pytest.raises(UnknownSnippet):
         world.widgets.configuration("nonesuch")

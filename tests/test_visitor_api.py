@@ -128,7 +128,10 @@ def test_bad_input(visit):
     response = visit.request("POST", f"/api/chats/{token}/messages", {})
     assert response.code == 400
     response = visit.request("POST", f"/api/chats/{token}/messages", {"text": "x" * 101})
-    assert response.code == 413 and visit.json(response)["error"] == "too-large"
+    assert response.code == 413
+    assert visit.json(response) == {
+        "error": "too-large", "message": "'text' is limited to 100 characters", "limit": 100,
+    }
     response = visit.request("POST", f"/api/chats/{token}/typing", {"state": "dancing"})
     assert response.code == 400
     response = visit.request("GET", f"/api/chats/{token}/events?after=abc")

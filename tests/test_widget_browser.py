@@ -721,3 +721,157 @@ async def test_a_message_whose_answer_is_lost_is_sent_again_and_stored_once(serv
             assert posted[2]["id"] != posted[0]["id"]
     finally:
         await olive.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_a_button_in_the_online_contingency_opens_the_chat(server, shots):
+    sales = staff(server, "Sales", "carmen")
+    skin = rules(server).create_skin("Blue", {"title": "Sales chat"})
+    online = '<p>Questions? <button type="submit" class="talk">Talk to sales</button></p>'
+    codes = {
+        widget_type: code_of(
+            server, snippet(server, widget_type, [Level(skin.id, queue_id=sales.id)], online=online)
+        )
+        for widget_type in ("floating", "popup")
+    }
+    carmen = await login(server, "carmen@localhost/desk", "carmen-pw")
+    try:
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            async with website(codes["floating"]) as site:
+                await page.goto(site + "/")
+                button = page.get_by_role("button", name="Talk to sales")
+                await expect(button).to_have_attribute("type", "button")
+                await button.click()
+                await expect(page.get_by_role("region", name="Sales chat")).to_be_visible()
+                await expect(page.get_by_label("Your name")).to_be_focused()
+            async with website(codes["popup"]) as site:
+                await page.goto(site + "/")
+                async with page.expect_popup() as opened:
+                    await page.get_by_role("button", name="Talk to sales").click()
+                window = await opened.value
+                await expect(window.get_by_role("heading", name="Sales chat")).to_be_visible()
+                assert page.url == site + "/"
+    finally:
+        await carmen.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_after_a_chat_the_offline_state_shows_in_one_skin(server, shots):
+    first = staff(server, "Billing", "bob")
+    second = staff(server, "Support", "carol")
+    widgets = rules(server)
+    billing = widgets.create_skin("Billing look", {"title": "Billing desk"})
+    support = widgets.create_skin(
+        "Support look", {"title": "Support desk", "colour_primary": "#0b6e4f"}
+    )
+    made = snippet(
+        server, "embedded",
+        [Level(billing.id, queue_id=first.id), Level(support.id, queue_id=second.id)],
+    )
+    blue, green = "rgb(31, 86, 201)", "rgb(11, 110, 79)"
+    carol = await login(server, "carol@localhost/desk", "carol-pw")
+    bob = None
+    try:
+        async with chromium() as browser, website(code_of(server, made)) as site:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await page.goto(site + "/")
+            header = page.locator(".head")
+            log = page.get_by_role("log")
+            await expect(page.get_by_role("heading", name="Support desk")).to_be_visible()
+            await page.get_by_label("Your question").fill("Is my order late?")
+            await page.get_by_role("button", name="Start chat").click()
+            await message_matching(carol, has_body("New chat for Support"))
+
+            # Billing, the first level, comes online: the chat keeps its skin.
+            bob = await login(server, "bob@localhost/desk", "bob-pw")
+            await page.wait_for_timeout(1500)
+            await expect(page.get_by_role("heading", name="Support desk")).to_be_visible()
+            await expect(header).to_have_css("background-color", green)
+
+            # Once it is over, the transcript stays, in the skin now shown.
+            await page.get_by_role("button", name="End chat").click()
+            await expect(page.get_by_role("heading", name="Billing desk")).to_be_visible()
+            await expect(header).to_have_css("background-color", blue)
+            await expect(log).to_contain_text("Is my order late?")
+            await expect(log).to_contain_text("The chat has ended.")
+            await expect(page.get_by_role("button", name="Start a new chat")).to_be_visible()
+            await page.screenshot(path=str(shots / "1280-embedded-chat-ended.png"))
+
+            await bob.close()
+            await carol.close()
+            await expect(page.get_by_text("chat is offline")).to_be_visible(timeout=LIVE)
+            await expect(page.get_by_role("heading", name="Billing desk")).to_be_visible()
+            await expect(page.get_by_role("heading", name="Support desk")).to_have_count(0)
+            await expect(header).to_have_css("background-color", blue)
+            await expect(page.get_by_role("button", name="Start a new chat")).to_have_count(0)
+            await expect(page.get_by_role("button", name="Start chat")).to_have_count(0)
+            await page.screenshot(path=str(shots / "1280-embedded-offline-after-chat.png"))
+    finally:
+        await carol.close()
+        if bob is not None:
+            await bob.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_the_widget_states_the_size_limit_in_the_skin_s_words(server, shots):
+    limit = server.config.max_message_size
+    support = staff(server, "Support", "olive")
+    widgets = rules(server)
+    worded = widgets.create_skin(
+        "Worded", {"title": "Support chat", "text_too_long": "At most {limit} characters, please."}
+    )
+    plain = widgets.create_skin("Plain", {"title": "Plain chat"})
+    codes = []
+    for skin in (worded, plain):
+        created = widgets.create_snippet()
+        made = widgets.save_snippet(
+            created.id, skin.name, "embedded", {}, [Level(skin.id, queue_id=support.id)]
+        )
+        codes.append(code_of(server, made))
+    olive = await login(server, "olive@localhost/desk", "olive-pw")
+    try:
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            async with website(codes[0]) as site:
+                await page.goto(site + "/")
+                question = page.get_by_label("Your question")
+                await expect(question).to_have_attribute("maxlength", str(limit))
+                await expect(page.get_by_label("Your name")).to_have_attribute("maxlength", "200")
+                await question.fill("x" * (limit + 1))
+                await expect(question).to_have_value("x" * limit)
+                # A page that knew a larger limit: the API's refusal names it.
+                await question.evaluate("field => field.removeAttribute('maxlength')")
+                await question.fill("x" * (limit + 1))
+                await page.get_by_role("button", name="Start chat").click()
+                await expect(page.get_by_role("alert")).to_have_text(
+                    f"At most {limit} characters, please."
+                )
+                await question.fill("Short enough.")
+                await page.get_by_role("button", name="Start chat").click()
+                await message_matching(olive, has_body("Short enough."))
+                message = page.get_by_label("Message")
+                await expect(message).to_have_attribute("maxlength", str(limit))
+                await message.evaluate("field => field.removeAttribute('maxlength')")
+                await message.fill("y" * (limit + 1))
+                await message.press("Enter")
+                await expect(page.get_by_role("log")).to_contain_text(
+                    f"At most {limit} characters, please."
+                )
+                await expect(message).to_have_value("y" * (limit + 1))
+                await page.screenshot(path=str(shots / "1280-message-too-long.png"))
+                await page.get_by_role("button", name="End chat").click()
+            async with website(codes[1]) as site:
+                await page.goto(site + "/")
+                question = page.get_by_label("Your question")
+                await question.evaluate("field => field.removeAttribute('maxlength')")
+                await question.fill("z" * (limit + 1))
+                await page.get_by_role("button", name="Start chat").click()
+                await expect(page.get_by_role("alert")).to_have_text(
+                    f"Please keep it to {limit} characters or fewer."
+                )
+    finally:
+        await olive.close()

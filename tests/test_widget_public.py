@@ -146,6 +146,18 @@ def test_configuration_for_any_origin(site):
     assert answer["version"] == site.widgets.configuration(snippet.key)["version"]
 
 
+def test_configuration_names_the_visitor_api_limits(site):
+    snippet = site.rollover()
+    _, answer = site.json(f"/widget/{snippet.key}/config.json")
+    assert (answer["max_message_size"], answer["max_field_size"]) == (4000, 200)
+    root = Resource()
+    root.putChild(b"widget", WidgetSite(site.widgets, site.watch, max_message_size=120).resource())
+    response = done(StubTreq(root).get(f"{SITE}/widget/{snippet.key}/config.json"))
+    answer = json.loads(done(response.content()))
+    assert (answer["max_message_size"], answer["max_field_size"]) == (120, 200)
+    assert answer["version"] == site.widgets.configuration(snippet.key)["version"]
+
+
 def test_configuration_waits_for_a_change_of_the_version_a_page_shows(site):
     snippet = site.rollover()
     version = site.widgets.configuration(snippet.key)["version"]

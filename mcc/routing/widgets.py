@@ -124,6 +124,11 @@ TEXTS = (
     Setting("text_pop_out", "Pop-out button", "Open in a new window"),
     Setting("text_popped_out", "The chat moved to its own window", "The chat continues in its own window."),
     Setting("text_error", "Something went wrong", "Something went wrong. Please try again."),
+    Setting(
+        "text_too_long",
+        "A question or message is too long ({limit}: the most characters)",
+        "Please keep it to {limit} characters or fewer.",
+    ),
     Setting("text_no_javascript", "JavaScript is off", "Turn on JavaScript to chat with us."),
 )
 SKIN_SETTINGS = GENERAL + LOOK + PRE_CHAT + TEXTS
@@ -140,7 +145,7 @@ CONTINGENCY_HTML = nh3.Cleaner(
     tags={
         "p", "br", "hr", "div", "span", "b", "strong", "i", "em", "u", "s", "small", "mark",
         "sub", "sup", "code", "pre", "blockquote", "a", "img", "ul", "ol", "li", "dl", "dt", "dd",
-        "h1", "h2", "h3", "h4", "h5", "h6",
+        "h1", "h2", "h3", "h4", "h5", "h6", "button",
     },
     clean_content_tags={"script", "style", "iframe", "object", "embed", "template"},
     attributes={
@@ -148,13 +153,16 @@ CONTINGENCY_HTML = nh3.Cleaner(
         "a": {"href", "target", "rel"},
         "img": {"src", "alt", "width", "height"},
     },
+    generic_attribute_prefixes={"aria-"},
+    set_tag_attribute_values={"button": {"type": "button"}},
     link_rel=None,
     url_schemes={"http", "https", "mailto", "tel"},
 )
 """
 What admins' contingency HTML may keep once it reaches visitors' pages:
-formatting, links, images, lists and headings; never scripts, event
-handlers, styles or frames.
+formatting, links, buttons, images, lists, headings and ARIA attributes;
+never scripts, event handlers, styles, frames or forms.  Every button is of
+type C{button}, so one inside a form of the website submits nothing.
 """
 
 _COLOUR = re.compile(r"#(?:[0-9a-f]{3}){1,2}")

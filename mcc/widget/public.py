@@ -26,6 +26,7 @@ from twisted.web import http
 from mcc import resources
 from mcc.routing.errors import UnknownSnippet
 from mcc.widget.assets import SCRIPT_TYPE, accepts_gzip, load_assets
+from mcc.widget.visitor_api import FIELD_LIMIT, MAX_MESSAGE_SIZE
 
 TEMPLATES = resources.TEMPLATES / "widget"
 LOADER_LIFETIME = 600
@@ -48,13 +49,16 @@ class WidgetSite:
     """
     @param widgets: the L{mcc.routing.widgets.Widgets} rules.
     @param watch: the L{mcc.routing.widgets.ConfigurationWatch} for long polls.
+    @param max_message_size: the visitor API's limit on a question or
+        message, in characters, which the widget's fields keep to.
     """
 
     app = Klein()
 
-    def __init__(self, widgets, watch, assets=None):
+    def __init__(self, widgets, watch, assets=None, max_message_size=MAX_MESSAGE_SIZE):
         self.widgets = widgets
         self.watch = watch
+        self.max_message_size = max_message_size
         self.assets = assets or load_assets()
         self._templates = Environment(
             loader=FileSystemLoader(TEMPLATES),
@@ -118,7 +122,12 @@ class WidgetSite:
     def _configuration_answer(self, configuration, request):
         request.setHeader(b"content-type", b"application/json")
         request.setHeader(b"cache-control", b"no-store")
-        answer = dict(configuration, script=f"widget.js?v={self.assets['widget.js'].version}")
+        answer = dict(
+            configuration,
+            script=f"widget.js?v={self.assets['widget.js'].version}",
+            max_message_size=self.max_message_size,
+            max_field_size=FIELD_LIMIT,
+        )
         return json.dumps(answer).encode("utf-8")
 
     # mcc's own pages

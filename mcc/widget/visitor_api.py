@@ -38,6 +38,11 @@ from mcc.throttle import Throttle
 from mcc.web import ClientAddress
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_MESSAGE_SIZE = 4000
+"""
+Characters in a visitor's question or message unless C{--max-message-size}
+says otherwise.
+"""
 TYPING_STATES = ("composing", "paused")
 FIELD_LIMIT = 200
 PAGE_LIMIT = 2000
@@ -57,11 +62,17 @@ _STATUS = {
 
 
 class BadRequest(Exception):
-    def __init__(self, status, reason, message, field=None):
+    """
+    @param field: the request field at fault, named in the answer.
+    @param details: more of the answer's JSON, for the widget to use.
+    """
+
+    def __init__(self, status, reason, message, field=None, **details):
         Exception.__init__(self, message)
         self.status = status
         self.reason = reason
         self.field = field
+        self.details = details
 
 
 def json_depth(raw):
@@ -112,7 +123,7 @@ class VisitorAPI:
     app = _VisitorKlein()
 
     def __init__(
-        self, chats, clock, trusted_proxies=(), max_message_size=4000, start_limit=(10, 60.0),
+        self, chats, clock, trusted_proxies=(), max_message_size=MAX_MESSAGE_SIZE, start_limit=(10, 60.0),
         max_json_depth=8,
     ):
         """
@@ -134,8 +145,8 @@ class VisitorAPI:
         request.setHeader(b"cache-control", b"no-store")
         return json.dumps(body).encode("utf-8")
 
-    def _fail(self, request, status, reason, message, field=None):
-        body = {"error": reason, "message": message}
+    def _fail(self, request, status, reason, message, field=None, **details):
+        body = dict(details, error=reason, message=message)
         if field is not None:
             body["field"] = field
         return self._answer(request, status, body)
@@ -144,7 +155,10 @@ class VisitorAPI:
         try:
             return action()
         except BadRequest as problem:
-            return self._fail(request, problem.status, problem.reason, str(problem), problem.field)
+            return self._fail(
+                request, problem.status, problem.reason, str(problem), problem.field,
+                **problem.details,
+            )
         except ChatError as problem:
             return self._fail(
                 request, _STATUS.get(type(problem), 409), problem.reason, str(problem),
@@ -182,7 +196,9 @@ class VisitorAPI:
         if required and not value:
             raise BadRequest(400, "missing-field", f"{name!r} is required", name)
         if len(value) > limit:
-            raise BadRequest(413, "too-large", f"{name!r} is limited to {limit} characters", name)
+            raise BadRequest(
+                413, "too-large", f"{name!r} is limited to {limit} characters", name, limit=limit
+            )
         return value
 
     @classmethod

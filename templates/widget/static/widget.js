@@ -89,8 +89,8 @@
 
   function nothing() {}
 
-  function fmt(text, name) {
-    return text.split("{name}").join(name);
+  function fmt(text, name, field) {
+    return text.split("{" + (field || "name") + "}").join(name);
   }
 
   // A new element of the host page whose shadow root holds our styles and
@@ -160,7 +160,8 @@
     return { el: el, body: body, sub: sub };
   }
 
-  function startForm(skin, start) {
+  // `cfg` (none in the preview) gives the visitor API's limits.
+  function startForm(skin, start, cfg) {
     var kids = [skin.greeting && h("p", { "class": "greeting" }, [skin.greeting])];
     var fields = {};
     ["name", "email", "question"].forEach(function (name) {
@@ -173,6 +174,7 @@
         id: id, name: name, required: mode === "required", rows: name === "question" ? 3 : null,
         type: name === "question" ? null : name === "email" ? "email" : "text",
         autocomplete: name === "question" ? null : name,
+        maxlength: cfg && cfg[name === "question" ? "max_message_size" : "max_field_size"],
       });
       kids.push(h("div", { "class": "field" }, [
         h("label", { "for": id }, [
@@ -202,10 +204,10 @@
   }
 
   // The transcript (an ARIA live log), the typing line and the composer.
-  function chatView(skin, act) {
+  function chatView(skin, act, limit) {
     var log = h("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": skin.title });
     var typing = h("p", { "class": "typing" });
-    var text = h("textarea", { id: "mcc-message", rows: 2, oninput: act.typing });
+    var text = h("textarea", { id: "mcc-message", rows: 2, maxlength: limit, oninput: act.typing });
     var compose = h("form", {
       "class": "compose",
       onsubmit: function (event) {
@@ -278,6 +280,7 @@
   // page (the direct URL and the pop-up window).
   mcc.mount = function (box, config, options) {
     var cfg = config;
+    var latest = config;
     var key = options.key;
     var api = options.root.replace(/widget\/$/, "api/chats");
     var type = kind();
@@ -351,7 +354,8 @@
         if (cfg.html) {
           var html = box.appendChild(light(cfg.html));
           html.addEventListener("click", function (event) {
-            if (cfg.online && event.target.closest("a,button")) {
+            var hit = event.target.closest("a,button");
+            if (cfg.online && hit && html.contains(hit)) {
               event.preventDefault();
               return type === "popup" ? openWindow() : show(true);
             }
@@ -459,10 +463,10 @@
         p.body.appendChild(h("p", {}, [skin.text_popped_out]));
       } else if (phase === "idle") {
         p.sub.textContent = "";
-        p.body.appendChild(cfg.online ? startForm(skin, start) : h("p", { "class": "offline" }, [skin.offline_text]));
+        p.body.appendChild(cfg.online ? startForm(skin, start, cfg) : h("p", { "class": "offline" }, [skin.offline_text]));
       } else {
-        view = chatView(skin, { say: say, typing: typing, end: end, again: again });
-        p.sub.textContent = operator ? fmt(skin.text_chatting, operator) : skin.text_waiting;
+        view = chatView(skin, { say: say, typing: typing, end: end, again: again }, cfg.max_message_size);
+        p.sub.textContent = phase !== "chat" ? "" : operator ? fmt(skin.text_chatting, operator) : skin.text_waiting;
         p.body.appendChild(view.el);
       }
     }
@@ -486,7 +490,7 @@
       values[target.queue ? "queue" : "user"] = target.queue || target.user;
       call("", values).then(function (answer) {
         if (answer.status !== 201) {
-          return failed(answer.status === 409 ? cfg.skin.offline_text : cfg.skin.text_error);
+          return failed(answer.status === 409 ? cfg.skin.offline_text : refused(answer));
         }
         token = answer.token;
         phase = "chat";
@@ -563,6 +567,31 @@
         view.ended();
         p.sub.textContent = "";
       }
+      follow();
+    }
+
+    // Draw the newest configuration, all of it in one skin.  A chat keeps
+    // the skin it started in until it is over; then the transcript stays
+    // while somebody is available, else the offline state shows.
+    function follow() {
+      if (latest === cfg || phase === "chat") {
+        return;
+      }
+      cfg = latest;
+      if (!cfg.online) {
+        phase = "idle";
+        operator = "";
+      }
+      var kept = typed();
+      var log = view && view.log;
+      draw();
+      retype(kept);
+      if (phase === "ended" && view) {
+        while (log && log.firstChild) {
+          view.log.appendChild(log.firstChild);
+        }
+        view.ended();
+      }
     }
 
     // A message goes with a random id of its own, the same however often
@@ -588,7 +617,7 @@
           if ((answer.status === 0 || answer.status >= 500) && ++tries < RETRIES && token === message.token) {
             return w.setTimeout(send, RETRY_DELAY);
           }
-          view.note(cfg.skin.text_error);
+          view.note(refused(answer));
         });
       })();
     }
@@ -599,6 +628,14 @@
       return Array.prototype.map.call(bytes, function (byte) {
         return (byte + 256).toString(16).slice(1);
       }).join("");
+    }
+
+    // Why the visitor API refused: too long (the limit it names), or else.
+    function refused(answer) {
+      var skin = cfg.skin;
+      return answer.status === 413
+        ? fmt(skin.text_too_long, answer.limit || cfg.max_message_size, "limit")
+        : skin.text_error;
     }
 
     function typing() {
@@ -657,16 +694,8 @@
     }
     return {
       update: function (config) {
-        cfg = config;
-        if (phase === "idle") {
-          var kept = typed();
-          draw();
-          retype(kept);
-        } else {
-          hosts.forEach(function (one) {
-            paint(one.el, cfg.skin);
-          });
-        }
+        latest = config;
+        follow();
       },
       // The snippet is gone: so is all it drew, and its chat stops polling.
       remove: function () {
