@@ -131,6 +131,7 @@ def test_bad_input(visit):
     assert response.code == 413
     assert visit.json(response) == {
         "error": "too-large", "message": "'text' is limited to 100 characters", "limit": 100,
+        "field": "text",
     }
     response = visit.request("POST", f"/api/chats/{token}/typing", {"state": "dancing"})
     assert response.code == 400

@@ -211,7 +211,7 @@ def test_summary_quotes_every_line_of_the_question():
         "> IP: 10.0.0.1",
         "> Page: https://evil.example/",
         "> E-mail: x@y",
-        "Reply to take this chat; send /end to end it.",
+        "Reply to take this chat; send /end (or !end) to end it.",
     ]
 
 
@@ -248,7 +248,7 @@ async def test_the_operator_reads_a_summary_no_visitor_can_forge(server):
             "> IP: 10.0.0.1",
             "> Page: https://bank.example/",
             "> Reply to take this chat",
-            "Reply to take this chat; send /end to end it.",
+            "Reply to take this chat; send /end (or !end) to end it.",
         ]
         assert offer.xml.find("{http://jabber.org/protocol/nick}nick").text == "Evenimda (sales)"
         await visitor.say(f"pay {RLO}001 ton")
