@@ -45,6 +45,16 @@ class Config:
     Where browsers reach the HTTP port, for the code pasted into websites;
     empty: derived from the HTTP port (see L{base_url}).
     """
+    max_file_size: int = 10 * 1000 * 1000
+    smtp_host: str = ""
+    """
+    The SMTP server transcripts are e-mailed through; empty: no e-mail.
+    """
+    smtp_port: int = 25
+    smtp_from: str = ""
+    smtp_starttls: str = "optional"
+    smtp_user: str = ""
+    smtp_password_file: Path | None = None
 
     def base_url(self, port=None):
         """
@@ -129,6 +139,13 @@ class Options(usage.Options):
             "Base URL where browsers reach the HTTP port, used in the code for websites"
             " (default: http://localhost:HTTP-PORT).",
         ],
+        ["max-file-size", None, 10 * 1000 * 1000, "Largest file sent in a chat, in bytes.", _positive(int)],
+        ["smtp-host", None, "", "SMTP server for e-mailed transcripts (default: no e-mail)."],
+        ["smtp-port", None, 25, "Port of the SMTP server.", _port],
+        ["smtp-from", None, "", "Address e-mailed transcripts come from."],
+        ["smtp-starttls", None, "optional", "STARTTLS to the SMTP server: no, optional or required."],
+        ["smtp-user", None, "", "User to log into the SMTP server as (default: none)."],
+        ["smtp-password-file", None, None, "File whose first line is the SMTP user's password."],
     ]
     optFlags = [
         [
@@ -159,6 +176,10 @@ class Options(usage.Options):
         except ValueError as problem:
             raise usage.UsageError(f"--trusted-proxies: {problem}") from None
         self["public-url"] = _public_url(self["public-url"])
+        if self["smtp-starttls"] not in ("no", "optional", "required"):
+            raise usage.UsageError("--smtp-starttls is no, optional or required")
+        if self["smtp-host"] and not self["smtp-from"]:
+            raise usage.UsageError("--smtp-host needs --smtp-from")
         if self["visitor-timeout"] <= Config.poll_timeout:
             raise usage.UsageError(
                 f"--visitor-timeout must be longer than a poll ({Config.poll_timeout} s)"
@@ -186,6 +207,13 @@ class Options(usage.Options):
             chat_start_limit=self["chat-start-limit"],
             trusted_proxies=self["trusted-proxies"],
             public_url=self["public-url"],
+            max_file_size=self["max-file-size"],
+            smtp_host=self["smtp-host"],
+            smtp_port=self["smtp-port"],
+            smtp_from=self["smtp-from"],
+            smtp_starttls=self["smtp-starttls"],
+            smtp_user=self["smtp-user"],
+            smtp_password_file=optional_path(self["smtp-password-file"]),
         )
 
 

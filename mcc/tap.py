@@ -18,21 +18,24 @@ from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
+from mcc.routing.files import ChatFiles
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.queues import Queues
 from mcc.routing.rosters import Rosters
+from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
 from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
 from mcc.store import Store
 from mcc.throttle import Throttle
 from mcc.tls import ensure_self_signed, server_tls_options
-from mcc.web import BoundedRequest
+from mcc.web import bounded_request
 from mcc.widget.public import WidgetSite
-from mcc.widget.visitor_api import VisitorAPI
+from mcc.widget.visitor_api import UPLOAD_PATH, VisitorAPI
 from mcc.xmpp.server import XMPPServer
 
 FIRST_ADMIN = "admin"
 FIRST_ADMIN_FILE = "first-admin.txt"
+FILES_SECRET_FILE = "files-secret"
 
 
 class Listener(service.Service):
@@ -81,6 +84,33 @@ def ensure_first_admin(store, accounts, data_dir):
     with os.fdopen(descriptor, "w") as handle:
         handle.write(f"{password}\n")
     return password
+
+
+def private_secret(path):
+    """
+    The secret kept in the private file C{path}, made on first use, so that
+    links signed with it outlive a restart.
+    """
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        secret = secrets.token_bytes(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secret)
+        return secret
+
+
+def mailer(config, reactor):
+    """
+    The SMTP client of the options, or C{None} when e-mail is not set up.
+    """
+    if not config.smtp_host:
+        return None
+    return SMTPMailer(
+        reactor, config.smtp_host, config.smtp_from, config.smtp_port, config.smtp_starttls,
+        config.smtp_user or None, config.smtp_password_file, helo=config.domain,
+    )
 
 
 def admin_url(config):
@@ -137,6 +167,15 @@ def makeService(config, reactor=None):
     chats.setName("chats")
     chats.setServiceParent(mcc)
 
+    files = ChatFiles(
+        store, chats, config.data_dir / "files", reactor, lambda: secrets.token_urlsafe(24),
+        private_secret(config.data_dir / FILES_SECRET_FILE), config.max_file_size,
+        base_url=lambda: public_url(),
+    )
+    transcripts = TranscriptMailer(store, chats, reactor, mailer(config, reactor), site_name=config.domain)
+    transcripts.setName("transcripts")
+    transcripts.setServiceParent(mcc)
+
     web = Root()
     visitor_api = VisitorAPI(
         chats,
@@ -144,6 +183,7 @@ def makeService(config, reactor=None):
         config.trusted_proxies,
         config.max_message_size,
         start_limit=(config.chat_start_limit, config.chat_start_window),
+        files=files,
     )
     web.putChild(b"api", visitor_api.app.resource())
     test_page = resources.TEMPLATES / "visitor" / "test-page.html"
@@ -175,7 +215,7 @@ def makeService(config, reactor=None):
 
     for name, port, factory in (
         ("xmpp-listener", config.xmpp_port, xmpp.factory()),
-        ("http-listener", config.http_port, server.Site(web, requestFactory=BoundedRequest)),
+        ("http-listener", config.http_port, server.Site(web, requestFactory=bounded_request([(b"POST", UPLOAD_PATH, files.max_size)]))),
     ):
         listener = Listener(
             endpoints.TCP4ServerEndpoint(reactor, port, interface=config.interface), factory

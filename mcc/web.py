@@ -64,10 +64,17 @@ class BoundedRequest(server.Request):
     """
 
     max_body = MAX_REQUEST_BODY
+    larger_bodies = ()
+    """
+    C{(method, path pattern, limit)} for the few routes that take more
+    than C{max_body} (file uploads); the pattern matches the raw path,
+    query included.
+    """
     refused = False
 
     def gotLength(self, length):
         self._body_bytes = 0
+        self.max_body = self._body_limit()
         if length is not None and length > self.max_body:
             self._refuse()
         else:
@@ -84,6 +91,18 @@ class BoundedRequest(server.Request):
         if not self.refused:
             server.Request.requestReceived(self, command, path, version)
 
+    def _body_limit(self):
+        """
+        The limit for this request's route.  Its body is about to come,
+        before C{requestReceived}: the request line is still the channel's.
+        """
+        method = getattr(self.channel, "_command", None)
+        path = getattr(self.channel, "_path", None)
+        for route_method, pattern, limit in self.larger_bodies:
+            if method == route_method and path is not None and pattern.fullmatch(path):
+                return limit
+        return type(self).max_body
+
     def _refuse(self):
         if self.refused:
             return
@@ -93,6 +112,14 @@ class BoundedRequest(server.Request):
             self.content = None
         self.channel.transport.write(TOO_LARGE)
         self.channel.loseConnection()
+
+
+def bounded_request(larger_bodies):
+    """
+    A L{BoundedRequest} that lets the routes of C{larger_bodies} (see
+    L{BoundedRequest.larger_bodies}) take bodies up to their own limit.
+    """
+    return type("BoundedRequest", (BoundedRequest,), {"larger_bodies": tuple(larger_bodies)})
 
 
 HEADER_TIMEOUT = 20.0

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from twisted.application import service
 from twisted.internet import defer
 
-from mcc.routing.errors import GUEST_PREFIX
+from mcc.store.users import GUEST_PREFIX
 from mcc.routing.waiter import Waiter
 from mcc.store import ChatState
 
@@ -576,6 +576,13 @@ class ChatService(service.Service):
             self.channel.withdraw(chat, involved)
 
     # Events
+
+    def record(self, chat, kind, data, internal=False):
+        """
+        Add an event the chat operations make (a file, an e-mail) to
+        C{chat}; its visitor's polls wake unless it is C{internal}.
+        """
+        return self._event(chat, kind, data, internal)
 
     def _event(self, chat, kind, data, internal=False, message_id=None):
         seq = self.store.chats.add_event(

@@ -25,6 +25,18 @@ from mcc.store.widgets import (
     UnknownSnippet,
 )
 
+from mcc.routing.files import (
+    BadFileName,
+    BadLink,
+    EmptyFile,
+    FileError,
+    FileTooLarge,
+    FileTypeNotAllowed,
+    NotYourChat,
+    UnknownFile,
+)
+from mcc.routing.transcripts import HeaderInjection, InvalidAddress, MailNotConfigured
+
 __all__ = [
     "GUEST_PREFIX",
     "MAX_USERNAME_BYTES",
@@ -40,4 +52,15 @@ __all__ = [
     "SkinInUse",
     "UnknownSkin",
     "UnknownSnippet",
+    "FileError",
+    "FileTooLarge",
+    "EmptyFile",
+    "BadFileName",
+    "FileTypeNotAllowed",
+    "UnknownFile",
+    "BadLink",
+    "NotYourChat",
+    "MailNotConfigured",
+    "InvalidAddress",
+    "HeaderInjection",
 ]

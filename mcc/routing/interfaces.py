@@ -157,3 +157,70 @@ class IVCards(Interface):
         """
         Replace C{owner}'s vCard.
         """
+
+
+class IChatFiles(Interface):
+    """
+    Files sent in chats, by the visitor (C{token}, the chat's token) or by
+    the operator who has the chat (C{operator}, a username).
+    """
+
+    max_size = Attribute("The largest file accepted, in bytes.")
+
+    def check(chat_id, name, length=None, operator=None, token=None):
+        """
+        Refuse what cannot be sent before reading any of it; returns the
+        name the file is shown under and the type it is served with.
+        """
+
+    def send(chat_id, name, source, length=None, operator=None, token=None):
+        """
+        Store the file read from C{source} and pass it on to the other side.
+        """
+
+    def open(chat_id, file_id, operator=None, token=None):
+        """
+        The file C{file_id} of chat C{chat_id} and its bytes.
+        """
+
+    def link(stored):
+        """
+        A signed link to the file C{stored} that expires.
+        """
+
+    def open_signed(file_id, expires, signature):
+        """
+        The file and its bytes for a signed link that has not expired.
+        """
+
+    def delete_files(chat_id):
+        """
+        Remove the files of chat C{chat_id}: its history is being purged.
+        """
+
+
+class IMailSender(Interface):
+    """
+    Sends one e-mail; an SMTP client in production.
+    """
+
+    sender = Attribute("The address e-mails come from.")
+
+    def send(recipient, message):
+        """
+        Send C{message} (bytes, headers included) to C{recipient}; a
+        Deferred that fires once the server accepted it.
+        """
+
+
+class ITranscriptMailer(Interface):
+    """
+    Chat transcripts by e-mail, sent in the background with retries.
+    """
+
+    def email_transcript(chat_id, to=None, operator=None, token=None):
+        """
+        Queue the transcript of chat C{chat_id} for C{to} (by default the
+        address its visitor gave), asked by the chat's C{operator} or its
+        visitor (C{token}); returns the queued e-mail.
+        """

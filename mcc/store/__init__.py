@@ -5,7 +5,9 @@ All of mcc's SQL lives in this package; nothing else speaks to the database.
 from mcc.credentials import PasswordError
 from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
+from mcc.store.files import ChatFile, ChatFiles
 from mcc.store.messages import OfflineMessages, VCards
+from mcc.store.outbox import Outbox, OutgoingMail
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
 from mcc.store.users import DuplicateUser, UnknownUser, User, UsernameError, Users
@@ -38,6 +40,8 @@ class Store:
         self.queues = Queues(db)
         self.skins = Skins(db)
         self.snippets = Snippets(db)
+        self.files = ChatFiles(db)
+        self.outbox = Outbox(db)
 
     @classmethod
     def open(cls, path):
@@ -68,4 +72,6 @@ __all__ = [
     "ServiceLevel",
     "DuplicateSnippet",
     "UnknownSnippet",
+    "ChatFile",
+    "OutgoingMail",
 ]

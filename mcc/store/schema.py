@@ -145,6 +145,35 @@ MIGRATIONS = [
     CREATE UNIQUE INDEX chat_events_by_message_id ON chat_events(chat_id, message_id)
         WHERE message_id IS NOT NULL;
     """,
+    # 6: files sent in chats (kept on disk under their random id, which is
+    # also how they are asked for) and the e-mails of transcripts waiting to
+    # be sent or sent, so that a restart does not lose a queued one.
+    """
+    CREATE TABLE chat_files (
+        id TEXT PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        sender TEXT NOT NULL CHECK (sender IN ('visitor', 'operator')),
+        sent_by TEXT NOT NULL DEFAULT '',
+        stored_at REAL NOT NULL
+    );
+    CREATE INDEX chat_files_by_chat ON chat_files(chat_id);
+    CREATE TABLE mail_outbox (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER REFERENCES chats(id) ON DELETE SET NULL,
+        recipient TEXT NOT NULL,
+        message BLOB NOT NULL,
+        requested_by TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
+        tries INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX mail_outbox_queued ON mail_outbox(status) WHERE status = 'queued';
+    """,
 ]
 
 

@@ -9,6 +9,10 @@ any site.
     POST /api/chats/TOKEN/typing    {"state": "composing"|"paused"}
     POST /api/chats/TOKEN/end
     GET  /api/chats/TOKEN/events?after=N   (waits up to the poll timeout)
+    POST /api/chats/TOKEN/files     the file as the body, its name in
+                                    X-File-Name (UTF-8, percent-encoded)
+    GET  /api/chats/TOKEN/files/ID  a file of this chat, as an attachment
+    GET  /api/files/ID?expires=T&signature=S   the same by a signed link
 
 Answers carry CORS headers: the widget runs on customers' own origins and
 authenticates with the chat token alone, never with cookies.
@@ -17,12 +21,22 @@ authenticates with the chat token alone, never with cookies.
 import json
 import re
 from itertools import accumulate
+from urllib.parse import quote, unquote
 
 from klein import Klein
 from twisted.web import resource
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from mcc.routing.errors import (
+    BadFileName,
+    BadLink,
+    EmptyFile,
+    FileTooLarge,
+    FileTypeNotAllowed,
+    NotYourChat,
+    UnknownFile,
+)
 from mcc.routing.chats import (
     ChatError,
     InvalidCursor,
@@ -58,7 +72,20 @@ _STATUS = {
     Unavailable: 409,
     UnsendableText: 400,
     InvalidCursor: 400,
+    FileTooLarge: 413,
+    EmptyFile: 400,
+    BadFileName: 400,
+    FileTypeNotAllowed: 415,
+    UnknownFile: 404,
+    NotYourChat: 403,
+    BadLink: 403,
 }
+
+UPLOAD_PATH = re.compile(rb"/api/chats/[^/?#]+/files(\?[^#]*)?")
+"""
+The raw path of an upload, as mounted under C{/api}: the one route whose
+body may be as large as a file (see L{mcc.web.bounded_request}).
+"""
 
 
 class BadRequest(Exception):
@@ -124,13 +151,16 @@ class VisitorAPI:
 
     def __init__(
         self, chats, clock, trusted_proxies=(), max_message_size=MAX_MESSAGE_SIZE, start_limit=(10, 60.0),
-        max_json_depth=8,
+        max_json_depth=8, files=None,
     ):
         """
         @param max_json_depth: how deeply a request's JSON may nest; what
             the widget sends nests once.
+        @param files: the L{mcc.routing.interfaces.IChatFiles}, or C{None}
+            when chats carry no files.
         """
         self.chats = chats
+        self.files = files
         self.client_ip = ClientAddress(trusted_proxies)
         self.max_message_size = max_message_size
         self.max_json_depth = max_json_depth
@@ -240,7 +270,7 @@ class VisitorAPI:
     def preflight(self, request):
         self._cors(request)
         request.setHeader(b"access-control-allow-methods", b"GET, POST, OPTIONS")
-        request.setHeader(b"access-control-allow-headers", b"content-type")
+        request.setHeader(b"access-control-allow-headers", b"content-type, x-file-name")
         request.setHeader(b"access-control-max-age", b"86400")
         request.setResponseCode(204)
         return b""
@@ -352,6 +382,100 @@ class VisitorAPI:
                 "state": chat.state,
             },
         )
+
+
+    # Files
+
+    def _files(self):
+        if self.files is None:
+            raise BadRequest(404, "not-found", "this server takes no files")
+        return self.files
+
+    @app.route("/chats/<token>/files", methods=["POST"])
+    def upload(self, request, token):
+        """
+        A file from the visitor: the body is the file itself, what C{fetch}
+        sends for a C{File}; refused on its declared length before the
+        rest is looked at.
+        """
+        self._cors(request)
+
+        def post():
+            files = self._files()
+            chat = self.chats.chat(token)
+            name = _file_name(request)
+            length = _content_length(request)
+            files.check(chat.id, name, length, token=token)
+            stored = files.send(chat.id, name, request.content, length, token=token)
+            return self._answer(request, 201, _file_json(stored))
+
+        return self._guarded(request, post)
+
+    @app.route("/chats/<token>/files/<file_id>", methods=["GET"])
+    def download(self, request, token, file_id):
+        self._cors(request)
+
+        def get():
+            chat = self.chats.chat(token)
+            return _attachment(request, *self._files().open(chat.id, file_id, token=token))
+
+        return self._guarded(request, get)
+
+    @app.route("/files/<file_id>", methods=["GET"])
+    def signed_download(self, request, file_id):
+        """
+        A file by the signed link its operator got.
+        """
+        self._cors(request)
+
+        def get():
+            expires, signature = (_query_text(request, name) for name in (b"expires", b"signature"))
+            return _attachment(request, *self._files().open_signed(file_id, expires, signature))
+
+        return self._guarded(request, get)
+
+
+def _file_json(stored):
+    return {"id": stored.id, "name": stored.name, "size": stored.size, "type": stored.content_type}
+
+
+def _file_name(request):
+    raw = request.getHeader(b"x-file-name")
+    if raw is None:
+        raise BadRequest(400, "missing-field", "give the file's name in X-File-Name", "name")
+    try:
+        return unquote(raw.decode("ascii"), errors="strict")
+    except UnicodeError:
+        raise BadRequest(
+            400, "invalid-field", "X-File-Name is UTF-8, percent-encoded", "name"
+        ) from None
+
+
+def _content_length(request):
+    raw = request.getHeader(b"content-length")
+    try:
+        return None if raw is None else int(raw)
+    except ValueError:
+        raise BadRequest(400, "invalid-field", "Content-Length is a number") from None
+
+
+def _attachment(request, stored, data):
+    """
+    The bytes of a file, as a download the browser neither shows nor
+    guesses the type of.
+    """
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in stored.name)
+    request.setResponseCode(200)
+    request.setHeader(b"content-type", stored.content_type.encode("ascii"))
+    request.setHeader(
+        b"content-disposition",
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(stored.name, safe='')}".encode("ascii"),
+    )
+    request.setHeader(b"x-content-type-options", b"nosniff")
+    request.setHeader(b"content-security-policy", b"sandbox; default-src 'none'")
+    request.setHeader(b"cache-control", b"private, no-store")
+    request.setHeader(b"access-control-expose-headers", b"content-disposition")
+    return data
 
 
 def _query_text(request, name):
