@@ -51,8 +51,16 @@ class Visitor:
     email: str = ""
     question: str = ""
     ip: str = ""
+    page: str = ""
+    """
+    The page the visitor chats from.
+    """
     referrer: str = ""
+    """
+    The page that led the visitor there, when the browser tells.
+    """
     user_agent: str = ""
+    protocol: str = "web"
 
 
 @dataclass(frozen=True)
@@ -259,14 +267,15 @@ class ChatService(service.Service):
             raise UnknownTarget("a chat is for one queue or one user")
         check_sendable(
             queue=queue, user=user, name=visitor.name, email=visitor.email,
-            question=visitor.question, ip=visitor.ip, page=visitor.referrer,
-            user_agent=visitor.user_agent,
+            question=visitor.question, ip=visitor.ip, page=visitor.page,
+            referrer=visitor.referrer, user_agent=visitor.user_agent, protocol=visitor.protocol,
         )
         visitor = replace(
             visitor,
             name=plain_name(visitor.name),
             email=plain_name(visitor.email),
             ip=plain_name(visitor.ip),
+            page=plain_name(visitor.page),
             referrer=plain_name(visitor.referrer),
             user_agent=plain_name(visitor.user_agent),
         )
@@ -282,9 +291,10 @@ class ChatService(service.Service):
             visitor_email=visitor.email,
             question=visitor.question,
             ip=visitor.ip,
+            page=visitor.page,
             referrer=visitor.referrer,
             user_agent=visitor.user_agent,
-            protocol="web",
+            protocol=visitor.protocol,
             state=ChatState.WAITING,
             created_at=self.clock.seconds(),
         )

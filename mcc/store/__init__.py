@@ -3,11 +3,13 @@ All of mcc's SQL lives in this package; nothing else speaks to the database.
 """
 
 from mcc.credentials import PasswordError
+from mcc.store.canned import Canned, CannedMessages, DuplicateCanned, UnknownCanned
 from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
 from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
+from mcc.store.tags import DuplicateTag, Tag, Tags, UnknownTag
 from mcc.store.users import DuplicateUser, UnknownUser, User, UsernameError, Users
 from mcc.store.widgets import (
     DuplicateSkin,
@@ -38,6 +40,8 @@ class Store:
         self.queues = Queues(db)
         self.skins = Skins(db)
         self.snippets = Snippets(db)
+        self.tags = Tags(db)
+        self.canned = CannedMessages(db)
 
     @classmethod
     def open(cls, path):
@@ -68,4 +72,10 @@ __all__ = [
     "ServiceLevel",
     "DuplicateSnippet",
     "UnknownSnippet",
+    "Tag",
+    "DuplicateTag",
+    "UnknownTag",
+    "Canned",
+    "DuplicateCanned",
+    "UnknownCanned",
 ]
