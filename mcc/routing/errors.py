@@ -25,7 +25,74 @@ from mcc.store.widgets import (
     UnknownSnippet,
 )
 
+from mcc.store.canned import DuplicateCanned, UnknownCanned
+from mcc.store.tags import DuplicateTag, UnknownTag
+
+
+class ChatError(Exception):
+    """
+    A request the router refuses; C{reason} is a stable machine word.
+    """
+
+    reason = "error"
+
+
+class OperationRefused(ChatError):
+    """
+    A chat operation refused with nothing changed; the message says why, in
+    words an operator can read.
+    """
+
+    reason = "refused"
+
+
+class NotYourChat(OperationRefused):
+    reason = "not-your-chat"
+
+
+class NotPermitted(OperationRefused):
+    reason = "forbidden"
+
+
+class TransferPending(OperationRefused):
+    reason = "transfer-pending"
+
+
+class SelfTransfer(OperationRefused):
+    reason = "self-transfer"
+
+
+class TargetUnavailable(OperationRefused):
+    reason = "target-unavailable"
+
+
+class InvalidTag(OperationRefused):
+    reason = "invalid-tag"
+
+
+class InvalidCanned(OperationRefused):
+    reason = "invalid-canned"
+
+
+class InvalidNote(OperationRefused):
+    reason = "invalid-note"
+
+
 __all__ = [
+    "ChatError",
+    "OperationRefused",
+    "NotYourChat",
+    "NotPermitted",
+    "TransferPending",
+    "SelfTransfer",
+    "TargetUnavailable",
+    "InvalidTag",
+    "InvalidCanned",
+    "InvalidNote",
+    "DuplicateTag",
+    "UnknownTag",
+    "DuplicateCanned",
+    "UnknownCanned",
     "GUEST_PREFIX",
     "MAX_USERNAME_BYTES",
     "normalize_username",
