@@ -19,6 +19,7 @@ from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.offline import OfflineStorage
+from mcc.routing.operations import ChatOperations
 from mcc.routing.queues import Queues
 from mcc.routing.rosters import Rosters
 from mcc.routing.vcards import VCards
@@ -136,6 +137,7 @@ def makeService(config, reactor=None):
     chats.channel = xmpp.operator_channel
     chats.setName("chats")
     chats.setServiceParent(mcc)
+    operations = ChatOperations(store, chats, reactor)  # For the web client, XMPP commands, Activity.
 
     web = Root()
     visitor_api = VisitorAPI(
