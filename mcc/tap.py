@@ -20,6 +20,7 @@ from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.files import ChatFiles
 from mcc.routing.offline import OfflineStorage
+from mcc.routing.operations import ChatOperations
 from mcc.routing.queues import Queues
 from mcc.routing.rosters import Rosters
 from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
@@ -166,6 +167,7 @@ def makeService(config, reactor=None):
     chats.channel = xmpp.operator_channel
     chats.setName("chats")
     chats.setServiceParent(mcc)
+    operations = ChatOperations(store, chats, reactor)  # For the web client, XMPP commands, Activity.
 
     files = ChatFiles(
         store, chats, config.data_dir / "files", reactor, lambda: secrets.token_urlsafe(24),

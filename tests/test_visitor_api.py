@@ -70,13 +70,15 @@ def test_offline_queue_says_so_and_refuses_a_chat(visit):
 def test_chat_round_trip_with_sequence_numbers(visit):
     visit.availability.resource_available("ann", "desk")
     response = visit.request(
-        "POST", "/api/chats", {"queue": "sales", "name": "Vi", "question": "Hi?"},
+        "POST", "/api/chats",
+        {"queue": "sales", "name": "Vi", "question": "Hi?", "referrer": "https://search.example/?q=x"},
         headers={"Referer": ["https://shop.example/cart"], "User-Agent": ["TestBrowser"]},
     )
     assert response.code == 201
     token = visit.json(response)["token"]
     chat = visit.chats.chat(token)
-    assert (chat.referrer, chat.user_agent, chat.ip) == ("https://shop.example/cart", "TestBrowser", "127.0.0.1")
+    assert (chat.page, chat.user_agent, chat.ip) == ("https://shop.example/cart", "TestBrowser", "127.0.0.1")
+    assert (chat.referrer, chat.protocol) == ("https://search.example/?q=x", "web")
     assert len(token) >= 22
 
     answered = []
@@ -163,7 +165,7 @@ def test_one_line_fields_stay_on_one_line(visit):
         headers={"User-Agent": ["Agent\x01 7"]},
     )
     chat = visit.chats.chat(visit.json(response)["token"])
-    assert (chat.visitor_name, chat.referrer) == ("Eve IP: 10.0.0.1", "https://a.example/ x")
+    assert (chat.visitor_name, chat.page) == ("Eve IP: 10.0.0.1", "https://a.example/ x")
     assert chat.user_agent == "Agent\ufffd 7"
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from twisted.application import service
 from twisted.internet import defer
 
-from mcc.store.users import GUEST_PREFIX
+from mcc.routing.errors import GUEST_PREFIX, ChatError
 from mcc.routing.waiter import Waiter
 from mcc.store import ChatState
 
@@ -42,6 +42,7 @@ POP_DIRECTIONAL_ISOLATE = "\u2069"
 
 VISITOR = "visitor"
 OPERATOR = "operator"
+ADMIN = "admin"
 TIMEOUT = "timeout"
 
 
@@ -51,8 +52,16 @@ class Visitor:
     email: str = ""
     question: str = ""
     ip: str = ""
+    page: str = ""
+    """
+    The page the visitor chats from.
+    """
     referrer: str = ""
+    """
+    The page that led the visitor there, when the browser tells.
+    """
     user_agent: str = ""
+    protocol: str = "web"
 
 
 @dataclass(frozen=True)
@@ -81,12 +90,22 @@ class _Absence:
     timer: object
 
 
-class ChatError(Exception):
+@dataclass(eq=False)
+class _Transfer:
     """
-    A request the router refuses; C{reason} is a stable machine word.
+    A chat rung for C{queue} or C{user} (shown as C{label}) while C{holder}
+    keeps it; C{offered} are the operators ringing, C{timer} gives it back
+    to the holder.
     """
 
-    reason = "error"
+    holder: str
+    by: str
+    queue: str | None
+    user: str | None
+    label: str
+    note: str
+    offered: set
+    timer: object = None
 
 
 class UnsendableText(ChatError):
@@ -200,6 +219,7 @@ class ChatService(service.Service):
         self._answer_timers = {}
         self._visitor_timers = {}
         self._absences = {}
+        self._transfers = {}
         self._polls = Waiter(clock, timeouts.poll)
         availability.add_observer(self._availability_changed)
 
@@ -259,14 +279,15 @@ class ChatService(service.Service):
             raise UnknownTarget("a chat is for one queue or one user")
         check_sendable(
             queue=queue, user=user, name=visitor.name, email=visitor.email,
-            question=visitor.question, ip=visitor.ip, page=visitor.referrer,
-            user_agent=visitor.user_agent,
+            question=visitor.question, ip=visitor.ip, page=visitor.page,
+            referrer=visitor.referrer, user_agent=visitor.user_agent, protocol=visitor.protocol,
         )
         visitor = replace(
             visitor,
             name=plain_name(visitor.name),
             email=plain_name(visitor.email),
             ip=plain_name(visitor.ip),
+            page=plain_name(visitor.page),
             referrer=plain_name(visitor.referrer),
             user_agent=plain_name(visitor.user_agent),
         )
@@ -282,9 +303,10 @@ class ChatService(service.Service):
             visitor_email=visitor.email,
             question=visitor.question,
             ip=visitor.ip,
+            page=visitor.page,
             referrer=visitor.referrer,
             user_agent=visitor.user_agent,
-            protocol="web",
+            protocol=visitor.protocol,
             state=ChatState.WAITING,
             created_at=self.clock.seconds(),
         )
@@ -329,6 +351,8 @@ class ChatService(service.Service):
         )
         if chat.state == ChatState.ACTIVE:
             self.channel.deliver(chat, chat.operator, text)
+            for operator in sorted(self.transfer_offered(chat.id)):
+                self.channel.deliver(chat, operator, text)
         else:
             for operator in self._offered.get(chat.id, ()):
                 self.channel.deliver(chat, operator, text)
@@ -394,6 +418,9 @@ class ChatService(service.Service):
         An operator wrote to a chat's guest: the first to answer takes it.
         """
         chat = self.by_guest(guest)
+        if operator in self.transfer_offered(chat.id):
+            self._take_transfer(chat, operator)
+            chat = self.store.chats.by_id(chat.id)
         candidate = operator in self._chat_candidates(chat)
         if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
@@ -514,6 +541,8 @@ class ChatService(service.Service):
                     self._operator_left(chat)
                 else:
                     self._operator_back(chat)
+            elif chat.id in self._transfers:
+                self._transfer_availability(chat, username, status)
             elif chat.state == ChatState.WAITING:
                 if status == "available" and username in self._chat_candidates(chat):
                     self._offer(chat, [username])
@@ -542,6 +571,7 @@ class ChatService(service.Service):
         chat = self.store.chats.by_id(chat_id)
         if chat.state != ChatState.ACTIVE:
             return
+        self._drop_transfer(chat, "operator-gone", f"{chat.operator_name} has gone; this transfer is off.")
         self.store.chats.requeue(chat.id)
         self._event(chat, "requeued", {"operator": chat.operator_name})
         self._offered.pop(chat.id, None)
@@ -557,10 +587,20 @@ class ChatService(service.Service):
         When C{chat} last began to wait for an operator: its creation, or
         its last return to the queue.
         """
-        returns = [e.at for e in self.store.chats.events_after(chat.id, 0) if e.kind == "requeued"]
+        returns = [
+            e.at for e in self.store.chats.events_after(chat.id, 0) if e.kind in ("requeued", "transfer")
+        ]
         return returns[-1] if returns else chat.created_at
 
+    def end(self, chat, closed_by, notice=None):
+        """
+        End the open C{chat} for C{closed_by} (L{OPERATOR} or L{ADMIN});
+        its operator (or those it rings) get C{notice}, if any.
+        """
+        self._finish(chat, ChatState.CLOSED, closed_by, notice)
+
     def _finish(self, chat, state, closed_by, notice):
+        self._drop_transfer(chat, "ended", "This chat has ended.")
         self._cancel_answer_timer(chat.id)
         self._cancel_absence(chat.id)
         timer = self._visitor_timers.pop(chat.id, None)
@@ -574,6 +614,145 @@ class ChatService(service.Service):
             if notice:
                 self.channel.notify(chat, involved, notice)
             self.channel.withdraw(chat, involved)
+
+    # Transfers
+
+    def transfer_offered(self, chat_id):
+        """
+        The operators a pending transfer of the chat rings (empty for none).
+        """
+        transfer = self._transfers.get(chat_id)
+        return set() if transfer is None else set(transfer.offered)
+
+    def transfer_pending(self, chat_id):
+        return chat_id in self._transfers
+
+    def transfer(self, chat, by, by_name, label, note, queue=None, user=None):
+        """
+        Ring the available operators of C{queue} or C{user} (but the one who
+        has it) with the active C{chat}, which stays with its operator until
+        one of them answers, or the answer time is over; a waiting chat
+        goes to C{queue} or C{user} instead of where it was, to ring there
+        for a fresh answer time.  Who may ask, and whether anyone is there,
+        the caller checked: C{targets} must not be empty.
+        """
+        targets = [name for name in self.available_operators(queue, user) if name != chat.operator]
+        notice = f"You are being transferred to {label}."
+        if chat.state == ChatState.WAITING:
+            self._redirect(chat, by, by_name, label, note, queue, user, notice)
+            return
+        transfer = _Transfer(chat.operator, by, queue, user, label, note, set())
+        self._transfers[chat.id] = transfer
+        self._event(
+            chat, "transfer_offered",
+            {"by": by, "from": chat.operator, "queue": queue, "user": user, "note": note},
+            internal=True,
+        )
+        self._event(chat, "transfer", {"text": notice, "to": label})
+        transfer.timer = self.clock.callLater(self.timeouts.answer, self._transfer_unanswered, chat.id)
+        self._ring_transfer(chat, transfer, targets, by_name)
+        self.channel.notify(
+            chat, [chat.operator],
+            f"Transferring this chat to {label}; it is yours until someone there takes it.",
+        )
+
+    def _ring_transfer(self, chat, transfer, operators, by_name=None):
+        fresh = sorted(set(operators) - transfer.offered - {transfer.holder})
+        if not fresh:
+            return
+        transfer.offered.update(fresh)
+        self.channel.offer(chat, fresh, self._transcript(chat))
+        by_name = by_name or self._display_name(transfer.by)
+        text = f"{by_name} transfers this chat to {transfer.label}; reply to take it."
+        if transfer.note:
+            text += f"\nNote: {isolated(transfer.note)}"
+        self.channel.notify(chat, fresh, text)
+
+    def _redirect(self, chat, by, by_name, label, note, queue, user, notice):
+        if not self.store.chats.redirect(chat.id, queue, user):
+            return
+        self._cancel_answer_timer(chat.id)
+        ringing = sorted(self._offered.pop(chat.id, set()))
+        self._event(
+            chat, "transfer_offered",
+            {"by": by, "from": None, "queue": queue, "user": user, "note": note},
+            internal=True,
+        )
+        self._event(chat, "transfer", {"text": notice, "to": label})
+        if ringing:
+            self.channel.notify(chat, ringing, f"{by_name} moved this chat to {label}.")
+            self.channel.withdraw(chat, ringing)
+        chat = self.store.chats.by_id(chat.id)
+        self._offer(chat)
+        if note:
+            self.channel.notify(
+                chat, sorted(self._offered.get(chat.id, ())), f"Note from {by_name}: {isolated(note)}"
+            )
+
+    def _display_name(self, username):
+        user = self.store.users.find(username)
+        return plain_name((user and user.display_name) or "") or username
+
+    def _take_transfer(self, chat, operator):
+        """
+        The first to answer a transfer takes the chat from its holder.
+        """
+        transfer = self._transfers.get(chat.id)
+        name = self._display_name(operator)
+        if not self.store.chats.hand_over(
+            chat.id, transfer.holder, operator, name, transfer.queue, transfer.user
+        ):
+            return
+        self._transfers.pop(chat.id)
+        transfer.timer.cancel()
+        self._cancel_absence(chat.id)
+        self._event(chat, "transfer_taken", {"operator": operator, "from": transfer.holder}, internal=True)
+        self._event(chat, "picked_up", {"operator": name})
+        others = sorted(transfer.offered - {operator})
+        if others:
+            self.channel.notify(chat, others, f"{name} picked up this chat.")
+            self.channel.withdraw(chat, others)
+        self.channel.notify(chat, [transfer.holder], f"{name} took this chat over from you.")
+        self.channel.withdraw(chat, [transfer.holder])
+
+    def _transfer_unanswered(self, chat_id):
+        transfer = self._transfers.get(chat_id)
+        if transfer is None:
+            return
+        chat = self.store.chats.by_id(chat_id)
+        self._drop_transfer(chat, "unanswered", f"Nobody took this chat in time; it stays with {chat.operator_name}.")
+        self.channel.notify(
+            chat, [transfer.holder],
+            f"Nobody at {transfer.label} took this chat in time; it is still yours.",
+        )
+
+    def _drop_transfer(self, chat, reason, notice):
+        """
+        Call off the chat's pending transfer, if any: the operators it rang
+        are told C{notice}, and the event says C{reason}.
+        """
+        transfer = self._transfers.pop(chat.id, None)
+        if transfer is None:
+            return
+        if transfer.timer is not None and transfer.timer.active():
+            transfer.timer.cancel()
+        self._event(chat, "transfer_returned", {"to": transfer.holder, "reason": reason}, internal=True)
+        ringing = sorted(transfer.offered)
+        if ringing:
+            self.channel.notify(chat, ringing, notice)
+            self.channel.withdraw(chat, ringing)
+
+    def _transfer_availability(self, chat, username, status):
+        transfer = self._transfers[chat.id]
+        if status != "available":
+            transfer.offered.discard(username)
+            return
+        try:
+            candidates = self._candidates(transfer.queue, transfer.user)
+        except UnknownTarget:
+            return
+        if username in candidates:
+            self._ring_transfer(chat, transfer, [username])
 
     # Events
 
@@ -601,14 +780,29 @@ class ChatService(service.Service):
         service.Service.startService(self)
         for chat in self.store.chats.unfinished():
             self._visitor_seen(chat)
+            self._settle_transfer(chat)
             if chat.state == ChatState.WAITING:
                 self._offer(chat, waiting_since=self._waiting_since(chat))
             elif self.availability.status(chat.operator) == "offline":
                 self._operator_left(chat)
 
+    def _settle_transfer(self, chat):
+        """
+        A transfer still ringing when the server stopped is off: the chat
+        stayed with its operator, and the events say so.
+        """
+        outcome = None
+        for event in self.store.chats.events_after(chat.id, 0, include_internal=True):
+            if event.kind in ("transfer_offered", "transfer_taken", "transfer_returned"):
+                outcome = event
+        if outcome is not None and outcome.kind == "transfer_offered" and outcome.data["from"]:
+            self._event(chat, "transfer_returned", {"to": outcome.data["from"], "reason": "restart"}, internal=True)
+
     def stopService(self):
         service.Service.stopService(self)
         timers = [absence.timer for absence in self._absences.values()]
+        timers += [transfer.timer for transfer in self._transfers.values()]
+        self._transfers.clear()
         for timer in timers + list(self._answer_timers.values()) + list(self._visitor_timers.values()):
             if timer.active():
                 timer.cancel()

@@ -25,19 +25,113 @@ from mcc.store.widgets import (
     UnknownSnippet,
 )
 
-from mcc.routing.files import (
-    BadFileName,
-    BadLink,
-    EmptyFile,
-    FileError,
-    FileTooLarge,
-    FileTypeNotAllowed,
-    NotYourChat,
-    UnknownFile,
-)
-from mcc.routing.transcripts import HeaderInjection, InvalidAddress, MailNotConfigured
+from mcc.store.canned import DuplicateCanned, UnknownCanned
+from mcc.store.tags import DuplicateTag, UnknownTag
+
+
+class ChatError(Exception):
+    """
+    A request the router refuses; C{reason} is a stable machine word.
+    """
+
+    reason = "error"
+
+
+class OperationRefused(ChatError):
+    """
+    A chat operation refused with nothing changed; the message says why, in
+    words an operator can read.
+    """
+
+    reason = "refused"
+
+
+class NotYourChat(OperationRefused):
+    reason = "not-your-chat"
+
+
+class NotPermitted(OperationRefused):
+    reason = "forbidden"
+
+
+class TransferPending(OperationRefused):
+    reason = "transfer-pending"
+
+
+class SelfTransfer(OperationRefused):
+    reason = "self-transfer"
+
+
+class TargetUnavailable(OperationRefused):
+    reason = "target-unavailable"
+
+
+class InvalidTag(OperationRefused):
+    reason = "invalid-tag"
+
+
+class InvalidCanned(OperationRefused):
+    reason = "invalid-canned"
+
+
+class InvalidNote(OperationRefused):
+    reason = "invalid-note"
+
+
+class FileError(OperationRefused):
+    reason = "file-refused"
+
+
+class FileTooLarge(FileError):
+    reason = "too-large"
+
+
+class EmptyFile(FileError):
+    reason = "empty-file"
+
+
+class BadFileName(FileError):
+    reason = "invalid-file-name"
+
+
+class FileTypeNotAllowed(FileError):
+    reason = "file-type-not-allowed"
+
+
+class UnknownFile(FileError):
+    reason = "unknown-file"
+
+
+class BadLink(FileError):
+    reason = "invalid-link"
+
+
+class MailNotConfigured(OperationRefused):
+    reason = "mail-not-configured"
+
+
+class InvalidAddress(OperationRefused):
+    reason = "invalid-address"
+
+
+class HeaderInjection(InvalidAddress):
+    reason = "header-injection"
 
 __all__ = [
+    "ChatError",
+    "OperationRefused",
+    "NotYourChat",
+    "NotPermitted",
+    "TransferPending",
+    "SelfTransfer",
+    "TargetUnavailable",
+    "InvalidTag",
+    "InvalidCanned",
+    "InvalidNote",
+    "DuplicateTag",
+    "UnknownTag",
+    "DuplicateCanned",
+    "UnknownCanned",
     "GUEST_PREFIX",
     "MAX_USERNAME_BYTES",
     "normalize_username",

@@ -23,10 +23,18 @@ from mcc.routing.chats import (
     OPERATOR,
     UNSENDABLE,
     VISITOR,
-    ChatError,
     ChatOver,
     UnknownChat,
     plain_name,
+)
+from mcc.routing.errors import (
+    BadFileName,
+    BadLink,
+    EmptyFile,
+    FileTooLarge,
+    FileTypeNotAllowed,
+    NotYourChat,
+    UnknownFile,
 )
 from mcc.routing.interfaces import IChatFiles
 from mcc.store import ChatState
@@ -75,38 +83,6 @@ What a file's id, and so its name on disk, looks like.
 """
 
 NOT_IN_NAMES = re.compile(r"[/\\\x7f-\x9f]")
-
-
-class FileError(ChatError):
-    reason = "file-refused"
-
-
-class FileTooLarge(FileError):
-    reason = "too-large"
-
-
-class EmptyFile(FileError):
-    reason = "empty-file"
-
-
-class BadFileName(FileError):
-    reason = "invalid-file-name"
-
-
-class FileTypeNotAllowed(FileError):
-    reason = "file-type-not-allowed"
-
-
-class UnknownFile(FileError):
-    reason = "unknown-file"
-
-
-class NotYourChat(ChatError):
-    reason = "not-your-chat"
-
-
-class BadLink(FileError):
-    reason = "invalid-link"
 
 
 def file_size(size):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_routing_services,tests.test_routing_chats -*-
+# -*- test-case-name: tests.test_routing_services,tests.test_routing_chats,tests.test_routing_operations -*-
 """
 The boundaries of the routing layer, kept together.
 """
@@ -45,6 +45,116 @@ class IOperatorChannel(Interface):
         C{chat} is no longer there for C{operators}: it ended or went elsewhere.
         """
 
+
+
+class IChatOperations(Interface):
+    """
+    What operators and admins do to a chat, from any adapter: chats by id,
+    the actor by username; C{by_admin=True} acts as an administrator.
+    Refusals raise L{mcc.routing.errors.OperationRefused} (or another
+    C{ChatError}, or a store error re-exported there) with nothing changed.
+    """
+
+    def chat(chat_id):
+        """
+        The chat record, or C{UnknownChat}.
+        """
+
+    def transfer_targets(chat_id, operator, by_admin=False):
+        """
+        The queues and users the chat can be transferred to now.
+        """
+
+    def transfer(chat_id, operator, queue=None, user=None, note="", by_admin=False):
+        """
+        Ring C{queue} or C{user} with the chat; its operator keeps it until
+        someone takes it, or gets it back after the answer time.
+        """
+
+    def end(chat_id, operator, by_admin=False):
+        """
+        End the chat.
+        """
+
+    def tags(chat_id):
+        """
+        The chat's tag names, as first written.
+        """
+
+    def add_tags(chat_id, operator, names, by_admin=False):
+        """
+        Tag the chat; returns its tags.
+        """
+
+    def remove_tag(chat_id, operator, name, by_admin=False):
+        """
+        Untag the chat; returns its tags.
+        """
+
+    def suggest_tags(prefix, limit=10):
+        """
+        Tag names in use that start with C{prefix}.
+        """
+
+    def all_tags():
+        """
+        Every tag name with how many chats carry it.
+        """
+
+    def rename_tag(name, new_name):
+        """
+        Rename a tag everywhere.
+        """
+
+    def merge_tags(name, into):
+        """
+        Retag C{name}'s chats with C{into}; C{name} goes.
+        """
+
+    def delete_tag(name):
+        """
+        Remove a tag from every chat.
+        """
+
+    def add_canned(name, text, queue=None, owner=None):
+        """
+        A canned message for C{queue}, or C{owner}'s own.
+        """
+
+    def update_canned(canned_id, name, text, owner=None):
+        """
+        Change a canned message (with C{owner}, only theirs).
+        """
+
+    def remove_canned(canned_id, owner=None):
+        """
+        Delete a canned message (with C{owner}, only theirs).
+        """
+
+    def queue_canned(queue):
+        """
+        A queue's shared canned messages.
+        """
+
+    def own_canned(owner):
+        """
+        An operator's own canned messages.
+        """
+
+    def canned_for(chat_id, operator):
+        """
+        The canned messages C{operator} can use in the chat, by name.
+        """
+
+    def send_canned(chat_id, operator, name):
+        """
+        Send a canned message as the operator's; returns its text.
+        """
+
+    def details(chat_id, operator, by_admin=False):
+        """
+        The visitor's details and earlier chats.
+        """
 
 
 class IAccounts(Interface):

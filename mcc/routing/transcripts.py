@@ -22,8 +22,9 @@ from twisted.mail import smtp
 from twisted.python import log
 from zope.interface import implementer
 
-from mcc.routing.chats import VISITOR, ChatError, UnknownChat, sendable
-from mcc.routing.files import NotYourChat, file_size
+from mcc.routing.chats import VISITOR, UnknownChat, sendable
+from mcc.routing.errors import HeaderInjection, InvalidAddress, MailNotConfigured, NotYourChat
+from mcc.routing.files import file_size
 from mcc.routing.interfaces import IMailSender, ITranscriptMailer
 
 QUEUED = "queued"
@@ -41,18 +42,6 @@ ADDRESS = re.compile(
     r"(?!\.)(?!.*\.\.)[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}(?<!\.)"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
-
-
-class MailNotConfigured(ChatError):
-    reason = "mail-not-configured"
-
-
-class InvalidAddress(ChatError):
-    reason = "invalid-address"
-
-
-class HeaderInjection(InvalidAddress):
-    reason = "header-injection"
 
 
 def check_address(address):

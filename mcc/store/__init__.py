@@ -3,6 +3,7 @@ All of mcc's SQL lives in this package; nothing else speaks to the database.
 """
 
 from mcc.credentials import PasswordError
+from mcc.store.canned import Canned, CannedMessages, DuplicateCanned, UnknownCanned
 from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
 from mcc.store.files import ChatFile, ChatFiles
@@ -10,6 +11,7 @@ from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.outbox import Outbox, OutgoingMail
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
+from mcc.store.tags import DuplicateTag, Tag, Tags, UnknownTag
 from mcc.store.users import DuplicateUser, UnknownUser, User, UsernameError, Users
 from mcc.store.widgets import (
     DuplicateSkin,
@@ -42,6 +44,8 @@ class Store:
         self.snippets = Snippets(db)
         self.files = ChatFiles(db)
         self.outbox = Outbox(db)
+        self.tags = Tags(db)
+        self.canned = CannedMessages(db)
 
     @classmethod
     def open(cls, path):
@@ -74,4 +78,10 @@ __all__ = [
     "UnknownSnippet",
     "ChatFile",
     "OutgoingMail",
+    "Tag",
+    "DuplicateTag",
+    "UnknownTag",
+    "Canned",
+    "DuplicateCanned",
+    "UnknownCanned",
 ]

@@ -44,6 +44,7 @@ CHAT_COLUMNS = (
     "visitor_email",
     "question",
     "ip",
+    "page",
     "referrer",
     "user_agent",
     "protocol",
@@ -68,6 +69,7 @@ class ChatRecord:
     visitor_email: str
     question: str
     ip: str
+    page: str
     referrer: str
     user_agent: str
     protocol: str
@@ -149,6 +151,49 @@ class Chats:
             " WHERE id = ? AND state = ?",
             (ChatState.WAITING, chat_id, ChatState.ACTIVE),
         )
+
+    def hand_over(self, chat_id, holder, operator, operator_name, queue, target_user):
+        """
+        Give the active chat that C{holder} has to C{operator}, now for
+        C{queue} or C{target_user}; false when C{holder} no longer has it
+        (it ended, or someone else took it first).
+        """
+        cursor = self._conn.execute(
+            "UPDATE chats SET operator = ?, operator_name = ?, queue = ?, target_user = ?"
+            " WHERE id = ? AND state = ? AND operator = ?",
+            (operator, operator_name, queue, target_user, chat_id, ChatState.ACTIVE, holder),
+        )
+        return cursor.rowcount == 1
+
+    def redirect(self, chat_id, queue, target_user):
+        """
+        Send a waiting chat to C{queue} or C{target_user} instead; false
+        when it is not waiting any more.
+        """
+        cursor = self._conn.execute(
+            "UPDATE chats SET queue = ?, target_user = ? WHERE id = ? AND state = ?",
+            (queue, target_user, chat_id, ChatState.WAITING),
+        )
+        return cursor.rowcount == 1
+
+    def earlier(self, chat, since):
+        """
+        The visitor's chats before C{chat}, newest first: those with the
+        same e-mail address (in any letter case), or, when C{chat} has none,
+        those from the same IP address that began at C{since} or later.
+        """
+        if chat.visitor_email:
+            where, values = "lower(visitor_email) = lower(?)", (chat.visitor_email,)
+        elif chat.ip:
+            where, values = "visitor_email = '' AND ip = ? AND created_at >= ?", (chat.ip, since)
+        else:
+            return []
+        rows = self._conn.execute(
+            f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats WHERE {where} AND id < ?"
+            " ORDER BY id DESC LIMIT 50",
+            (*values, chat.id),
+        )
+        return [ChatRecord(*row) for row in rows]
 
     def finish(self, chat_id, state, closed_by, now):
         self._conn.execute(

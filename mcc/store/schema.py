@@ -145,7 +145,45 @@ MIGRATIONS = [
     CREATE UNIQUE INDEX chat_events_by_message_id ON chat_events(chat_id, message_id)
         WHERE message_id IS NOT NULL;
     """,
-    # 6: files sent in chats (kept on disk under their random id, which is
+    # 6: chat operations.  The page the visitor chatted from moves to a
+    # column of its own (what step 2 called the referrer was that page),
+    # leaving C{referrer} for the page that led there.  Tag names are shared
+    # and matched case-folded (C{folded}), shown as first written; canned
+    # messages belong to one queue or to one operator.
+    """
+    ALTER TABLE chats ADD COLUMN page TEXT NOT NULL DEFAULT '';
+    UPDATE chats SET page = referrer, referrer = '';
+    CREATE INDEX chats_by_email ON chats(visitor_email) WHERE visitor_email != '';
+    CREATE INDEX chats_by_ip ON chats(ip, created_at);
+    CREATE TABLE tags (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        folded TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE chat_tags (
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+        added_by TEXT NOT NULL,
+        added_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, tag_id)
+    );
+    CREATE INDEX chat_tags_by_tag ON chat_tags(tag_id);
+    CREATE TABLE canned_messages (
+        id INTEGER PRIMARY KEY,
+        queue_id INTEGER REFERENCES queues(id) ON DELETE CASCADE,
+        owner TEXT REFERENCES users(username) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        CHECK ((queue_id IS NULL) != (owner IS NULL))
+    );
+    CREATE UNIQUE INDEX canned_by_queue ON canned_messages(queue_id, name)
+        WHERE queue_id IS NOT NULL;
+    CREATE UNIQUE INDEX canned_by_owner ON canned_messages(owner, name)
+        WHERE owner IS NOT NULL;
+    """,
+    # 7: files sent in chats (kept on disk under their random id, which is
     # also how they are asked for) and the e-mails of transcripts waiting to
     # be sent or sent, so that a restart does not lose a queued one.
     """

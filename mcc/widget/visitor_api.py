@@ -4,7 +4,7 @@ The visitor's HTTP API under /api: JSON over long-polling, for widgets on
 any site.
 
     GET  /api/availability?queue=NAME (or user=NAME)   -> {"available": bool}
-    POST /api/chats       {"queue"|"user", "name", "email", "question"}
+    POST /api/chats       {"queue"|"user", "name", "email", "question", "page", "referrer"}
     POST /api/chats/TOKEN/messages  {"text", "id"}
     POST /api/chats/TOKEN/typing    {"state": "composing"|"paused"}
     POST /api/chats/TOKEN/end
@@ -309,8 +309,9 @@ class VisitorAPI:
             visitor = Visitor(
                 question=question,
                 ip=ip,
-                referrer=self._text_field(body, "page", limit=PAGE_LIMIT, one_line=True)
+                page=self._text_field(body, "page", limit=PAGE_LIMIT, one_line=True)
                 or _header_text(request, b"referer", PAGE_LIMIT),
+                referrer=self._text_field(body, "referrer", limit=PAGE_LIMIT, one_line=True),
                 user_agent=_header_text(request, b"user-agent", 500),
                 **fields,
             )

@@ -56,7 +56,7 @@ def summary(chat):
     if chat.visitor_email:
         lines.append(f"E-mail: {value(chat.visitor_email)}")
     lines.append(f"IP: {value(chat.ip) or 'unknown'}")
-    lines.append(f"Page: {value(chat.referrer) or 'unknown'}")
+    lines.append(f"Page: {value(chat.page) or 'unknown'}")
     if chat.question:
         lines.append("Question:")
         lines.extend(QUOTE + isolated(line) for line in chat.question.splitlines())

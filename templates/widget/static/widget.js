@@ -487,6 +487,9 @@
     function start(values, failed) {
       var target = cfg.target || {};
       values.page = type === "page" ? d.referrer || w.location.href : w.location.href;
+      if (d.referrer && type !== "page") {
+        values.referrer = d.referrer;
+      }
       values[target.queue ? "queue" : "user"] = target.queue || target.user;
       call("", values).then(function (answer) {
         if (answer.status !== 201) {
@@ -553,6 +556,8 @@
         operator = "";
         view.note(skin.text_transferred);
         p.sub.textContent = skin.text_waiting;
+      } else if (e.kind === "transfer") {
+        view.note(e.text);
       } else if (e.kind === "ended" || e.kind === "missed") {
         view.note(e.kind === "ended" ? skin.text_ended : skin.text_missed);
       }
