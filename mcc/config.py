@@ -7,21 +7,36 @@ a setting has one name, one default and one help text.
 """
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from twisted.internet import endpoints
 from twisted.python import usage
 from twisted.words.protocols.jabber import jid
 
 
 @dataclass(frozen=True)
 class Config:
-    data_dir: Path
+    """
+    Every setting of the process, with its default: the one place defaults
+    are written.  L{Options} offers each field as C{--field-name}.
+    """
+
+    data_dir: Path = Path("mcc-data")
     domain: str = "localhost"
     interface: str = "0.0.0.0"
     xmpp_port: int = 5222
     http_port: int = 8080
+    xmpp_listen: str = ""
+    """
+    An endpoint description (L{endpoints.serverFromString}) for the XMPP
+    port; empty: TCP on C{interface} and C{xmpp_port}.
+    """
+    http_listen: str = ""
+    """
+    The same for the HTTP port, with C{http_port}.
+    """
     tls_cert: Path | None = None
     tls_key: Path | None = None
     allow_plaintext_on_loopback: bool = False
@@ -45,6 +60,18 @@ class Config:
     Where browsers reach the HTTP port, for the code pasted into websites;
     empty: derived from the HTTP port (see L{base_url}).
     """
+
+    def xmpp_endpoint(self):
+        """
+        The endpoint description the XMPP port listens on.
+        """
+        return self.xmpp_listen or _tcp(self.xmpp_port, self.interface)
+
+    def http_endpoint(self):
+        """
+        The endpoint description the HTTP port listens on.
+        """
+        return self.http_listen or _tcp(self.http_port, self.interface)
 
     def base_url(self, port=None):
         """
@@ -72,6 +99,15 @@ class Config:
         return self.tls_key or self.data_dir / "tls" / "key.pem"
 
 
+def _tcp(port, interface):
+    """
+    The endpoint description of TCP on C{port} of C{interface}, whose
+    colons (IPv6) are escaped.
+    """
+    escaped = interface.replace("\\", "\\\\").replace(":", "\\:")
+    return f"tcp:{port}:interface={escaped}" if interface else f"tcp:{port}"
+
+
 def _positive(convert):
     def check(value):
         number = convert(value)
@@ -89,54 +125,138 @@ def _port(value):
     return number
 
 
+def _endpoint(value):
+    """
+    C{value}, once it parses as a server endpoint description.
+    """
+    if not value:
+        return ""
+    try:
+        # Nothing listens yet: the endpoint is built and dropped.
+        endpoints.serverFromString(None, value)
+    except (ValueError, KeyError, TypeError, IndexError) as problem:
+        raise ValueError(f"not an endpoint description like tcp:5222: {value!r} ({problem})")
+    return value
+
+
+_DEFAULTS = {field.name: field.default for field in fields(Config)}
+
+# Option name, short name, help, conversion: the field of Config of the
+# same name (dashes for underscores) gives the default.
+_PARAMETERS = [
+    ("data-dir", "d", "Folder for the database and TLS files.", str),
+    ("domain", None, "XMPP domain served; accounts are NAME@DOMAIN.", str),
+    ("interface", None, "Address to listen on (:: for every IPv6 and IPv4 address).", str),
+    ("xmpp-port", None, "XMPP client port (STARTTLS).", _port),
+    ("http-port", None, "HTTP port for the admin site and widgets.", _port),
+    (
+        "xmpp-listen",
+        None,
+        "Where XMPP listens, as a Twisted endpoint description such as tcp6:5222:interface=\\:\\:"
+        " or systemd:domain=INET:index=0 (default: tcp on --interface and --xmpp-port).",
+        _endpoint,
+    ),
+    (
+        "http-listen",
+        None,
+        "Where HTTP listens, as an endpoint description"
+        " (default: tcp on --interface and --http-port).",
+        _endpoint,
+    ),
+    ("tls-cert", None, "PEM certificate (default: self-signed, in the data dir).", str),
+    ("tls-key", None, "PEM private key for --tls-cert.", str),
+    ("max-stanza-size", None, "Largest stanza accepted, in bytes.", _positive(int)),
+    ("auth-timeout", None, "Seconds a connection may stay unauthenticated.", _positive(float)),
+    (
+        "auth-failures-allowed",
+        None,
+        "Failed sign-ins (XMPP or admin site) one address may make per --auth-failure-window.",
+        _positive(int),
+    ),
+    ("auth-failure-window", None, "Seconds over which failed sign-ins count.", _positive(float)),
+    ("keepalive-interval", None, "Seconds of silence before a session is pinged.", _positive(float)),
+    (
+        "keepalive-grace",
+        None,
+        "Seconds a pinged session has to answer before it is closed.",
+        _positive(float),
+    ),
+    (
+        "admin-session-timeout",
+        None,
+        "Seconds of inactivity before the admin site signs a browser out.",
+        _positive(float),
+    ),
+    ("answer-timeout", None, "Seconds a chat rings before it counts as missed.", _positive(float)),
+    (
+        "visitor-timeout",
+        None,
+        "Seconds without a poll before a visitor counts as gone (longer than --poll-timeout).",
+        _positive(float),
+    ),
+    ("poll-timeout", None, "Longest wait of a long poll, in seconds.", _positive(float)),
+    (
+        "reconnect-timeout",
+        None,
+        "Seconds an operator who went offline keeps their chats before they return to the queue.",
+        _positive(float),
+    ),
+    ("max-message-size", None, "Longest visitor message, in characters.", _positive(int)),
+    (
+        "chat-start-limit",
+        None,
+        "New chats one address may start per --chat-start-window.",
+        _positive(int),
+    ),
+    ("chat-start-window", None, "Seconds over which new chats count.", _positive(float)),
+    (
+        "trusted-proxies",
+        None,
+        "Comma-separated networks whose X-Forwarded-For is believed (default: none).",
+        str,
+    ),
+    (
+        "public-url",
+        None,
+        "Base URL where browsers reach the HTTP port, used in the code for websites"
+        " (default: http://localhost:HTTP-PORT).",
+        str,
+    ),
+]
+_FLAGS = [
+    (
+        "allow-plaintext-on-loopback",
+        "Benchmarks only: accept clients on 127.0.0.1 without TLS (PLAIN allowed).",
+    ),
+]
+
+
+def _field(option):
+    return option.replace("-", "_")
+
+
+def _shown(default):
+    """
+    An option's default as twistd's --help shows it; C{None} for an empty
+    one, which the help text describes instead.
+    """
+    if isinstance(default, tuple):
+        default = ",".join(default)
+    if default is None or default == "":
+        return None
+    return str(default) if isinstance(default, Path) else default
+
+
 class Options(usage.Options):
     """
-    Options of C{twistd mcc}.
+    Options of C{twistd mcc}: one for each field of L{Config}.
     """
 
     optParameters = [
-        ["data-dir", "d", "./mcc-data", "Folder for the database and TLS files."],
-        ["domain", None, "localhost", "XMPP domain served; accounts are NAME@DOMAIN."],
-        ["interface", None, "0.0.0.0", "Address to listen on."],
-        ["xmpp-port", None, 5222, "XMPP client port (STARTTLS).", _port],
-        ["http-port", None, 8080, "HTTP port for the admin site and widgets.", _port],
-        ["tls-cert", None, None, "PEM certificate (default: self-signed, in the data dir)."],
-        ["tls-key", None, None, "PEM private key for --tls-cert."],
-        ["max-stanza-size", None, 256 * 1024, "Largest stanza accepted, in bytes.", _positive(int)],
-        ["auth-timeout", None, 60.0, "Seconds a connection may stay unauthenticated.", _positive(float)],
-        ["answer-timeout", None, 120.0, "Seconds a chat rings before it counts as missed.", _positive(float)],
-        ["visitor-timeout", None, 90.0, "Seconds without a poll before a visitor counts as gone.", _positive(float)],
-        [
-            "reconnect-timeout",
-            None,
-            30.0,
-            "Seconds an operator who went offline keeps their chats before they return to the queue.",
-            _positive(float),
-        ],
-        ["max-message-size", None, 4000, "Longest visitor message, in characters.", _positive(int)],
-        [
-            "chat-start-limit",
-            None,
-            10,
-            "Benchmarks only: new chats one address may start per minute.",
-            _positive(int),
-        ],
-        ["trusted-proxies", None, "", "Comma-separated networks whose X-Forwarded-For is believed."],
-        [
-            "public-url",
-            None,
-            "",
-            "Base URL where browsers reach the HTTP port, used in the code for websites"
-            " (default: http://localhost:HTTP-PORT).",
-        ],
+        [name, short, _shown(_DEFAULTS[_field(name)]), doc, convert]
+        for name, short, doc, convert in _PARAMETERS
     ]
-    optFlags = [
-        [
-            "allow-plaintext-on-loopback",
-            None,
-            "Benchmarks only: accept clients on 127.0.0.1 without TLS (PLAIN allowed).",
-        ],
-    ]
+    optFlags = [[name, None, doc] for name, doc in _FLAGS]
 
     def postOptions(self):
         if not self["domain"]:
@@ -153,40 +273,32 @@ class Options(usage.Options):
         try:
             self["trusted-proxies"] = tuple(
                 str(ipaddress.ip_network(network.strip()))
-                for network in self["trusted-proxies"].split(",")
+                for network in (self["trusted-proxies"] or "").split(",")
                 if network.strip()
             )
         except ValueError as problem:
             raise usage.UsageError(f"--trusted-proxies: {problem}") from None
         self["public-url"] = _public_url(self["public-url"])
-        if self["visitor-timeout"] <= Config.poll_timeout:
+        if self["visitor-timeout"] <= self["poll-timeout"]:
             raise usage.UsageError(
-                f"--visitor-timeout must be longer than a poll ({Config.poll_timeout} s)"
+                f"--visitor-timeout must be longer than a poll (--poll-timeout,"
+                f" {self['poll-timeout']} s)"
             )
 
     def to_config(self):
         def optional_path(value):
             return Path(value) if value else None
 
-        return Config(
+        values = {_field(name): self[name] for name, _, _, _ in _PARAMETERS}
+        values.update(
             data_dir=Path(self["data-dir"]),
-            domain=self["domain"],
-            interface=self["interface"],
-            xmpp_port=self["xmpp-port"],
-            http_port=self["http-port"],
+            xmpp_listen=self["xmpp-listen"] or "",
+            http_listen=self["http-listen"] or "",
             tls_cert=optional_path(self["tls-cert"]),
             tls_key=optional_path(self["tls-key"]),
-            allow_plaintext_on_loopback=bool(self["allow-plaintext-on-loopback"]),
-            max_stanza_size=self["max-stanza-size"],
-            auth_timeout=self["auth-timeout"],
-            answer_timeout=self["answer-timeout"],
-            visitor_timeout=self["visitor-timeout"],
-            reconnect_timeout=self["reconnect-timeout"],
-            max_message_size=self["max-message-size"],
-            chat_start_limit=self["chat-start-limit"],
-            trusted_proxies=self["trusted-proxies"],
-            public_url=self["public-url"],
         )
+        values.update((_field(name), bool(self[name])) for name, _ in _FLAGS)
+        return Config(**values)
 
 
 def _public_url(value):

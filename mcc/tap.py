@@ -1,6 +1,9 @@
 # -*- test-case-name: tests.test_twistd -*-
 """
-The whole mcc process on one screen: store, XMPP server, listeners.
+The whole mcc process on one screen: data dir, store, routing, XMPP server,
+web sites, listeners.  Each object gets what it needs as it is constructed;
+the XMPP server and the chat router share the session registry, through
+which the router reaches operators.
 """
 
 import functools
@@ -8,11 +11,13 @@ import os
 import secrets
 from pathlib import Path
 
-from twisted.application import service
-from twisted.internet import endpoints
+from twisted.application import service, strports
+from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import log
+from zope.interface import implementer
 from twisted.web import resource, server, static
 
+from mcc import datadir
 from mcc.admin import AdminSite
 from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
@@ -26,38 +31,80 @@ from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.web import BoundedRequest
 from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import VisitorAPI
+from mcc.datadir import ServiceLock
+from mcc.xmpp.guests import OperatorChannel
 from mcc.xmpp.server import XMPPServer
+from mcc.xmpp.sessions import SessionRegistry
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FIRST_ADMIN = "admin"
 FIRST_ADMIN_FILE = "first-admin.txt"
 
 
-class Listener(service.Service):
+@implementer(IStreamServerEndpoint)
+class NamedEndpoint:
     """
-    Listens on an endpoint while running; C{listening} fires with the port,
-    so that a caller that asked for port 0 can learn the real one, which is
-    then C{bound_port}.
+    An endpoint that says in the log what it failed to listen on, and keeps
+    the port it listens on: C{bound_port}, the real number when the
+    description asked for port 0.
     """
 
-    def __init__(self, endpoint, factory):
+    def __init__(self, purpose, description, endpoint):
+        self.purpose = purpose
+        self.description = description
         self.endpoint = endpoint
-        self.factory = factory
-        self.listening = None
-        self.bound_port = None
+        self.port = None
 
-    def startService(self):
-        service.Service.startService(self)
-        self.listening = self.endpoint.listen(self.factory)
-        self.listening.addCallback(self._bound)
+    def listen(self, factory):
+        return self.endpoint.listen(factory).addCallbacks(self._bound, self._failed)
 
     def _bound(self, port):
-        self.bound_port = port.getHost().port
+        self.port = port
         return port
+
+    def _failed(self, reason):
+        log.msg(f"mcc cannot listen for {self.purpose} on {self.description}: {reason.value}")
+        return reason
+
+    @property
+    def bound_port(self):
+        return None if self.port is None else self.port.getHost().port
+
+
+def listener(reactor, name, purpose, description, factory):
+    """
+    The service that listens on C{description} for C{purpose}.  Like every
+    strports service, it raises when listening fails as twistd starts it,
+    and twistd then exits with an error.
+    """
+    listening = strports.service(description, factory, reactor)
+    listening.endpoint = NamedEndpoint(purpose, description, listening.endpoint)
+    listening.setName(name)
+    return listening
+
+
+def bound_port(mcc, name):
+    """
+    The port number the listener C{name} (C{"xmpp-listener"} or
+    C{"http-listener"}) listens on, once started.
+    """
+    return mcc.getServiceNamed(name).endpoint.bound_port
+
+
+class DataDirLockService(service.Service):
+    """
+    Holds the data dir's lock until the process stops: the last service to
+    stop, being the first added.
+    """
+
+    name = "data-dir-lock"
+
+    def __init__(self, lock):
+        self.lock = lock
 
     def stopService(self):
         service.Service.stopService(self)
-        return self.listening.addCallback(lambda port: port.stopListening())
+        self.lock.release()
 
 
 def ensure_first_admin(store, accounts, data_dir):
@@ -89,12 +136,21 @@ def admin_url(config):
 
 
 def makeService(config, reactor=None):
+    """
+    The whole process for C{config}; raises L{DataDirInUse} when another
+    service runs on the same data dir.
+    """
     if reactor is None:
         from twisted.internet import reactor
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    datadir.create(config.data_dir)
+    mcc = service.MultiService()
+    mcc.setName("mcc")
+    DataDirLockService(ServiceLock.acquire(config.data_dir)).setServiceParent(mcc)
+
     store = Store.open(config.database_path)
-    accounts = Accounts(store, reactor)
     availability = Availability()
+    sessions = SessionRegistry()
+    accounts = Accounts(store, reactor)
     password = ensure_first_admin(store, accounts, config.data_dir)
     if config.tls_cert is None:
         ensure_self_signed(config.certificate_path, config.key_path, config.domain, reactor.seconds())
@@ -113,15 +169,13 @@ def makeService(config, reactor=None):
             config.poll_timeout,
             config.reconnect_timeout,
         ),
+        OperatorChannel(sessions, config.domain),
     )
-
-    mcc = service.MultiService()
-    mcc.setName("mcc")
-    xmpp = XMPPServer(config, store, accounts, availability, chats, reactor, tls_options)
+    xmpp = XMPPServer(
+        config, store, accounts, availability, chats, reactor, tls_options, sessions=sessions
+    )
     xmpp.setName("xmpp-server")
     xmpp.setServiceParent(mcc)
-    accounts.on_sessions_ended.append(xmpp.disconnect_user)
-    chats.channel = xmpp.operator_channel
     chats.setName("chats")
     chats.setServiceParent(mcc)
 
@@ -131,7 +185,7 @@ def makeService(config, reactor=None):
         reactor,
         config.trusted_proxies,
         config.max_message_size,
-        start_limit=(config.chat_start_limit, config.chat_start_window),
+        (config.chat_start_limit, config.chat_start_window),
     )
     web.putChild(b"api", visitor_api.app.resource())
     web.putChild(b"chat-test", static.File(str(TEMPLATES / "visitor" / "test-page.html")))
@@ -142,7 +196,7 @@ def makeService(config, reactor=None):
     web.putChild(b"widget", WidgetSite(widgets, watch).resource())
 
     def public_url():
-        return config.base_url(mcc.getServiceNamed("http-listener").bound_port)
+        return config.base_url(bound_port(mcc, "http-listener"))
 
     admin = AdminSite(
         config.domain,
@@ -152,6 +206,7 @@ def makeService(config, reactor=None):
         reactor,
         Throttle(reactor, config.auth_failures_allowed, config.auth_failure_window),
         config.admin_session_timeout,
+        config.poll_timeout,
         sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
         trusted_proxies=config.trusted_proxies,
         public_url=config.base_url(),
@@ -159,18 +214,19 @@ def makeService(config, reactor=None):
     )
     web.putChild(b"admin", admin.resource())
 
-    for name, port, factory in (
-        ("xmpp-listener", config.xmpp_port, xmpp.factory()),
-        ("http-listener", config.http_port, server.Site(web, requestFactory=BoundedRequest)),
-    ):
-        listener = Listener(
-            endpoints.TCP4ServerEndpoint(reactor, port, interface=config.interface), factory
-        )
-        listener.setName(name)
-        listener.setServiceParent(mcc)
+    listener(
+        reactor, "xmpp-listener", "XMPP", config.xmpp_endpoint(), xmpp.factory()
+    ).setServiceParent(mcc)
+    listener(
+        reactor,
+        "http-listener",
+        "HTTP",
+        config.http_endpoint(),
+        server.Site(web, requestFactory=BoundedRequest),
+    ).setServiceParent(mcc)
 
-    log.msg(f"mcc {config.domain}: XMPP on {config.interface}:{config.xmpp_port}")
-    log.msg(f"mcc {config.domain}: HTTP on {config.interface}:{config.http_port}")
+    log.msg(f"mcc {config.domain}: XMPP on {config.xmpp_endpoint()}")
+    log.msg(f"mcc {config.domain}: HTTP on {config.http_endpoint()}")
     log.msg(f"mcc {config.domain}: admin site at {admin_url(config)}")
     if password is not None:
         log.msg(

@@ -17,7 +17,7 @@ from wokkel.generic import parseXml
 from mcc.config import Config
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
-from mcc.routing.chats import ChatService
+from mcc.routing.chats import ChatService, Timeouts
 from mcc.store import Store
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.server import XMPPServer
@@ -97,7 +97,10 @@ def make_server(clock=None, users=(), **config_overrides):
         return f"id{next(counter)}"
 
     # No queues: chats can only be asked of a user.
-    chats = ChatService(store, availability, {}.__getitem__, clock, new_id)
+    timeouts = Timeouts(
+        config.answer_timeout, config.visitor_timeout, config.poll_timeout, config.reconnect_timeout
+    )
+    chats = ChatService(store, availability, {}.__getitem__, clock, new_id, timeouts)
     server = XMPPServer(
         config, store, accounts, availability, chats, clock, TLS_OPTIONS, new_id=new_id
     )

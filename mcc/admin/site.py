@@ -31,7 +31,6 @@ from mcc.routing.errors import (
 )
 from mcc.web import ClientAddress
 
-PRESENCE_WAIT = 25.0
 """
 Seconds a presence poll waits for news before answering anyway.
 """
@@ -177,6 +176,7 @@ class AdminSite:
         clock,
         throttle,
         session_lifetime,
+        presence_wait,
         random_bytes=os.urandom,
         pages=None,
         sections=None,
@@ -191,7 +191,7 @@ class AdminSite:
         self.clock = clock
         self.throttle = throttle
         self.sessions = SessionStore(clock, random_bytes, session_lifetime)
-        self.presence = PresenceFeed(availability, clock, PRESENCE_WAIT)
+        self.presence = PresenceFeed(availability, clock, presence_wait)
         self.pages = pages or Pages()
         self.sections = sections or {}
         self.client_address = ClientAddress(trusted_proxies)

@@ -61,7 +61,7 @@ def _event_json(event):
 class VisitorAPI:
     app = Klein()
 
-    def __init__(self, chats, clock, trusted_proxies=(), max_message_size=4000, start_limit=(10, 60.0)):
+    def __init__(self, chats, clock, trusted_proxies, max_message_size, start_limit):
         self.chats = chats
         self.client_ip = ClientAddress(trusted_proxies)
         self.max_message_size = max_message_size

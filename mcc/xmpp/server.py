@@ -54,8 +54,21 @@ class XMPPServer(service.MultiService):
     """
 
     def __init__(
-        self, config, store, accounts, availability, chats, clock, tls_options, new_id=new_id
+        self,
+        config,
+        store,
+        accounts,
+        availability,
+        chats,
+        clock,
+        tls_options,
+        new_id=new_id,
+        sessions=None,
     ):
+        """
+        @param sessions: the L{SessionRegistry} to bind sessions in, shared
+            with the chat router's L{OperatorChannel}; a new one if C{None}.
+        """
         service.MultiService.__init__(self)
         self.config = config
         self.domain = config.domain
@@ -64,7 +77,8 @@ class XMPPServer(service.MultiService):
         self.clock = clock
         self.tls_options = tls_options
         self.new_id = new_id
-        self.sessions = SessionRegistry()
+        self.sessions = SessionRegistry() if sessions is None else sessions
+        accounts.on_sessions_ended.append(self.disconnect_user)
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists)
         self.throttle = Throttle(
             clock, config.auth_failures_allowed, config.auth_failure_window
