@@ -164,7 +164,7 @@ _PARAMETERS = [
         _endpoint,
     ),
     ("tls-cert", None, "PEM certificate (default: self-signed, in the data dir).", str),
-    ("tls-key", None, "PEM private key for --tls-cert.", str),
+    ("tls-key", None, "PEM private key for --tls-cert (default: self-signed, in the data dir).", str),
     ("max-stanza-size", None, "Largest stanza accepted, in bytes.", _positive(int)),
     ("auth-timeout", None, "Seconds a connection may stay unauthenticated.", _positive(float)),
     (
