@@ -19,8 +19,10 @@ from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.store import Store
+from mcc.xmpp.guests import OperatorChannel
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.server import XMPPServer
+from mcc.xmpp.sessions import SessionRegistry
 
 DOMAIN = "example.org"
 TLS_OPTIONS = object()
@@ -100,11 +102,17 @@ def make_server(clock=None, users=(), **config_overrides):
     timeouts = Timeouts(
         config.answer_timeout, config.visitor_timeout, config.poll_timeout, config.reconnect_timeout
     )
-    chats = ChatService(store, availability, {}.__getitem__, clock, new_id, timeouts)
-    server = XMPPServer(
-        config, store, accounts, availability, chats, clock, TLS_OPTIONS, new_id=new_id
+    # Built as mcc.tap builds them: the chats reach operators through the
+    # sessions the server binds.
+    sessions = SessionRegistry()
+    chats = ChatService(
+        store, availability, {}.__getitem__, clock, new_id, timeouts,
+        OperatorChannel(sessions, DOMAIN),
     )
-    chats.channel = server.operator_channel
+    server = XMPPServer(
+        config, store, accounts, availability, chats, clock, TLS_OPTIONS, new_id=new_id,
+        sessions=sessions,
+    )
     # What presence feeds the router, for tests to read.
     server.availability = availability
     for name in users:

@@ -19,7 +19,7 @@ from mcc import __version__
 from mcc.throttle import Throttle
 from mcc.xmpp import jids
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
-from mcc.xmpp.guests import GuestService, OperatorChannel
+from mcc.xmpp.guests import GuestService
 from mcc.xmpp.messages import MessageDelivery
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.negotiation import ClientNegotiation
@@ -50,7 +50,6 @@ class ClientConnectionFactory(protocol.ServerFactory):
 class XMPPServer(service.MultiService):
     """
     @ivar sessions: the bound resources, a L{SessionRegistry}.
-    @ivar operator_channel: how the chat router reaches operators.
     """
 
     def __init__(
@@ -112,7 +111,6 @@ class XMPPServer(service.MultiService):
             ],
         )
         self._collection(GUESTS, [GuestService(chats), FallbackHandler()])
-        self.operator_channel = OperatorChannel(self.sessions, self.domain)
 
     def _collection(self, destination, handlers):
         collection = InternalComponent(self.router, destination)
