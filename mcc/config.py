@@ -164,7 +164,12 @@ _PARAMETERS = [
         _endpoint,
     ),
     ("tls-cert", None, "PEM certificate (default: self-signed, in the data dir).", str),
-    ("tls-key", None, "PEM private key for --tls-cert (default: self-signed, in the data dir).", str),
+    (
+        "tls-key",
+        None,
+        "PEM private key for --tls-cert (default: self-signed, in the data dir).",
+        str,
+    ),
     ("max-stanza-size", None, "Largest stanza accepted, in bytes.", _positive(int)),
     ("auth-timeout", None, "Seconds a connection may stay unauthenticated.", _positive(float)),
     (
@@ -174,7 +179,12 @@ _PARAMETERS = [
         _positive(int),
     ),
     ("auth-failure-window", None, "Seconds over which failed sign-ins count.", _positive(float)),
-    ("keepalive-interval", None, "Seconds of silence before a session is pinged.", _positive(float)),
+    (
+        "keepalive-interval",
+        None,
+        "Seconds of silence before a session is pinged.",
+        _positive(float),
+    ),
     (
         "keepalive-grace",
         None,

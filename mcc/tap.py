@@ -14,12 +14,13 @@ from pathlib import Path
 from twisted.application import service, strports
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import log
-from zope.interface import implementer
 from twisted.web import resource, server, static
+from zope.interface import implementer
 
 from mcc import datadir
 from mcc.admin import AdminSite
 from mcc.admin.widgets import DesignWidgets
+from mcc.datadir import ServiceLock
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
@@ -31,7 +32,6 @@ from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.web import BoundedRequest
 from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import VisitorAPI
-from mcc.datadir import ServiceLock
 from mcc.xmpp.guests import OperatorChannel
 from mcc.xmpp.server import XMPPServer
 from mcc.xmpp.sessions import SessionRegistry

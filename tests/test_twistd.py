@@ -102,3 +102,17 @@ async def test_the_data_dir_and_its_secrets_are_private(data_dir):
     assert mode(data_dir) == 0o700
     for name in ("mcc.sqlite", "first-admin.txt", "tls/key.pem", "service.lock"):
         assert mode(data_dir / name) == 0o600, name
+
+
+@asyncio_test
+async def test_twistd_mcc_help_shows_the_defaults():
+    status, output = await run(str(BIN / "twistd"), "mcc", "--help")
+    assert status == 0, output
+    text = " ".join(output.split())
+    for shown in (
+        "--xmpp-port= XMPP client port (STARTTLS). [default: 5222]",
+        "--auth-failures-allowed=",
+        "--xmpp-listen=",
+        "[default: 300.0]",
+    ):
+        assert shown in text, output
