@@ -15,6 +15,7 @@ from pathlib import Path
 
 from twisted.python.runtime import seconds
 
+from mcc import datadir
 from mcc.config import Config
 from mcc.routing.accounts import AccountError, Accounts
 from mcc.store import DuplicateUser, PasswordError, Store, UnknownUser, UsernameError
@@ -79,7 +80,7 @@ def user_remove(accounts, arguments, out):
 def _parser():
     parser = argparse.ArgumentParser(prog="mcc", description="Manage an mcc data dir.")
     parser.add_argument(
-        "--data-dir", type=Path, default=Path("./mcc-data"), help="default: ./mcc-data"
+        "--data-dir", type=Path, default=Config.data_dir, help=f"default: {Config.data_dir}"
     )
     commands = parser.add_subparsers(dest="area", required=True)
     user = commands.add_parser("user", help="XMPP accounts of operators and admins")
@@ -117,7 +118,8 @@ def main(argv=None, out=sys.stdout, err=sys.stderr, prompt=getpass.getpass):
     arguments = _parser().parse_args(argv)
     arguments.prompt = prompt
     config = Config(data_dir=arguments.data_dir)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    # The service's lock is not taken: this works beside the running service.
+    datadir.create(config.data_dir)
     store = Store.open(config.database_path)
     try:
         arguments.run(Accounts(store, _WallClock()), arguments, out)

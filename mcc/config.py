@@ -7,21 +7,36 @@ a setting has one name, one default and one help text.
 """
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from twisted.internet import endpoints
 from twisted.python import usage
 from twisted.words.protocols.jabber import jid
 
 
 @dataclass(frozen=True)
 class Config:
-    data_dir: Path
+    """
+    Every setting of the process, with its default: the one place defaults
+    are written.  L{Options} offers each field as C{--field-name}.
+    """
+
+    data_dir: Path = Path("mcc-data")
     domain: str = "localhost"
     interface: str = "0.0.0.0"
     xmpp_port: int = 5222
     http_port: int = 8080
+    xmpp_listen: str = ""
+    """
+    An endpoint description (L{endpoints.serverFromString}) for the XMPP
+    port; empty: TCP on C{interface} and C{xmpp_port}.
+    """
+    http_listen: str = ""
+    """
+    The same for the HTTP port, with C{http_port}.
+    """
     tls_cert: Path | None = None
     tls_key: Path | None = None
     allow_plaintext_on_loopback: bool = False
@@ -48,13 +63,35 @@ class Config:
     max_file_size: int = 10 * 1000 * 1000
     smtp_host: str = ""
     """
-    The SMTP server transcripts are e-mailed through; empty: no e-mail.
+    The SMTP server that e-mailed transcripts go through; empty: no e-mail.
     """
     smtp_port: int = 25
     smtp_from: str = ""
     smtp_starttls: str = "optional"
     smtp_user: str = ""
     smtp_password_file: Path | None = None
+    max_stanza_depth: int = 32
+    max_xmpp_connections_per_address: int = 32
+    max_http_connections_per_address: int = 64
+    http_header_timeout: float = 20.0
+    offline_max_messages: int = 1000
+    offline_max_bytes: int = 1024 * 1024
+    offline_sender_limit: int = 30
+    offline_sender_window: float = 60.0
+    account_failures_allowed: int = 10
+    account_max_backoff: float = 900.0
+
+    def xmpp_endpoint(self):
+        """
+        The endpoint description the XMPP port listens on.
+        """
+        return self.xmpp_listen or _tcp(self.xmpp_port, self.interface)
+
+    def http_endpoint(self):
+        """
+        The endpoint description the HTTP port listens on.
+        """
+        return self.http_listen or _tcp(self.http_port, self.interface)
 
     def base_url(self, port=None):
         """
@@ -82,6 +119,15 @@ class Config:
         return self.tls_key or self.data_dir / "tls" / "key.pem"
 
 
+def _tcp(port, interface):
+    """
+    The endpoint description of TCP on C{port} of C{interface}, whose
+    colons (IPv6) are escaped.
+    """
+    escaped = interface.replace("\\", "\\\\").replace(":", "\\:")
+    return f"tcp:{port}:interface={escaped}" if interface else f"tcp:{port}"
+
+
 def _positive(convert):
     def check(value):
         number = convert(value)
@@ -99,61 +145,212 @@ def _port(value):
     return number
 
 
+def _endpoint(value):
+    """
+    C{value}, once it parses as a server endpoint description.
+    """
+    if not value:
+        return ""
+    try:
+        # Nothing listens yet: the endpoint is built and dropped.
+        endpoints.serverFromString(None, value)
+    except (ValueError, KeyError, TypeError, IndexError) as problem:
+        raise ValueError(f"not an endpoint description like tcp:5222: {value!r} ({problem})")
+    return value
+
+
+_DEFAULTS = {field.name: field.default for field in fields(Config)}
+
+# Option name, short name, help, conversion: the field of Config of the
+# same name (dashes for underscores) gives the default.
+_PARAMETERS = [
+    ("data-dir", "d", "Folder for the database and TLS files.", str),
+    ("domain", None, "XMPP domain served; accounts are NAME@DOMAIN.", str),
+    ("interface", None, "Address to listen on (:: for every IPv6 and IPv4 address).", str),
+    ("xmpp-port", None, "XMPP client port (STARTTLS).", _port),
+    ("http-port", None, "HTTP port for the admin site and widgets.", _port),
+    (
+        "xmpp-listen",
+        None,
+        "Where XMPP listens, as a Twisted endpoint description such as tcp6:5222:interface=\\:\\:"
+        " or systemd:domain=INET:index=0 (default: tcp on --interface and --xmpp-port).",
+        _endpoint,
+    ),
+    (
+        "http-listen",
+        None,
+        "Where HTTP listens, as an endpoint description"
+        " (default: tcp on --interface and --http-port).",
+        _endpoint,
+    ),
+    ("tls-cert", None, "PEM certificate (default: self-signed, in the data dir).", str),
+    (
+        "tls-key",
+        None,
+        "PEM private key for --tls-cert (default: self-signed, in the data dir).",
+        str,
+    ),
+    ("max-stanza-size", None, "Largest stanza accepted, in bytes.", _positive(int)),
+    ("auth-timeout", None, "Seconds a connection may stay unauthenticated.", _positive(float)),
+    (
+        "auth-failures-allowed",
+        None,
+        "Failed sign-ins (XMPP or admin site) one address may make per --auth-failure-window.",
+        _positive(int),
+    ),
+    ("auth-failure-window", None, "Seconds over which failed sign-ins count.", _positive(float)),
+    (
+        "keepalive-interval",
+        None,
+        "Seconds of silence before a session is pinged.",
+        _positive(float),
+    ),
+    (
+        "keepalive-grace",
+        None,
+        "Seconds a pinged session has to answer before it is closed.",
+        _positive(float),
+    ),
+    (
+        "admin-session-timeout",
+        None,
+        "Seconds of inactivity before the admin site signs a browser out.",
+        _positive(float),
+    ),
+    ("answer-timeout", None, "Seconds a chat rings before it counts as missed.", _positive(float)),
+    (
+        "visitor-timeout",
+        None,
+        "Seconds without a poll before a visitor counts as gone (longer than --poll-timeout).",
+        _positive(float),
+    ),
+    ("poll-timeout", None, "Longest wait of a long poll, in seconds.", _positive(float)),
+    (
+        "reconnect-timeout",
+        None,
+        "Seconds an operator who went offline keeps their chats before they return to the queue.",
+        _positive(float),
+    ),
+    ("max-message-size", None, "Longest visitor message, in characters.", _positive(int)),
+    (
+        "chat-start-limit",
+        None,
+        "New chats one address may start per --chat-start-window.",
+        _positive(int),
+    ),
+    ("chat-start-window", None, "Seconds over which new chats count.", _positive(float)),
+    (
+        "trusted-proxies",
+        None,
+        "Comma-separated networks whose X-Forwarded-For is believed (default: none).",
+        str,
+    ),
+    (
+        "public-url",
+        None,
+        "Base URL where browsers reach the HTTP port, used in the code for websites"
+        " (default: http://localhost:HTTP-PORT).",
+        str,
+    ),
+    ("max-file-size", None, "Largest file sent in a chat, in bytes.", _positive(int)),
+    ("smtp-host", None, "SMTP server for e-mailed transcripts (default: no e-mail).", str),
+    ("smtp-port", None, "Port of the SMTP server.", _port),
+    (
+        "smtp-from",
+        None,
+        "Address e-mailed transcripts come from (default: none; needed with --smtp-host).",
+        str,
+    ),
+    ("smtp-starttls", None, "STARTTLS to the SMTP server: no, optional or required.", str),
+    ("smtp-user", None, "User to log into the SMTP server as (default: none).", str),
+    (
+        "smtp-password-file",
+        None,
+        "File whose first line is the SMTP user's password (default: none).",
+        str,
+    ),
+    (
+        "max-stanza-depth",
+        None,
+        "Deepest nesting of elements in a stanza; deeper ends the stream.",
+        _positive(int),
+    ),
+    (
+        "max-xmpp-connections-per-address",
+        None,
+        "XMPP connections one address may hold open at once.",
+        _positive(int),
+    ),
+    (
+        "max-http-connections-per-address",
+        None,
+        "HTTP connections one address may hold open at once (trusted proxies are exempt).",
+        _positive(int),
+    ),
+    (
+        "http-header-timeout",
+        None,
+        "Seconds an HTTP client has to send a request's line and headers.",
+        _positive(float),
+    ),
+    ("offline-max-messages", None, "Offline messages kept for one account.", _positive(int)),
+    ("offline-max-bytes", None, "Bytes of offline messages kept for one account.", _positive(int)),
+    (
+        "offline-sender-limit",
+        None,
+        "Offline messages one account may store per --offline-sender-window.",
+        _positive(int),
+    ),
+    ("offline-sender-window", None, "Seconds over which offline messages count.", _positive(float)),
+    (
+        "account-failures-allowed",
+        None,
+        "Failed logins to one account, from anywhere, before it is locked for a while"
+        " (doubling up to --account-max-backoff); addresses it logged in from before"
+        " are not locked out.",
+        _positive(int),
+    ),
+    (
+        "account-max-backoff",
+        None,
+        "Longest lock, in seconds, of an account with failed logins.",
+        _positive(float),
+    ),
+]
+_FLAGS = [
+    (
+        "allow-plaintext-on-loopback",
+        "Benchmarks only: accept clients on 127.0.0.1 without TLS (PLAIN allowed).",
+    ),
+]
+
+
+def _field(option):
+    return option.replace("-", "_")
+
+
+def _shown(default):
+    """
+    An option's default as twistd's --help shows it; C{None} for an empty
+    one, which the help text describes instead.
+    """
+    if isinstance(default, tuple):
+        default = ",".join(default)
+    if default is None or default == "":
+        return None
+    return str(default) if isinstance(default, Path) else default
+
+
 class Options(usage.Options):
     """
-    Options of C{twistd mcc}.
+    Options of C{twistd mcc}: one for each field of L{Config}.
     """
 
     optParameters = [
-        ["data-dir", "d", "./mcc-data", "Folder for the database and TLS files."],
-        ["domain", None, "localhost", "XMPP domain served; accounts are NAME@DOMAIN."],
-        ["interface", None, "0.0.0.0", "Address to listen on."],
-        ["xmpp-port", None, 5222, "XMPP client port (STARTTLS).", _port],
-        ["http-port", None, 8080, "HTTP port for the admin site and widgets.", _port],
-        ["tls-cert", None, None, "PEM certificate (default: self-signed, in the data dir)."],
-        ["tls-key", None, None, "PEM private key for --tls-cert."],
-        ["max-stanza-size", None, 256 * 1024, "Largest stanza accepted, in bytes.", _positive(int)],
-        ["auth-timeout", None, 60.0, "Seconds a connection may stay unauthenticated.", _positive(float)],
-        ["answer-timeout", None, 120.0, "Seconds a chat rings before it counts as missed.", _positive(float)],
-        ["visitor-timeout", None, 90.0, "Seconds without a poll before a visitor counts as gone.", _positive(float)],
-        [
-            "reconnect-timeout",
-            None,
-            30.0,
-            "Seconds an operator who went offline keeps their chats before they return to the queue.",
-            _positive(float),
-        ],
-        ["max-message-size", None, 4000, "Longest visitor message, in characters.", _positive(int)],
-        [
-            "chat-start-limit",
-            None,
-            10,
-            "Benchmarks only: new chats one address may start per minute.",
-            _positive(int),
-        ],
-        ["trusted-proxies", None, "", "Comma-separated networks whose X-Forwarded-For is believed."],
-        [
-            "public-url",
-            None,
-            "",
-            "Base URL where browsers reach the HTTP port, used in the code for websites"
-            " (default: http://localhost:HTTP-PORT).",
-        ],
-        ["max-file-size", None, 10 * 1000 * 1000, "Largest file sent in a chat, in bytes.", _positive(int)],
-        ["smtp-host", None, "", "SMTP server for e-mailed transcripts (default: no e-mail)."],
-        ["smtp-port", None, 25, "Port of the SMTP server.", _port],
-        ["smtp-from", None, "", "Address e-mailed transcripts come from."],
-        ["smtp-starttls", None, "optional", "STARTTLS to the SMTP server: no, optional or required."],
-        ["smtp-user", None, "", "User to log into the SMTP server as (default: none)."],
-        ["smtp-password-file", None, None, "File whose first line is the SMTP user's password."],
+        [name, short, _shown(_DEFAULTS[_field(name)]), doc, convert]
+        for name, short, doc, convert in _PARAMETERS
     ]
-    optFlags = [
-        [
-            "allow-plaintext-on-loopback",
-            None,
-            "Benchmarks only: accept clients on 127.0.0.1 without TLS (PLAIN allowed).",
-        ],
-    ]
+    optFlags = [[name, None, doc] for name, doc in _FLAGS]
 
     def postOptions(self):
         if not self["domain"]:
@@ -170,7 +367,7 @@ class Options(usage.Options):
         try:
             self["trusted-proxies"] = tuple(
                 str(ipaddress.ip_network(network.strip()))
-                for network in self["trusted-proxies"].split(",")
+                for network in (self["trusted-proxies"] or "").split(",")
                 if network.strip()
             )
         except ValueError as problem:
@@ -180,41 +377,29 @@ class Options(usage.Options):
             raise usage.UsageError("--smtp-starttls is no, optional or required")
         if self["smtp-host"] and not self["smtp-from"]:
             raise usage.UsageError("--smtp-host needs --smtp-from")
-        if self["visitor-timeout"] <= Config.poll_timeout:
+        if self["visitor-timeout"] <= self["poll-timeout"]:
             raise usage.UsageError(
-                f"--visitor-timeout must be longer than a poll ({Config.poll_timeout} s)"
+                f"--visitor-timeout must be longer than a poll (--poll-timeout,"
+                f" {self['poll-timeout']} s)"
             )
 
     def to_config(self):
         def optional_path(value):
             return Path(value) if value else None
 
-        return Config(
+        # An option with an empty default reads None when not given.
+        values = {
+            _field(name): _DEFAULTS[_field(name)] if self[name] is None else self[name]
+            for name, _, _, _ in _PARAMETERS
+        }
+        values.update(
             data_dir=Path(self["data-dir"]),
-            domain=self["domain"],
-            interface=self["interface"],
-            xmpp_port=self["xmpp-port"],
-            http_port=self["http-port"],
             tls_cert=optional_path(self["tls-cert"]),
             tls_key=optional_path(self["tls-key"]),
-            allow_plaintext_on_loopback=bool(self["allow-plaintext-on-loopback"]),
-            max_stanza_size=self["max-stanza-size"],
-            auth_timeout=self["auth-timeout"],
-            answer_timeout=self["answer-timeout"],
-            visitor_timeout=self["visitor-timeout"],
-            reconnect_timeout=self["reconnect-timeout"],
-            max_message_size=self["max-message-size"],
-            chat_start_limit=self["chat-start-limit"],
-            trusted_proxies=self["trusted-proxies"],
-            public_url=self["public-url"],
-            max_file_size=self["max-file-size"],
-            smtp_host=self["smtp-host"],
-            smtp_port=self["smtp-port"],
-            smtp_from=self["smtp-from"],
-            smtp_starttls=self["smtp-starttls"],
-            smtp_user=self["smtp-user"],
             smtp_password_file=optional_path(self["smtp-password-file"]),
         )
+        values.update((_field(name), bool(self[name])) for name, _ in _FLAGS)
+        return Config(**values)
 
 
 def _public_url(value):

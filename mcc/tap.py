@@ -1,20 +1,27 @@
 # -*- test-case-name: tests.test_twistd -*-
 """
-The whole mcc process on one screen: store, XMPP server, listeners.
+The whole mcc process on one screen: data dir, store, routing, XMPP server,
+web sites, listeners.  Each object gets what it needs as it is constructed;
+the XMPP server and the chat router share the session registry, through
+which the router reaches operators.
 """
 
 import functools
 import os
 import secrets
 
-from twisted.application import service
-from twisted.internet import endpoints, threads
+from twisted.application import service, strports
+from twisted.internet import threads
+from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import log
-from twisted.web import server, static
+from twisted.web import static
+from zope.interface import implementer
 
-from mcc import resources
+from mcc import datadir, resources
 from mcc.admin import AdminSite, Root
 from mcc.admin.widgets import DesignWidgets
+from mcc.credentials import MadeUpCredentials, ensure_server_secret
+from mcc.datadir import ServiceLock
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
@@ -27,43 +34,92 @@ from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
 from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
 from mcc.store import Store
-from mcc.throttle import Throttle
+from mcc.throttle import LoginThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
-from mcc.web import bounded_request
+from mcc.web import BoundedSite, bounded_request
 from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import UPLOAD_PATH, VisitorAPI
+from mcc.xmpp.guests import OperatorChannel
 from mcc.xmpp.server import XMPPServer
+from mcc.xmpp.sessions import SessionRegistry
 
 FIRST_ADMIN = "admin"
 FIRST_ADMIN_FILE = "first-admin.txt"
+SERVER_SECRET_FILE = "server-secret"
+"""
+What made-up credentials of unknown names derive from (see
+L{MadeUpCredentials}).
+"""
 FILES_SECRET_FILE = "files-secret"
+"""
+What the links to files sent in chats are signed with.
+"""
 
 
-class Listener(service.Service):
+@implementer(IStreamServerEndpoint)
+class NamedEndpoint:
     """
-    Listens on an endpoint while running; C{listening} fires with the port,
-    so that a caller that asked for port 0 can learn the real one, which is
-    then C{bound_port}.
+    An endpoint that says in the log what it failed to listen on, and keeps
+    the port it listens on: C{bound_port}, the real number when the
+    description asked for port 0.
     """
 
-    def __init__(self, endpoint, factory):
+    def __init__(self, purpose, description, endpoint):
+        self.purpose = purpose
+        self.description = description
         self.endpoint = endpoint
-        self.factory = factory
-        self.listening = None
-        self.bound_port = None
+        self.port = None
 
-    def startService(self):
-        service.Service.startService(self)
-        self.listening = self.endpoint.listen(self.factory)
-        self.listening.addCallback(self._bound)
+    def listen(self, factory):
+        return self.endpoint.listen(factory).addCallbacks(self._bound, self._failed)
 
     def _bound(self, port):
-        self.bound_port = port.getHost().port
+        self.port = port
         return port
+
+    def _failed(self, reason):
+        log.msg(f"mcc cannot listen for {self.purpose} on {self.description}: {reason.value}")
+        return reason
+
+    @property
+    def bound_port(self):
+        return None if self.port is None else self.port.getHost().port
+
+
+def listener(reactor, name, purpose, description, factory):
+    """
+    The service that listens on C{description} for C{purpose}.  Like every
+    strports service, it raises when listening fails as twistd starts it,
+    and twistd then exits with an error.
+    """
+    listening = strports.service(description, factory, reactor)
+    listening.endpoint = NamedEndpoint(purpose, description, listening.endpoint)
+    listening.setName(name)
+    return listening
+
+
+def bound_port(mcc, name):
+    """
+    The port number the listener C{name} (C{"xmpp-listener"} or
+    C{"http-listener"}) listens on, once started.
+    """
+    return mcc.getServiceNamed(name).endpoint.bound_port
+
+
+class DataDirLockService(service.Service):
+    """
+    Holds the data dir's lock until the process stops: the last service to
+    stop, being the first added.
+    """
+
+    name = "data-dir-lock"
+
+    def __init__(self, lock):
+        self.lock = lock
 
     def stopService(self):
         service.Service.stopService(self)
-        return self.listening.addCallback(lambda port: port.stopListening())
+        self.lock.release()
 
 
 def ensure_first_admin(store, accounts, data_dir):
@@ -87,21 +143,6 @@ def ensure_first_admin(store, accounts, data_dir):
     return password
 
 
-def private_secret(path):
-    """
-    The secret kept in the private file C{path}, made on first use, so that
-    links signed with it outlive a restart.
-    """
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        secret = secrets.token_bytes(32)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(secret)
-        return secret
-
-
 def mailer(config, reactor):
     """
     The SMTP client of the options, or C{None} when e-mail is not set up.
@@ -122,16 +163,37 @@ def admin_url(config):
 
 
 def makeService(config, reactor=None):
+    """
+    The whole process for C{config}; raises L{DataDirInUse} when another
+    service runs on the same data dir.
+    """
     if reactor is None:
         from twisted.internet import reactor
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    datadir.create(config.data_dir)
+    mcc = service.MultiService()
+    mcc.setName("mcc")
+    DataDirLockService(ServiceLock.acquire(config.data_dir)).setServiceParent(mcc)
+
     store = Store.open(config.database_path)
-    accounts = Accounts(store, reactor)
     availability = Availability()
+    sessions = SessionRegistry()
+    made_up_credentials = MadeUpCredentials(
+        ensure_server_secret(config.data_dir / SERVER_SECRET_FILE)
+    )
+    accounts = Accounts(store, reactor, made_up_credentials=made_up_credentials)
     password = ensure_first_admin(store, accounts, config.data_dir)
     if config.tls_cert is None:
         ensure_self_signed(config.certificate_path, config.key_path, config.domain, reactor.seconds())
     tls_options = server_tls_options(config.certificate_path, config.key_path)
+
+    def login_throttle():
+        return LoginThrottle(
+            reactor,
+            config.auth_failures_allowed,
+            config.auth_failure_window,
+            account_failures_allowed=config.account_failures_allowed,
+            account_max_backoff=config.account_max_backoff,
+        )
 
     queues = Queues(store, reactor)
     chats = ChatService(
@@ -146,37 +208,46 @@ def makeService(config, reactor=None):
             config.poll_timeout,
             config.reconnect_timeout,
         ),
+        OperatorChannel(sessions, config.domain),
     )
+    chats.setName("chats")
+    operations = ChatOperations(store, chats, reactor)  # For the web client, XMPP commands, Activity.
 
-    mcc = service.MultiService()
-    mcc.setName("mcc")
+    def public_url():
+        return config.base_url(bound_port(mcc, "http-listener"))
+
+    files = ChatFiles(
+        store, chats, config.data_dir / "files", reactor, lambda: secrets.token_urlsafe(24),
+        ensure_server_secret(config.data_dir / FILES_SECRET_FILE), config.max_file_size,
+        base_url=public_url,
+    )
+    transcripts = TranscriptMailer(store, chats, reactor, mailer(config, reactor), site_name=config.domain)
+    transcripts.setName("transcripts")
+
     xmpp = XMPPServer(
         config,
         accounts,
         Rosters(store),
-        OfflineStorage(store, reactor),
+        OfflineStorage(
+            store,
+            reactor,
+            max_messages=config.offline_max_messages,
+            max_bytes=config.offline_max_bytes,
+            sender_limit=config.offline_sender_limit,
+            sender_window=config.offline_sender_window,
+        ),
         VCards(store),
         availability,
         chats,
         reactor,
         tls_options,
+        sessions=sessions,
+        made_up_credentials=made_up_credentials,
+        throttle=login_throttle(),
     )
     xmpp.setName("xmpp-server")
-    xmpp.setServiceParent(mcc)
-    accounts.on_sessions_ended.append(xmpp.disconnect_user)
-    chats.channel = xmpp.operator_channel
-    chats.setName("chats")
-    chats.setServiceParent(mcc)
-    operations = ChatOperations(store, chats, reactor)  # For the web client, XMPP commands, Activity.
-
-    files = ChatFiles(
-        store, chats, config.data_dir / "files", reactor, lambda: secrets.token_urlsafe(24),
-        private_secret(config.data_dir / FILES_SECRET_FILE), config.max_file_size,
-        base_url=lambda: public_url(),
-    )
-    transcripts = TranscriptMailer(store, chats, reactor, mailer(config, reactor), site_name=config.domain)
-    transcripts.setName("transcripts")
-    transcripts.setServiceParent(mcc)
+    for part in (xmpp, chats, transcripts):
+        part.setServiceParent(mcc)
 
     web = Root()
     visitor_api = VisitorAPI(
@@ -184,20 +255,18 @@ def makeService(config, reactor=None):
         reactor,
         config.trusted_proxies,
         config.max_message_size,
-        start_limit=(config.chat_start_limit, config.chat_start_window),
+        (config.chat_start_limit, config.chat_start_window),
         files=files,
     )
     web.putChild(b"api", visitor_api.app.resource())
-    test_page = resources.TEMPLATES / "visitor" / "test-page.html"
-    web.putChild(b"chat-test", static.File(str(test_page)))
+    web.putChild(b"chat-test", static.File(str(resources.TEMPLATES / "visitor" / "test-page.html")))
     widgets = Widgets(store, chats.is_available, reactor, lambda: secrets.token_urlsafe(12))
     watch = ConfigurationWatch(widgets, availability, reactor, config.poll_timeout)
     watch.setName("widget-watch")
     watch.setServiceParent(mcc)
-    web.putChild(b"widget", WidgetSite(widgets, watch).resource())
-
-    def public_url():
-        return config.base_url(mcc.getServiceNamed("http-listener").bound_port)
+    web.putChild(
+        b"widget", WidgetSite(widgets, watch, max_message_size=config.max_message_size).resource()
+    )
 
     admin = AdminSite(
         config.domain,
@@ -205,8 +274,9 @@ def makeService(config, reactor=None):
         queues,
         availability,
         reactor,
-        Throttle(reactor, config.auth_failures_allowed, config.auth_failure_window),
+        login_throttle(),
         config.admin_session_timeout,
+        config.poll_timeout,
         sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
         trusted_proxies=config.trusted_proxies,
         public_url=config.public_url,
@@ -215,18 +285,33 @@ def makeService(config, reactor=None):
     )
     web.putChild(b"admin", admin.resource())
 
-    for name, port, factory in (
-        ("xmpp-listener", config.xmpp_port, xmpp.factory()),
-        ("http-listener", config.http_port, server.Site(web, requestFactory=bounded_request([(b"POST", UPLOAD_PATH, files.max_size)]))),
-    ):
-        listener = Listener(
-            endpoints.TCP4ServerEndpoint(reactor, port, interface=config.interface), factory
-        )
-        listener.setName(name)
-        listener.setServiceParent(mcc)
+    listener(
+        reactor,
+        "xmpp-listener",
+        "XMPP",
+        config.xmpp_endpoint(),
+        xmpp.factory(
+            max_connections_per_address=config.max_xmpp_connections_per_address,
+            max_depth=config.max_stanza_depth,
+        ),
+    ).setServiceParent(mcc)
+    listener(
+        reactor,
+        "http-listener",
+        "HTTP",
+        config.http_endpoint(),
+        BoundedSite(
+            web,
+            reactor,
+            header_timeout=config.http_header_timeout,
+            max_connections_per_address=config.max_http_connections_per_address,
+            trusted_proxies=config.trusted_proxies,
+            requestFactory=bounded_request([(b"POST", UPLOAD_PATH, files.max_size)]),
+        ),
+    ).setServiceParent(mcc)
 
-    log.msg(f"mcc {config.domain}: XMPP on {config.interface}:{config.xmpp_port}")
-    log.msg(f"mcc {config.domain}: HTTP on {config.interface}:{config.http_port}")
+    log.msg(f"mcc {config.domain}: XMPP on {config.xmpp_endpoint()}")
+    log.msg(f"mcc {config.domain}: HTTP on {config.http_endpoint()}")
     log.msg(f"mcc {config.domain}: admin site at {admin_url(config)}")
     if password is not None:
         log.msg(

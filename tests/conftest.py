@@ -82,13 +82,13 @@ async def start_server(config):
     # happen before pytest-twisted installs the asyncio one.
     from twisted.internet import reactor
 
-    from mcc.tap import makeService
+    from mcc.tap import bound_port, makeService
 
     service = makeService(config, reactor)
     service.startService()
-    xmpp = await service.getServiceNamed("xmpp-listener").listening
-    http = await service.getServiceNamed("http-listener").listening
-    return RunningServer(config, service, xmpp.getHost().port, http.getHost().port)
+    return RunningServer(
+        config, service, bound_port(service, "xmpp-listener"), bound_port(service, "http-listener")
+    )
 
 
 @pytest.fixture

@@ -17,13 +17,15 @@ from wokkel.generic import parseXml
 from mcc.config import Config
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
-from mcc.routing.chats import ChatService
+from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.rosters import Rosters
 from mcc.routing.vcards import VCards
 from mcc.store import Store
+from mcc.xmpp.guests import OperatorChannel
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.server import XMPPServer
+from mcc.xmpp.sessions import SessionRegistry
 
 DOMAIN = "example.org"
 TLS_OPTIONS = object()
@@ -101,7 +103,16 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
         return f"id{next(counter)}"
 
     # No queues: chats can only be asked of a user.
-    chats = ChatService(store, availability, {}.__getitem__, clock, new_id)
+    timeouts = Timeouts(
+        config.answer_timeout, config.visitor_timeout, config.poll_timeout, config.reconnect_timeout
+    )
+    # Built as mcc.tap builds them: the chats reach operators through the
+    # sessions the server binds.
+    sessions = SessionRegistry()
+    chats = ChatService(
+        store, availability, {}.__getitem__, clock, new_id, timeouts,
+        OperatorChannel(sessions, DOMAIN),
+    )
     server = XMPPServer(
         config,
         accounts,
@@ -113,8 +124,8 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
         clock,
         TLS_OPTIONS,
         new_id=new_id,
+        sessions=sessions,
     )
-    chats.channel = server.operator_channel
     server.store = store
     # What presence feeds the router, for tests to read.
     server.availability = availability

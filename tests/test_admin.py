@@ -16,16 +16,16 @@ from twisted.web.resource import Resource
 
 from mcc.admin import AdminSite
 from mcc.admin.pages import sentence
-from mcc.admin.site import PRESENCE_WAIT
 from mcc.routing.accounts import AccountError, Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.queues import Queues
 from mcc.routing.widgets import Level, Widgets
 from mcc.store import Store
-from mcc.throttle import Throttle
+from mcc.throttle import LoginThrottle
 
 SITE = "http://mcc.example"
 SESSION_TIMEOUT = 600.0
+PRESENCE_WAIT = 25.0
 FAILURES_ALLOWED = 3
 FAILURE_WINDOW = 60.0
 
@@ -125,8 +125,9 @@ class World:
             self.queues,
             self.availability,
             self.clock,
-            Throttle(self.clock, FAILURES_ALLOWED, failure_window),
+            LoginThrottle(self.clock, FAILURES_ALLOWED, failure_window),
             SESSION_TIMEOUT,
+            PRESENCE_WAIT,
             random_bytes=lambda n: next(counter).to_bytes(n, "big"),
             snippets_serving=self.widgets.snippets_serving,
             **site_options,

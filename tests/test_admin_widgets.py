@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 
 from mcc.admin.widgets import WIDGET_TYPES, DesignWidgets
-from mcc.routing.chats import ChatService
+from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.widgets import DEFAULT_SKIN, WIDGET_TYPES as RULE_TYPES, Level, Widgets
 from tests.test_admin import World
 
@@ -21,7 +21,10 @@ PUBLIC_URL = "https://chat.example.org"
 class WidgetWorld(World):
     def __init__(self):
         World.__init__(self)
-        chats = ChatService(self.store, self.availability, self.queues.operators_of, self.clock, str)
+        chats = ChatService(
+            self.store, self.availability, self.queues.operators_of, self.clock, str,
+            Timeouts(answer=120, visitor=90, poll=25, reconnect=30),
+        )
         self.widgets = Widgets(self.store, chats.is_available, self.clock, lambda: "pUbL1c-k3y")
         self.site.sections["widgets"] = functools.partial(
             DesignWidgets, self.widgets, lambda: PUBLIC_URL

@@ -2,6 +2,8 @@
 Tests for L{mcc.config}: the options of C{twistd mcc} and their defaults.
 """
 
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,85 @@ def test_the_domain_is_kept_in_its_canonical_form():
     options = Options()
     options.parseOptions(["--domain", "Chat.Example.ORG"])
     assert options.to_config().domain == "chat.example.org"
+
+
+def _help():
+    """
+    What C{twistd mcc --help} prints for each of mcc's options, by name, on
+    one line.
+    """
+    entries = {}
+    name = None
+    for line in str(Options()).splitlines():
+        # An option starts a line; a continuation is indented further, and
+        # may itself begin with an option named in the help.
+        start = re.match(r" {1,8}(?:-\w, )?--([a-z-]+)(.*)", line)
+        if start:
+            name = start.group(1)
+            entries[name] = start.group(2)
+        elif name is not None:
+            entries[name] += " " + line
+    return {name: " ".join(text.split()) for name, text in entries.items()}
+
+
+def test_every_field_has_an_option_whose_help_shows_its_default():
+    entries = _help()
+    for field in fields(Config):
+        help_text = entries[field.name.replace("_", "-")]
+        default = field.default
+        if field.type is bool:
+            assert default is False
+        elif default in (None, "", ()):
+            # No value to show: the help says what happens instead.
+            assert "(default:" in help_text, field.name
+        else:
+            assert f"[default: {default}]" in help_text, field.name
+
+
+def test_every_option_sets_its_field():
+    values = {
+        "auth-failures-allowed": ("7", 7),
+        "auth-failure-window": ("12.5", 12.5),
+        "keepalive-interval": ("100", 100.0),
+        "keepalive-grace": ("9", 9.0),
+        "admin-session-timeout": ("600", 600.0),
+        "poll-timeout": ("10", 10.0),
+        "chat-start-limit": ("3", 3),
+        "chat-start-window": ("30", 30.0),
+        "answer-timeout": ("5", 5.0),
+        "visitor-timeout": ("50", 50.0),
+        "reconnect-timeout": ("4", 4.0),
+        "max-message-size": ("10", 10),
+        "xmpp-listen": ("tcp6:5222:interface=\\:\\:", "tcp6:5222:interface=\\:\\:"),
+        "http-listen": ("tcp:8081", "tcp:8081"),
+        "trusted-proxies": ("10.0.0.0/8", ("10.0.0.0/8",)),
+        "public-url": ("https://chat.example.org/", "https://chat.example.org"),
+    }
+    config = parse(*(f"--{name}={given}" for name, (given, _) in values.items()))
+    for name, (_, expected) in values.items():
+        assert getattr(config, name.replace("-", "_")) == expected, name
+
+
+def test_the_listen_descriptions_default_to_tcp_on_the_interface_and_port():
+    assert parse().xmpp_endpoint() == "tcp:5222:interface=0.0.0.0"
+    assert parse().http_endpoint() == "tcp:8080:interface=0.0.0.0"
+    config = parse("--interface=::1", "--xmpp-port=5333", "--http-port=0")
+    assert config.xmpp_endpoint() == "tcp:5333:interface=\\:\\:1"
+    assert config.http_endpoint() == "tcp:0:interface=\\:\\:1"
+    config = parse("--xmpp-listen=unix:/run/mcc/xmpp.sock", "--http-port=9")
+    assert config.xmpp_endpoint() == "unix:/run/mcc/xmpp.sock"
+    assert config.http_endpoint() == "tcp:9:interface=0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    "argument", ["--xmpp-listen=nonsense:1", "--http-listen=tcp:port", "--xmpp-listen=tcp"]
+)
+def test_a_listen_option_that_is_no_endpoint_is_refused(argument):
+    with pytest.raises(usage.UsageError, match="endpoint description"):
+        parse(argument)
+
+
+def test_the_visitor_timeout_outlasts_a_poll():
+    with pytest.raises(usage.UsageError, match="--poll-timeout"):
+        parse("--poll-timeout=60", "--visitor-timeout=60")
+    assert parse("--poll-timeout=10", "--visitor-timeout=11").visitor_timeout == 11

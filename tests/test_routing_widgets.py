@@ -10,7 +10,7 @@ import pytest
 from twisted.internet.task import Clock
 
 from mcc.routing.availability import Availability
-from mcc.routing.chats import ChatService
+from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.queues import Queues
 from mcc.routing.widgets import (
     CONTRAST_PAIRS,
@@ -36,7 +36,10 @@ class World:
         self.store = Store.open(":memory:")
         self.availability = Availability()
         self.queues = Queues(self.store, self.clock)
-        chats = ChatService(self.store, self.availability, self.queues.operators_of, self.clock, str)
+        chats = ChatService(
+            self.store, self.availability, self.queues.operators_of, self.clock, str,
+            Timeouts(answer=120, visitor=90, poll=25, reconnect=30),
+        )
         keys = itertools.count(1)
         self.widgets = Widgets(self.store, chats.is_available, self.clock, lambda: f"key{next(keys)}")
         self.watch = ConfigurationWatch(self.widgets, self.availability, self.clock, POLL)

@@ -3,6 +3,10 @@ The real process: accounts made with the C{mcc} command, then C{twistd mcc}
 started as a newcomer would, and clients logging into it.
 """
 
+import os
+import socket
+import stat
+
 from tests.conftest import asyncio_test
 from tests.twistd_process import BIN, Twistd, run
 from tests.xmpp_client import login
@@ -41,3 +45,74 @@ async def test_accounts_added_with_the_command_log_into_twistd(data_dir):
     await again.stop()
     assert "created the administrator" not in again.log
     assert f"password in {data_dir / 'first-admin.txt'}" in again.log
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@asyncio_test
+async def test_a_second_service_on_the_same_data_dir_refuses_to_start(data_dir):
+    first = Twistd(data_dir)
+    await first.start()
+    try:
+        second = Twistd(data_dir)
+        status, output = await run(*second.command())
+        assert status != 0, output
+        assert f"mcc: the data dir {data_dir} is in use" in output
+        assert "Traceback" not in output and "starting on" not in output
+        # The command still works beside the running service.
+        status, output = await run(
+            str(BIN / "mcc"), "--data-dir", str(data_dir), "user", "add", "carol",
+            "--password", "pw",
+        )
+        assert (status, output) == (0, "added carol\n")
+    finally:
+        await first.stop()
+    # The lock goes with the process.
+    again = Twistd(data_dir)
+    await again.start()
+    await again.stop()
+
+
+@asyncio_test
+async def test_a_port_in_use_ends_twistd_with_an_error(data_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        twistd = Twistd(data_dir, port=taken.getsockname()[1])
+        status, output = await run(*twistd.command())
+    assert status != 0, output
+    assert (
+        f"mcc cannot listen for XMPP on tcp:{twistd.port}:interface=127.0.0.1:"
+        in output
+    ), output
+    assert "Address already in use" in output
+
+
+@asyncio_test
+async def test_the_data_dir_and_its_secrets_are_private(data_dir):
+    old = os.umask(0o022)
+    try:
+        twistd = Twistd(data_dir)
+        await twistd.start()
+        await twistd.stop()
+    finally:
+        os.umask(old)
+    assert mode(data_dir) == 0o700
+    for name in ("mcc.sqlite", "first-admin.txt", "tls/key.pem", "service.lock"):
+        assert mode(data_dir / name) == 0o600, name
+
+
+@asyncio_test
+async def test_twistd_mcc_help_shows_the_defaults():
+    status, output = await run(str(BIN / "twistd"), "mcc", "--help")
+    assert status == 0, output
+    text = " ".join(output.split())
+    for shown in (
+        "--xmpp-port= XMPP client port (STARTTLS). [default: 5222]",
+        "--auth-failures-allowed=",
+        "--xmpp-listen=",
+        "[default: 300.0]",
+    ):
+        assert shown in text, output

@@ -27,7 +27,7 @@ class Visit:
         tokens = iter(f"{n:04d}" + "t" * 28 for n in range(1000))
         self.chats = ChatService(
             self.store, self.availability, QUEUES.__getitem__, self.clock,
-            lambda: next(tokens), Timeouts(answer=60, visitor=90, poll=25),
+            lambda: next(tokens), Timeouts(answer=60, visitor=90, poll=25, reconnect=30),
         )
         self.chats.channel = RecordingChannel()
         self.chats.startService()

@@ -42,7 +42,8 @@ async def serving(tmp_path):
     counter = itertools.count()
     chats = ChatService(
         store, availability, {"sales": ["ann"]}.__getitem__, reactor,
-        lambda: f"{next(counter):04d}tok" + "z" * 28, Timeouts(),
+        lambda: f"{next(counter):04d}tok" + "z" * 28,
+        Timeouts(answer=60, visitor=90, poll=25, reconnect=30),
     )
     chats.channel = RecordingChannel()
     chats.startService()
@@ -50,7 +51,7 @@ async def serving(tmp_path):
     files = ChatFiles(store, chats, tmp_path / "files", reactor,
                       lambda: os.urandom(16).hex(), b"secret", max_size=LIMIT)
     root = Resource()
-    root.putChild(b"api", VisitorAPI(chats, reactor, files=files).app.resource())
+    root.putChild(b"api", VisitorAPI(chats, reactor, (), 4000, (10, 60.0), files=files).app.resource())
     site = server.Site(root, requestFactory=bounded_request([(b"POST", UPLOAD_PATH, LIMIT)]))
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     world = type("World", (), {})()

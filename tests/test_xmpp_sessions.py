@@ -10,7 +10,7 @@ from wokkel.generic import parseXml
 
 from mcc.xmpp.namespaces import NS_PING
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
-from tests.memory_xmpp import RecordingStream
+from tests.memory_xmpp import RecordingStream, bind, make_server
 
 FULL = "alice@example.org/desk"
 INTERVAL = 300
@@ -276,3 +276,17 @@ def test_registry_replaces_a_resource():
     registry.remove(old)
     assert registry.get(jid.JID("alice@example.org/desk")) is new
     assert len(registry) == 1
+
+
+def test_an_account_disabled_loses_its_sessions_without_wiring():
+    """
+    The server follows the accounts it is given from its construction on:
+    nothing has to connect the two afterwards.
+    """
+    server = make_server(users=["alice", "bob"])
+    alice = bind(server, "alice@example.org/desk")
+    bob = bind(server, "bob@example.org/desk")
+    server.accounts.set_disabled("alice", True)
+    assert alice.xmlstream.closed_with == "not-authorized"
+    assert bob.xmlstream.closed_with is None
+    assert server.sessions.sessions("alice@example.org") == []

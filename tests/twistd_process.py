@@ -50,10 +50,7 @@ class Twistd:
 
     async def start(self):
         self.process = await asyncio.create_subprocess_exec(
-            str(self.bin / "twistd"), "--nodaemon", "--pidfile=", "mcc",
-            "--data-dir", str(self.data_dir), "--interface", "127.0.0.1",
-            "--xmpp-port", str(self.port), "--http-port", str(self.http_port),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            *self.command(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             env=self.env, cwd=self.cwd,
         )
         await self.wait_for_line(r"starting on %d" % self.http_port)
@@ -66,6 +63,16 @@ class Twistd:
         await asyncio.wait_for(reader.readline(), 30)
         writer.close()
         await writer.wait_closed()
+
+    def command(self):
+        """
+        The command line of this run.
+        """
+        return [
+            str(self.bin / "twistd"), "--nodaemon", "--pidfile=", "mcc",
+            "--data-dir", str(self.data_dir), "--interface", "127.0.0.1",
+            "--xmpp-port", str(self.port), "--http-port", str(self.http_port),
+        ]
 
     async def wait_for_line(self, pattern, timeout=30):
         """

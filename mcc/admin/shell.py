@@ -23,11 +23,6 @@ from mcc.admin.presence import PresenceFeed
 from mcc.admin.sessions import SessionStore
 from mcc.web import ClientAddress
 
-PRESENCE_WAIT = 25.0
-"""
-Seconds a presence poll waits for news before answering anyway.
-"""
-
 COOKIE = b"mcc_admin"
 COOKIE_PATH = b"/admin/"
 CSRF_HEADER = b"x-csrf-token"
@@ -128,7 +123,8 @@ class AdminShell:
     C{/admin}, the prefix of every link and redirect here.
 
     @param random_bytes: C{n -> bytes}, the source of session ids and tokens.
-    @param throttle: a L{Throttle} for failed sign-ins, per address.
+    @param throttle: a L{LoginThrottle} for failed sign-ins, per address and
+        per account.
     @param trusted_proxies: networks whose X-Forwarded-For names the
         address that sign-ins are throttled by.
     @param public_url: where browsers reach mcc, if configured; redirects
@@ -157,6 +153,7 @@ class AdminShell:
         clock,
         throttle,
         session_lifetime,
+        presence_wait,
         random_bytes=os.urandom,
         pages=None,
         sections=None,
@@ -172,7 +169,7 @@ class AdminShell:
         self.clock = clock
         self.throttle = throttle
         self.sessions = SessionStore(clock, random_bytes, session_lifetime)
-        self.presence = PresenceFeed(availability, clock, PRESENCE_WAIT)
+        self.presence = PresenceFeed(availability, clock, presence_wait)
         self.pages = pages or Pages()
         self.sections = {tab.key: tab.serve for tab in self.tabs}
         self.sections.update(sections or {})
@@ -358,7 +355,8 @@ class AdminShell:
         if not csrf_ok(request, session):
             return self.refused(request)
         address = self.client_address(request)
-        if self.throttle.blocked(address):
+        account = username.casefold()
+        if self.throttle.blocked(address, account):
             return self._sign_in_page(
                 request,
                 session,
@@ -369,18 +367,21 @@ class AdminShell:
                     f"Wait {_duration(self.throttle.window)}, then try again."
                 ),
             )
+        # Counted as failed until the password is found right, so that
+        # sign-ins begun in parallel cannot all go on guessing.
+        attempt = self.throttle.attempt(address, account)
         # Unknown and disabled accounts are checked against made-up
         # credentials: as slow as a real check, they reveal no account.
         user, credentials = self.accounts.sign_in_check(username)
         checked = self.run_in_thread(credentials.verify, form_text(request, "password", strip=False))
-        return checked.addCallback(self._checked, request, session, address, username, user)
+        return checked.addCallback(self._checked, request, session, attempt, username, user)
 
-    def _checked(self, verified, request, session, address, username, user):
+    def _checked(self, verified, request, session, attempt, username, user):
         if not verified or user is None:
-            self.throttle.record(address)
             return self._sign_in_page(
                 request, session, status=403, username=username, error="Wrong username or password."
             )
+        attempt.succeeded()
         # A success leaves the address's failures to expire: forgetting them
         # would let anyone with an account interleave guesses at another.
         if not user.is_admin:

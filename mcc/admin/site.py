@@ -11,10 +11,10 @@ tab is a module of its own and one line in L{TABS}.
 
 from mcc.admin.placeholder import placeholder
 from mcc.admin.queues import QueuesTab
-from mcc.admin.shell import PRESENCE_WAIT, AdminShell, Tab
+from mcc.admin.shell import AdminShell, Tab
 from mcc.admin.users import UsersTab
 
-__all__ = ["AdminSite", "PRESENCE_WAIT", "TABS"]
+__all__ = ["AdminSite", "TABS"]
 
 TABS = (
     Tab("users", "Users", UsersTab),

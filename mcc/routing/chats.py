@@ -73,10 +73,10 @@ class Timeouts:
     come back before their chats return to the queue.
     """
 
-    answer: float = 120.0
-    visitor: float = 90.0
-    poll: float = 25.0
-    reconnect: float = 30.0
+    answer: float
+    visitor: float
+    poll: float
+    reconnect: float
 
 
 @dataclass(eq=False)
@@ -202,7 +202,9 @@ class ChatService(service.Service):
     @ivar channel: the L{IOperatorChannel} that reaches operators.
     """
 
-    def __init__(self, store, availability, queue_operators, clock, new_token, timeouts=Timeouts()):
+    def __init__(
+        self, store, availability, queue_operators, clock, new_token, timeouts, channel=None
+    ):
         """
         @param queue_operators: C{queue name -> usernames}, raising C{KeyError}
             for an unknown queue.
@@ -214,7 +216,7 @@ class ChatService(service.Service):
         self.clock = clock
         self.new_token = new_token
         self.timeouts = timeouts
-        self.channel = None
+        self.channel = channel
         self._offered = {}
         self._answer_timers = {}
         self._visitor_timers = {}

@@ -3,6 +3,7 @@
 Opening the SQLite database that holds all of mcc's state.
 """
 
+import os
 import sqlite3
 from contextlib import contextmanager
 
@@ -18,6 +19,8 @@ def open_database(path):
     C{":memory:"} gives a private in-memory database, for tests.  The
     connection is in autocommit mode; L{transaction} groups statements.
     """
+    if str(path) != ":memory:":
+        _create_private(path)
     conn = sqlite3.connect(str(path), isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":
@@ -33,6 +36,18 @@ def open_database(path):
         conn.close()
         raise
     return db
+
+
+def _create_private(path):
+    """
+    Create the database file 0600 unless it exists: it holds SCRAM keys and
+    visitors' messages.  SQLite gives its WAL and SHM files the mode of the
+    database file.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 @contextmanager

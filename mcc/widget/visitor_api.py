@@ -64,6 +64,10 @@ MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 """
 What a message's own name may be: what the widget makes (random, URL-safe).
 """
+MAX_JSON_DEPTH = 8
+"""
+How deeply a request's JSON may nest; what the widget sends nests once.
+"""
 JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 _STATUS = {
@@ -150,12 +154,11 @@ class VisitorAPI:
     app = _VisitorKlein()
 
     def __init__(
-        self, chats, clock, trusted_proxies=(), max_message_size=MAX_MESSAGE_SIZE, start_limit=(10, 60.0),
-        max_json_depth=8, files=None,
+        self, chats, clock, trusted_proxies, max_message_size, start_limit,
+        max_json_depth=MAX_JSON_DEPTH, files=None,
     ):
         """
-        @param max_json_depth: how deeply a request's JSON may nest; what
-            the widget sends nests once.
+        @param max_json_depth: how deeply a request's JSON may nest.
         @param files: the L{mcc.routing.interfaces.IChatFiles}, or C{None}
             when chats carry no files.
         """

@@ -21,7 +21,7 @@ from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
-from mcc.xmpp.guests import GuestService, OperatorChannel
+from mcc.xmpp.guests import GuestService
 from mcc.xmpp.messages import MessageDelivery
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.negotiation import ClientNegotiation
@@ -94,7 +94,6 @@ class XMPPServer(service.MultiService):
     C{chats}.
 
     @ivar sessions: the bound resources, a L{SessionRegistry}.
-    @ivar operator_channel: how the chat router reaches operators.
     """
 
     def __init__(
@@ -109,16 +108,19 @@ class XMPPServer(service.MultiService):
         clock,
         tls_options,
         new_id=new_id,
-        server_secret=None,
-        login_limits=None,
+        sessions=None,
+        made_up_credentials=None,
+        throttle=None,
     ):
         """
-        @param server_secret: what the made-up credentials of unknown names
-            derive from (see L{mcc.credentials.ensure_server_secret}); by
-            default one made for this process, which answers the same for
-            the same name until the server restarts.
-        @param login_limits: more keyword arguments of L{LoginThrottle}, the
-            per-account limits.
+        @param sessions: the L{SessionRegistry} to bind sessions in, shared
+            with the chat router's L{OperatorChannel}; a new one if C{None}.
+        @param made_up_credentials: C{name -> Credentials} for names no
+            account has (a L{MadeUpCredentials} of the server's kept secret);
+            by default one of a secret made for this process, which answers
+            the same for the same name until the server restarts.
+        @param throttle: the L{LoginThrottle} of failed logins; by default
+            one of the configured per-address limits.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -127,14 +129,15 @@ class XMPPServer(service.MultiService):
         self.clock = clock
         self.tls_options = tls_options
         self.new_id = new_id
-        self.sessions = SessionRegistry()
+        self.sessions = SessionRegistry() if sessions is None else sessions
+        accounts.on_sessions_ended.append(self.disconnect_user)
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists)
-        self.throttle = LoginThrottle(
-            clock, config.auth_failures_allowed, config.auth_failure_window, **(login_limits or {})
-        )
-        self.made_up_credentials = MadeUpCredentials(
-            secrets.token_bytes(SECRET_BYTES) if server_secret is None else server_secret
-        )
+        if throttle is None:
+            throttle = LoginThrottle(clock, config.auth_failures_allowed, config.auth_failure_window)
+        self.throttle = throttle
+        if made_up_credentials is None:
+            made_up_credentials = MadeUpCredentials(secrets.token_bytes(SECRET_BYTES))
+        self.made_up_credentials = made_up_credentials
         subscriptions = Subscriptions(
             rosters, self.sessions, self.domain, self.account_exists, new_id
         )
@@ -164,7 +167,6 @@ class XMPPServer(service.MultiService):
             ],
         )
         self._collection(GUESTS, [GuestService(chats), FallbackHandler()])
-        self.operator_channel = OperatorChannel(self.sessions, self.domain)
 
     def _collection(self, destination, handlers):
         collection = InternalComponent(self.router, destination)
