@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from twisted.application import service
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from mcc.routing.errors import GUEST_PREFIX
 from mcc.routing.waiter import Waiter
@@ -43,6 +44,8 @@ POP_DIRECTIONAL_ISOLATE = "\u2069"
 VISITOR = "visitor"
 OPERATOR = "operator"
 TIMEOUT = "timeout"
+
+log = Logger()
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,10 @@ class ChatService(service.Service):
         )
         if visitor.question:
             self._event(chat, "message", {"from": VISITOR, "name": visitor.name, "text": visitor.question})
+        log.info(
+            "Chat {chat_id} started for {target} over {protocol}",
+            chat_id=chat.id, target=queue or user, queue=queue, user=user, protocol=chat.protocol,
+        )
         self._visitor_seen(chat)
         self._offer(chat)
         return chat
@@ -451,6 +458,7 @@ class ChatService(service.Service):
         name = plain_name((user and user.display_name) or "") or operator
         if not self.store.chats.claim(chat.id, operator, name, self.clock.seconds()):
             return
+        log.info("Chat {chat_id} taken by {operator}", chat_id=chat.id, operator=operator)
         self._cancel_answer_timer(chat.id)
         others = self._offered.pop(chat.id, set()) - {operator}
         self._event(chat, "picked_up", {"operator": name})
@@ -469,6 +477,9 @@ class ChatService(service.Service):
         fresh = [name for name in operators if name not in self._offered.get(chat.id, set())]
         self._offered.setdefault(chat.id, set()).update(fresh)
         if fresh:
+            log.info(
+                "Chat {chat_id} offered to {operators} operators", chat_id=chat.id, operators=len(fresh)
+            )
             self.channel.offer(chat, fresh, self._transcript(chat))
         if chat.id not in self._answer_timers:
             waited = 0 if waiting_since is None else self.clock.seconds() - waiting_since
@@ -542,6 +553,9 @@ class ChatService(service.Service):
         chat = self.store.chats.by_id(chat_id)
         if chat.state != ChatState.ACTIVE:
             return
+        log.info(
+            "Chat {chat_id} back in the queue: {operator} left", chat_id=chat.id, operator=chat.operator
+        )
         self.store.chats.requeue(chat.id)
         self._event(chat, "requeued", {"operator": chat.operator_name})
         self._offered.pop(chat.id, None)
@@ -567,6 +581,11 @@ class ChatService(service.Service):
         if timer is not None and timer.active():
             timer.cancel()
         self.store.chats.finish(chat.id, state, closed_by, self.clock.seconds())
+        log.info(
+            "Chat {chat_id} {outcome} by {closed_by}",
+            chat_id=chat.id, outcome="ended" if state == ChatState.CLOSED else "missed",
+            closed_by=closed_by,
+        )
         self._event(chat, "ended" if state == ChatState.CLOSED else "missed", {"by": closed_by})
         involved = [chat.operator] if chat.operator else sorted(self._offered.pop(chat.id, set()))
         self._offered.pop(chat.id, None)

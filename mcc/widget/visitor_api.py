@@ -19,6 +19,7 @@ import re
 from itertools import accumulate
 
 from klein import Klein
+from twisted.logger import Logger
 from twisted.web import resource
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -36,6 +37,8 @@ from mcc.routing.chats import (
 )
 from mcc.throttle import Throttle
 from mcc.web import ClientAddress
+
+log = Logger()
 
 MAX_BODY_BYTES = 64 * 1024
 TYPING_STATES = ("composing", "paused")
@@ -135,6 +138,12 @@ class VisitorAPI:
         return json.dumps(body).encode("utf-8")
 
     def _fail(self, request, status, reason, message, field=None):
+        # A poll of a chat forgotten since is routine, not worth a line each.
+        level = log.debug if reason == "unknown-chat" else log.info
+        level(
+            "Visitor API request refused: {status} {error} from {address}",
+            status=status, error=reason, address=self.client_ip(request),
+        )
         body = {"error": reason, "message": message}
         if field is not None:
             body["field"] = field
