@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from klein import Klein
 from twisted.internet import defer
+from twisted.logger import Logger
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import RequestRedirect
 
@@ -22,6 +23,8 @@ from mcc.admin.pages import Pages
 from mcc.admin.presence import PresenceFeed
 from mcc.admin.sessions import SessionStore
 from mcc.web import ClientAddress
+
+log = Logger()
 
 COOKIE = b"mcc_admin"
 COOKIE_PATH = b"/admin/"
@@ -357,6 +360,10 @@ class AdminShell:
         address = self.client_address(request)
         account = username.casefold()
         if self.throttle.blocked(address, account):
+            log.info(
+                "Admin sign-in failed for {username!r} from {address}: {reason}",
+                username=username, address=address, reason="throttled",
+            )
             return self._sign_in_page(
                 request,
                 session,
@@ -378,6 +385,10 @@ class AdminShell:
 
     def _checked(self, verified, request, session, attempt, username, user):
         if not verified or user is None:
+            log.info(
+                "Admin sign-in failed for {username!r} from {address}: {reason}",
+                username=username, address=attempt.address, reason="not-authorized",
+            )
             return self._sign_in_page(
                 request, session, status=403, username=username, error="Wrong username or password."
             )
@@ -385,10 +396,18 @@ class AdminShell:
         # A success leaves the address's failures to expire: forgetting them
         # would let anyone with an account interleave guesses at another.
         if not user.is_admin:
+            log.info(
+                "Admin sign-in failed for {username!r} from {address}: {reason}",
+                username=user.username, address=attempt.address, reason="not-an-admin",
+            )
             return self.bare(request, "not-admin.html", status=403, user=user)
         # A new id once signed in: an id planted before sign-in stays useless.
         self.sessions.discard(session)
         self._start_session(request, user.username)
+        log.info(
+            "Admin sign-in succeeded for {username} from {address}",
+            username=user.username, address=attempt.address,
+        )
         return self.redirect(request, f"/admin/{self.tabs[0].key}")
 
     def _start_session(self, request, username=None):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from twisted.application import service
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from mcc.routing.errors import GUEST_PREFIX, ChatError
 from mcc.routing.waiter import Waiter
@@ -44,6 +45,8 @@ VISITOR = "visitor"
 OPERATOR = "operator"
 ADMIN = "admin"
 TIMEOUT = "timeout"
+
+log = Logger()
 
 
 @dataclass(frozen=True)
@@ -314,6 +317,10 @@ class ChatService(service.Service):
         )
         if visitor.question:
             self._event(chat, "message", {"from": VISITOR, "name": visitor.name, "text": visitor.question})
+        log.info(
+            "Chat {chat_id} started for {target} over {protocol}",
+            chat_id=chat.id, target=queue or user, queue=queue, user=user, protocol=chat.protocol,
+        )
         self._visitor_seen(chat)
         self._offer(chat)
         return chat
@@ -480,6 +487,7 @@ class ChatService(service.Service):
         name = plain_name((user and user.display_name) or "") or operator
         if not self.store.chats.claim(chat.id, operator, name, self.clock.seconds()):
             return
+        log.info("Chat {chat_id} taken by {operator}", chat_id=chat.id, operator=operator)
         self._cancel_answer_timer(chat.id)
         others = self._offered.pop(chat.id, set()) - {operator}
         self._event(chat, "picked_up", {"operator": name})
@@ -498,6 +506,9 @@ class ChatService(service.Service):
         fresh = [name for name in operators if name not in self._offered.get(chat.id, set())]
         self._offered.setdefault(chat.id, set()).update(fresh)
         if fresh:
+            log.info(
+                "Chat {chat_id} offered to {operators} operators", chat_id=chat.id, operators=len(fresh)
+            )
             self.channel.offer(chat, fresh, self._transcript(chat))
         if chat.id not in self._answer_timers:
             waited = 0 if waiting_since is None else self.clock.seconds() - waiting_since
@@ -574,6 +585,9 @@ class ChatService(service.Service):
         if chat.state != ChatState.ACTIVE:
             return
         self._drop_transfer(chat, "operator-gone", f"{chat.operator_name} has gone; this transfer is off.")
+        log.info(
+            "Chat {chat_id} back in the queue: {operator} left", chat_id=chat.id, operator=chat.operator
+        )
         self.store.chats.requeue(chat.id)
         self._event(chat, "requeued", {"operator": chat.operator_name})
         self._offered.pop(chat.id, None)
@@ -609,6 +623,11 @@ class ChatService(service.Service):
         if timer is not None and timer.active():
             timer.cancel()
         self.store.chats.finish(chat.id, state, closed_by, self.clock.seconds())
+        log.info(
+            "Chat {chat_id} {outcome} by {closed_by}",
+            chat_id=chat.id, outcome="ended" if state == ChatState.CLOSED else "missed",
+            closed_by=closed_by,
+        )
         self._event(chat, "ended" if state == ChatState.CLOSED else "missed", {"by": closed_by})
         involved = [chat.operator] if chat.operator else sorted(self._offered.pop(chat.id, set()))
         self._offered.pop(chat.id, None)

@@ -24,6 +24,7 @@ from itertools import accumulate
 from urllib.parse import quote, unquote
 
 from klein import Klein
+from twisted.logger import Logger
 from twisted.web import resource
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -50,6 +51,8 @@ from mcc.routing.chats import (
 )
 from mcc.throttle import Throttle
 from mcc.web import ClientAddress
+
+log = Logger()
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_MESSAGE_SIZE = 4000
@@ -179,6 +182,12 @@ class VisitorAPI:
         return json.dumps(body).encode("utf-8")
 
     def _fail(self, request, status, reason, message, field=None, **details):
+        # A poll of a chat forgotten since is routine, not worth a line each.
+        level = log.debug if reason == "unknown-chat" else log.info
+        level(
+            "Visitor API request refused: {status} {error} from {address}",
+            status=status, error=reason, address=self.client_ip(request),
+        )
         body = dict(details, error=reason, message=message)
         if field is not None:
             body["field"] = field

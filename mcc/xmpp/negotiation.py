@@ -11,7 +11,7 @@ import base64
 import binascii
 import ipaddress
 
-from twisted.python import log
+from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 
@@ -24,6 +24,14 @@ from mcc.xmpp.namespaces import (
     NS_STREAMS,
     NS_TLS,
 )
+
+
+log = Logger()
+
+SASL_REASONS = {"temporary-auth-failure": "throttled", "incorrect-encoding": "malformed"}
+"""
+What a failed login's log line calls some SASL conditions.
+"""
 
 
 def _is_loopback(host):
@@ -50,6 +58,8 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         self._exchange = None
         self._attempt = None
         self._timeout = None
+        self._given_name = None
+        self._mechanism = None
 
     def associateWithStream(self, xs):
         xmlstream.ListenAuthenticator.associateWithStream(self, xs)
@@ -149,9 +159,11 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         if not self.tls_active and not self.plaintext_allowed:
             self._sasl_failed(sasl.SaslFailure("encryption-required"))
             return
+        self._mechanism = element.getAttribute("mechanism")
+        self._given_name = None
         try:
             self._exchange = sasl.start_exchange(
-                element.getAttribute("mechanism"),
+                self._mechanism,
                 self.server.find_credentials,
                 self.server.domain,
                 self.server.made_up_credentials,
@@ -185,6 +197,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         given up after SCRAM's first answer (which shows the salt), or begun
         in parallel, count too.
         """
+        self._given_name = name
         if self.server.throttle.blocked(self.peer, name):
             raise sasl.SaslFailure(
                 "temporary-auth-failure", "too many failed attempts; try later"
@@ -230,7 +243,12 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         element.addElement(failure.condition)
         if failure.text:
             element.addElement("text", content=failure.text)
-        log.msg(f"SASL failure from {self.peer}: {failure.condition}")
+        log.info(
+            "XMPP login failed for {account!r} from {address}: {reason}",
+            account=self._given_name, address=self.peer,
+            reason=SASL_REASONS.get(failure.condition, failure.condition),
+            condition=failure.condition, mechanism=self._mechanism,
+        )
         self.xmlstream.send(element)
 
     def _iq(self, iq):
@@ -250,6 +268,11 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         result = xmlstream.toResponse(iq, "result")
         result.addElement((NS_BIND, "bind")).addElement("jid", content=session.jid.full())
         self.xmlstream.send(result)
+        log.info(
+            "XMPP login {account}/{resource} from {address} with {mechanism}",
+            account=self.username, resource=session.jid.resource, address=self.peer,
+            mechanism=self._mechanism,
+        )
         self.xmlstream.dispatch(self.xmlstream, xmlstream.STREAM_AUTHD_EVENT)
 
     @staticmethod

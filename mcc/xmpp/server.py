@@ -9,6 +9,7 @@ import secrets
 
 from twisted.application import service
 from twisted.internet import protocol
+from twisted.logger import Logger
 from twisted.words.protocols.jabber import xmlstream
 from twisted.words.xish import domish
 from wokkel.component import InternalComponent
@@ -31,6 +32,8 @@ from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
 from mcc.xmpp.stream import MAX_DEPTH, GuardedXmlStream
 from mcc.xmpp.vcard import VCardService
+
+log = Logger()
 
 
 def new_id():
@@ -179,7 +182,7 @@ class XMPPServer(service.MultiService):
         Tell every client the server is going away before the handlers stop.
         """
         for session in self.sessions.all():
-            self.end_session(session)
+            self.end_session(session, "system-shutdown")
             session.close("system-shutdown")
         return service.MultiService.stopService(self)
 
@@ -214,22 +217,31 @@ class XMPPServer(service.MultiService):
         session = ClientSession(full, xs, self.router, self.clock)
         replaced = self.sessions.add(session)
         if replaced is not None:
-            self.end_session(replaced)
+            self.end_session(replaced, "conflict")
             replaced.close("conflict", "replaced by a new connection")
         xs.element_handler = session.stanza_received
-        xs.addObserver(xmlstream.STREAM_END_EVENT, lambda _: self.end_session(session))
+        xs.addObserver(xmlstream.STREAM_END_EVENT, lambda _: self.end_session(
+            session, getattr(xs, "error_condition", None) or "disconnected"
+        ))
         session.start_keepalive(
             self.config.keepalive_interval, self.config.keepalive_grace, self.new_id
         )
         return session
 
-    def end_session(self, session):
+    def end_session(self, session, reason="ended"):
         """
         Take a session out: its contacts see it go unavailable.
+
+        @param reason: why, for the log: a stream error's condition or
+            C{"disconnected"}.
         """
         if session.ended:
             return
         session.ended = True
+        log.info(
+            "XMPP session {account}/{resource} ended: {reason}",
+            account=session.jid.user, resource=session.jid.resource, reason=reason,
+        )
         session.stop_keepalive()
         if session.available or session.directed_to:
             unavailable = domish.Element((NS_CLIENT, "presence"))
@@ -242,7 +254,7 @@ class XMPPServer(service.MultiService):
         Close every session of C{username}, for example once disabled.
         """
         for session in self.sessions.sessions(f"{username}@{self.domain}"):
-            self.end_session(session)
+            self.end_session(session, text)
             session.close("not-authorized", text)
 
 

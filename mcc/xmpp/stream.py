@@ -9,10 +9,13 @@ and one client must not be able to make the server buffer unbounded input.
 
 import pyexpat
 
+from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.xish import domish
 
 from mcc.xmpp.namespaces import NS_CLIENT
+
+log = Logger()
 
 
 class RestrictedXML(Exception):
@@ -74,6 +77,7 @@ class GuardedXmlStream(xmlstream.XmlStream):
         self.last_activity = clock.seconds()
         self.element_handler = None
         self._closing = False
+        self.error_condition = None
         xmlstream.XmlStream.__init__(self, authenticator)
 
     def _initializeStream(self):
@@ -170,6 +174,12 @@ class GuardedXmlStream(xmlstream.XmlStream):
         if self._closing:
             return
         self._closing = True
+        self.error_condition = condition
+        peer = self.transport.getPeer() if self.transport is not None else None
+        log.info(
+            "XMPP stream error {condition} sent to {address}",
+            condition=condition, address=getattr(peer, "host", None),
+        )
         self.sendStreamError(error.StreamError(condition, text))
 
     def onDocumentEnd(self):
