@@ -17,6 +17,7 @@ from mcc.admin import AdminSite, Root
 from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
+from mcc.routing.channels import Channels
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.queues import Queues
@@ -27,6 +28,8 @@ from mcc.store import Store
 from mcc.throttle import Throttle
 from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.web import BoundedRequest
+from mcc.webclient.desk import WebChannel, WebPresence
+from mcc.webclient.site import WebClient
 from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import VisitorAPI
 from mcc.xmpp.server import XMPPServer
@@ -133,7 +136,8 @@ def makeService(config, reactor=None):
     xmpp.setName("xmpp-server")
     xmpp.setServiceParent(mcc)
     accounts.on_sessions_ended.append(xmpp.disconnect_user)
-    chats.channel = xmpp.operator_channel
+    web_channel = WebChannel(reactor, chats.transcript, config.poll_timeout)
+    chats.channel = Channels(xmpp.operator_channel, web_channel)
     chats.setName("chats")
     chats.setServiceParent(mcc)
 
@@ -157,19 +161,27 @@ def makeService(config, reactor=None):
     def public_url():
         return config.base_url(mcc.getServiceNamed("http-listener").bound_port)
 
+    throttle = Throttle(reactor, config.auth_failures_allowed, config.auth_failure_window)
+    run_in_thread = functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool())
+    web.putChild(b"client", WebClient(
+        config.domain, accounts, chats, web_channel,
+        WebPresence(availability, reactor, lambda: secrets.token_urlsafe(12), config.poll_timeout + 20),
+        reactor, throttle, config.admin_session_timeout, os.urandom, run_in_thread,
+        config.trusted_proxies, config.public_url, config.max_message_size,
+    ).resource())
     admin = AdminSite(
         config.domain,
         accounts,
         queues,
         availability,
         reactor,
-        Throttle(reactor, config.auth_failures_allowed, config.auth_failure_window),
+        throttle,
         config.admin_session_timeout,
         sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
         trusted_proxies=config.trusted_proxies,
         public_url=config.public_url,
         snippets_serving=widgets.snippets_serving,
-        run_in_thread=functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool()),
+        run_in_thread=run_in_thread,
     )
     web.putChild(b"admin", admin.resource())
 

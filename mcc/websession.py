@@ -106,6 +106,12 @@ class SessionStore:
             if session.username == username and session is not keep:
                 self.discard(session)
 
+    def has_user(self, username):
+        """
+        Whether C{username} is still signed in somewhere.
+        """
+        return any(session.username == username for session in self._sessions.values())
+
     def __len__(self):
         return len(self._sessions)
 
