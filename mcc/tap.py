@@ -138,6 +138,7 @@ def makeService(config, reactor=None):
     accounts.on_sessions_ended.append(xmpp.disconnect_user)
     web_channel = WebChannel(reactor, chats.transcript, config.poll_timeout)
     chats.channel = Channels(xmpp.operator_channel, web_channel)
+    web_channel.setServiceParent(mcc)
     chats.setName("chats")
     chats.setServiceParent(mcc)
 

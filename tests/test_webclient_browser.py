@@ -71,6 +71,11 @@ async def test_the_web_client_answers_first_beside_an_xmpp_operator(server, tmp_
 
             log = visitor.get_by_role("log")
             await expect(log).to_contain_text("Hello Vera, Olive here.")
+            await pane.get_by_label("Your reply").press_sequentially("One moment")
+            await expect(visitor.get_by_text("Olive Operator is typing…")).to_be_visible()
+            await pane.get_by_label("Your reply").fill("")
+            await visitor.get_by_label("Message", exact=False).last.press_sequentially("Thanks")
+            await expect(pane.get_by_text("Vera is typing…")).to_be_visible()
             await visitor.get_by_label("Message", exact=False).last.fill("Thanks!")
             await visitor.keyboard.press("Enter")
             await expect(pane.get_by_role("log")).to_contain_text("Thanks!")

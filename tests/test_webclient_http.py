@@ -90,6 +90,8 @@ async def test_open_rings_answer_and_resume_through_the_api(server):
     code, polled = await browser.api("GET", f"events?client={opened['client']}&after={opened['cursor']}")
     assert [e["kind"] for e in polled["events"]] == ["offer"]
     chat_id = polled["events"][0]["chat"]
+    # Only on the web client: the XMPP side keeps nothing for later.
+    assert server.store.offline.count("olive") == 0
     assert polled["events"][0]["transcript"][0]["text"] == "Hi?"
 
     code, answer = await browser.api("POST", f"chats/{chat_id}/messages", {"text": "Hello"})
@@ -113,3 +115,17 @@ async def test_open_rings_answer_and_resume_through_the_api(server):
     code, answer = await browser.api("POST", f"chats/{chat_id}/end", {})
     assert code == 200, answer
     assert answer["chat"]["state"] == "closed"
+
+
+@asyncio_test
+async def test_signing_out_takes_the_operator_away(server):
+    staff(server, "Support", "olive")
+    browser = Browser(server)
+    await browser.sign_in("olive", "olive-pw")
+    await browser.api("POST", "open")
+    assert server.chats.availability.is_available("olive")
+    response, _ = await browser.request("POST", "/sign-out", data={"csrf": browser.csrf})
+    assert response.code == 303
+    assert server.chats.availability.status("olive") == "offline"
+    code, _ = await browser.api("POST", "open")
+    assert code == 401

@@ -10,6 +10,7 @@ number is the cursor, so a reload, a dropped connection or a second tab
 resumes where it was and loses and repeats nothing.
 """
 
+from twisted.application import service
 from zope.interface import implementer
 
 from mcc.routing.chats import OPERATOR, VISITOR
@@ -77,11 +78,11 @@ class _Feed:
 
 
 @implementer(IOperatorChannel)
-class WebChannel:
+class WebChannel(service.Service):
     """
     The router's events for each operator, kept whether or not a web
     client is open: one that opens later shows the chats ringing for its
-    operator.
+    operator.  Stopping, it answers every waiting poll with nothing new.
 
     @param transcript: C{chat -> message events}, the chat so far
         (L{ChatService.transcript}).
@@ -177,7 +178,8 @@ class WebChannel:
         waiting = self._polls.wait(operator, after, feed.last)
         return waiting.addCallback(lambda _: [e for e in feed.events if e["seq"] > after])
 
-    def release(self):
+    def stopService(self):
+        service.Service.stopService(self)
         self._polls.release()
 
 

@@ -98,6 +98,7 @@
     tab.setAttribute("aria-selected", "false");
     tab.innerHTML = '<span class="tab-name"></span><span class="unread" aria-label="unread"></span>';
     var item = document.createElement("li");
+    item.setAttribute("role", "presentation");
     item.appendChild(tab);
     list.appendChild(item);
     pane.setAttribute("aria-labelledby", tab.id);
@@ -230,8 +231,9 @@
       said(chat, event);
       chat.pane.querySelector(".typing").textContent = "";
       if (event.from === "visitor") {
-        announce(label(chat) + " says: " + event.text);
+        // The chat in front is a log, which screen readers follow already.
         if (notFront(event.chat)) {
+          announce(label(chat) + " says: " + event.text);
           chat.unread += 1;
           alertOperator(label(chat), event.text);
         }
@@ -338,6 +340,16 @@
       render(chat);
     });
   }
+
+  list.addEventListener("keydown", function (event) {
+    var step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
+    if (!step || event.altKey || !order.length) { return; }
+    var index = order.indexOf(front);
+    var next = order[(index + step + order.length) % order.length];
+    show(next, false);
+    chats[next].tab.focus();
+    event.preventDefault();
+  });
 
   document.getElementById("status").addEventListener("change", function (event) {
     api("POST", "status", { status: event.target.value });
