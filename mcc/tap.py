@@ -164,12 +164,14 @@ def makeService(config, reactor=None):
 
     throttle = Throttle(reactor, config.auth_failures_allowed, config.auth_failure_window)
     run_in_thread = functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool())
-    web.putChild(b"client", WebClient(
+    client = WebClient(
         config.domain, accounts, chats, web_channel,
         WebPresence(availability, reactor, lambda: secrets.token_urlsafe(12), config.poll_timeout + 20),
         reactor, throttle, config.admin_session_timeout, os.urandom, run_in_thread,
         config.trusted_proxies, config.public_url, config.max_message_size,
-    ).resource())
+    )
+    accounts.on_sessions_ended.append(client.end_user)
+    web.putChild(b"client", client.resource())
     admin = AdminSite(
         config.domain,
         accounts,

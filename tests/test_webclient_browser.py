@@ -7,7 +7,6 @@ too, and a visitor chats through the widget on a website of another origin.
 import os
 from pathlib import Path
 
-import pytest
 from playwright.async_api import expect
 
 from mcc.routing.widgets import Level
@@ -19,7 +18,10 @@ from tests.tools import requires_tool
 from tests.visitor_client import Visitor
 from tests.xmpp_client import login
 
-SCREENSHOT = Path(os.environ.get("MCC_WEBCLIENT_SHOT", "")) if os.environ.get("MCC_WEBCLIENT_SHOT") else None
+SCREENSHOT = os.environ.get("MCC_WEBCLIENT_SHOT")
+"""
+Where the screenshot of two chats goes when set (docs/webclient.png is one).
+"""
 
 
 async def sign_in(page, server, username, password):
@@ -104,7 +106,7 @@ async def test_the_web_client_answers_first_beside_an_xmpp_operator(server, tmp_
             await reply.fill("Yes, we do.")
             await reply.press("Enter")
             await expect(desk.get_by_role("tabpanel").get_by_role("log")).to_contain_text("Yes, we do.")
-            shot = SCREENSHOT or tmp_path / "webclient.png"
+            shot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "webclient.png"
             shot.parent.mkdir(parents=True, exist_ok=True)
             await desk.screenshot(path=str(shot))
 

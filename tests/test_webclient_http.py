@@ -3,11 +3,12 @@ The web chat client's sign-in and JSON API over real sockets, against a
 running mcc, with a cookie jar per browser.
 """
 
+import json
 import re
+from http.cookiejar import CookieJar
 
 import treq
 import treq.client
-from http.cookiejar import CookieJar
 
 from tests.conftest import asyncio_test
 from tests.test_widget_browser import staff
@@ -44,8 +45,6 @@ class Browser:
     async def api(self, method, path, body=None, csrf=True):
         headers = {"x-csrf-token": self.csrf} if csrf and self.csrf else {}
         response, content = await self.request(method, "/api/" + path, json=body, headers=headers)
-        import json
-
         return response.code, json.loads(content)
 
 
@@ -129,3 +128,16 @@ async def test_signing_out_takes_the_operator_away(server):
     assert server.chats.availability.status("olive") == "offline"
     code, _ = await browser.api("POST", "open")
     assert code == 401
+
+
+@asyncio_test
+async def test_a_disabled_account_is_signed_out_and_no_longer_present(server):
+    staff(server, "Support", "olive")
+    browser = Browser(server)
+    await browser.sign_in("olive", "olive-pw")
+    await browser.api("POST", "open")
+    assert server.chats.availability.is_available("olive")
+    server.xmpp.accounts.set_disabled("olive", True)
+    assert server.chats.availability.status("olive") == "offline"
+    code, answer = await browser.api("POST", "open")
+    assert (code, answer["error"]) == (401, "signed-out")

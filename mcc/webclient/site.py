@@ -132,6 +132,14 @@ class WebClient:
     def resource(self):
         return self.app.resource()
 
+    def end_user(self, username, reason=None):
+        """
+        C{username}'s account changed (a new password, disabled, deleted):
+        their web clients sign in again, and are no longer present.
+        """
+        self.sessions.discard_user(username)
+        self.presence.close_user(username)
+
     # Frame
 
     def headers(self, request, content_type=b"text/html; charset=utf-8", status=200):

@@ -310,6 +310,7 @@
     var text = textarea.value;
     if (!text.trim() || chat.ended) { return; }
     textarea.value = "";
+    if (text.trim() === "/end") { act(id, "end"); return; }
     chat.composing = false;
     window.clearTimeout(chat.typingTimer);
     api("POST", "chats/" + id + "/messages", { text: text }).then(function (answer) {
