@@ -417,14 +417,15 @@ class ChatService(service.Service):
         yet; whether it is theirs now.
         """
         chat = self.by_guest(guest)
-        if chat.state == ChatState.WAITING and operator in self._chat_candidates(chat):
+        candidate = operator in self._chat_candidates(chat)
+        if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
             chat = self.store.chats.by_id(chat.id)
         if chat.state == ChatState.ACTIVE and chat.operator == operator:
             return True
         if chat.state not in ChatState.OPEN:
             self.channel.notify(chat, [operator], "This chat has ended.")
-        elif chat.state == ChatState.ACTIVE:
+        elif chat.state == ChatState.ACTIVE and candidate:
             self.channel.notify(chat, [operator], f"{chat.operator_name} has this chat.")
         else:
             self.channel.notify(chat, [operator], "This chat is not for you.")
