@@ -24,6 +24,7 @@ from mcc.credentials import MadeUpCredentials, ensure_server_secret
 from mcc.datadir import ServiceLock
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
+from mcc.routing.channels import Channels
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.files import ChatFiles
 from mcc.routing.offline import OfflineStorage
@@ -37,6 +38,8 @@ from mcc.store import Store
 from mcc.throttle import LoginThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.web import BoundedSite, bounded_request
+from mcc.webclient.desk import WebChannel, WebPresence
+from mcc.webclient.site import WebClient
 from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import UPLOAD_PATH, VisitorAPI
 from mcc.xmpp.guests import OperatorChannel
@@ -196,6 +199,8 @@ def makeService(config, reactor=None):
         )
 
     queues = Queues(store, reactor)
+    web_channel = WebChannel(reactor, lambda chat: chats.transcript(chat), config.poll_timeout)
+    web_channel.setName("web-channel")
     chats = ChatService(
         store,
         availability,
@@ -208,7 +213,9 @@ def makeService(config, reactor=None):
             config.poll_timeout,
             config.reconnect_timeout,
         ),
-        OperatorChannel(sessions, config.domain),
+        # The visitor's side reaches operators wherever they are: their XMPP
+        # sessions and their open web clients alike.
+        Channels(OperatorChannel(sessions, config.domain), web_channel),
     )
     chats.setName("chats")
     operations = ChatOperations(store, chats, reactor)  # For the web client, XMPP commands, Activity.
@@ -246,7 +253,7 @@ def makeService(config, reactor=None):
         throttle=login_throttle(),
     )
     xmpp.setName("xmpp-server")
-    for part in (xmpp, chats, transcripts):
+    for part in (xmpp, chats, transcripts, web_channel):
         part.setServiceParent(mcc)
 
     web = Root()
@@ -268,20 +275,30 @@ def makeService(config, reactor=None):
         b"widget", WidgetSite(widgets, watch, max_message_size=config.max_message_size).resource()
     )
 
+    # One throttle for both sites that sign in with a password.
+    throttle = login_throttle()
+    run_in_thread = functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool())
+    client = WebClient(
+        config.domain, accounts, chats, web_channel,
+        WebPresence(availability, reactor, lambda: secrets.token_urlsafe(12), config.poll_timeout + 20),
+        reactor, throttle, config.admin_session_timeout, os.urandom, run_in_thread,
+        config.trusted_proxies, config.public_url, config.max_message_size,
+    )
+    web.putChild(b"client", client.resource())
     admin = AdminSite(
         config.domain,
         accounts,
         queues,
         availability,
         reactor,
-        login_throttle(),
+        throttle,
         config.admin_session_timeout,
         config.poll_timeout,
         sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
         trusted_proxies=config.trusted_proxies,
         public_url=config.public_url,
         snippets_serving=widgets.snippets_serving,
-        run_in_thread=functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool()),
+        run_in_thread=run_in_thread,
     )
     web.putChild(b"admin", admin.resource())
 

@@ -1,5 +1,5 @@
 """
-Tests for L{mcc.admin.sessions}: in-memory sessions that expire on an
+Tests for L{mcc.websession}: in-memory sessions that expire on an
 injected clock.
 """
 
@@ -7,7 +7,7 @@ import itertools
 
 from twisted.internet.task import Clock
 
-from mcc.admin.sessions import MAX_ANONYMOUS, SessionStore
+from mcc.websession import MAX_ANONYMOUS, SessionStore
 
 
 def make_store(lifetime=100):

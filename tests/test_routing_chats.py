@@ -401,3 +401,25 @@ def test_no_account_can_have_a_guest_name(world):
 
 def test_text_from_elsewhere_is_made_sendable():
     assert sendable("tab\tline\nA\x01B\ud800C\uffff😀") == "tab\tline\nA\ufffdB\ufffdC\ufffd😀"
+
+
+def test_taking_a_chat_without_a_word_and_others_trying_after(world):
+    service, availability, _ = world
+    availability.resource_available("ann", "desk")
+    availability.resource_available("bob", "web-x")
+    chat = service.start(Visitor(name="Vi", question="Hello?"), queue="sales")
+    service.channel.take()
+    assert service.operator_takes(chat.guest, "bob") is True
+    assert service.channel.take() == [
+        ("notify", ("ann",), "Bob picked up this chat."), ("withdraw", ("ann",)),
+    ]
+    assert service.operator_takes(chat.guest, "ann") is False
+    assert service.channel.take() == [("notify", ("ann",), "Bob has this chat.")]
+    assert service.operator_takes(chat.guest, "eve") is False
+    assert service.channel.take() == [("notify", ("eve",), "This chat is not for you.")]
+    assert service.by_id(chat.id).operator == "bob"
+    assert texts(service.transcript(chat)) == ("Hello?",)
+    service.operator_says(chat.guest, "bob", "Hi")
+    assert texts(service.transcript(chat)) == ("Hello?", "Hi")
+    with pytest.raises(UnknownChat):
+        service.by_id(chat.id + 1)

@@ -6,12 +6,11 @@ under C{/admin/KEY} for a signed-in administrator; it renders and redirects
 with the public helpers here, which is all it knows of the frame.
 """
 
-import hmac
 import json
 import math
 import os
 from dataclasses import dataclass
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from klein import Klein
 from twisted.internet import defer
@@ -21,23 +20,23 @@ from werkzeug.routing import RequestRedirect
 
 from mcc.admin.pages import Pages
 from mcc.admin.presence import PresenceFeed
-from mcc.admin.sessions import SessionStore
 from mcc.web import ClientAddress
+from mcc.websession import (
+    SECURITY_HEADERS,
+    CookieSessions,
+    PasswordCheck,
+    SessionStore,
+    Throttled,
+    csrf_ok,
+    form_text,
+)
+
+__all__ = ["SECURITY_HEADERS", "csrf_ok", "form_text", "form_list", "form_flag", "AdminShell"]
 
 log = Logger()
 
 COOKIE = b"mcc_admin"
 COOKIE_PATH = b"/admin/"
-CSRF_HEADER = b"x-csrf-token"
-
-SECURITY_HEADERS = {
-    b"cache-control": b"no-store",
-    b"x-content-type-options": b"nosniff",
-    b"referrer-policy": b"same-origin",
-    b"content-security-policy": (
-        b"default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -80,24 +79,6 @@ class Forged(Exception):
     """
     A post without its session's CSRF token.
     """
-
-
-def csrf_ok(request, session):
-    """
-    Whether a post carries its session's token, in the form body or the
-    C{X-CSRF-Token} header.  A token in the query string refuses the post:
-    URLs end up in logs, histories and Referer headers.
-    """
-    query = urlsplit(request.uri).query
-    if b"csrf" in parse_qs(query):
-        return False
-    sent = request.getHeader(CSRF_HEADER) or request.args.get(b"csrf", [b""])[0]
-    return hmac.compare_digest(sent, session.csrf_token.encode("ascii"))
-
-
-def form_text(request, name, strip=True):
-    value = request.args.get(name.encode("ascii"), [b""])[0].decode("utf-8", "replace")
-    return value.strip() if strip else value
 
 
 def form_list(request, name):
@@ -172,14 +153,18 @@ class AdminShell:
         self.clock = clock
         self.throttle = throttle
         self.sessions = SessionStore(clock, random_bytes, session_lifetime)
+        self.public_url = public_url.rstrip("/")
+        self.cookies = CookieSessions(self.sessions, COOKIE, COOKIE_PATH, self.public_url)
         self.presence = PresenceFeed(availability, clock, presence_wait)
         self.pages = pages or Pages()
         self.sections = {tab.key: tab.serve for tab in self.tabs}
         self.sections.update(sections or {})
         self.client_address = ClientAddress(trusted_proxies)
-        self.public_url = public_url.rstrip("/")
         self.snippets_serving = snippets_serving
         self.run_in_thread = run_in_thread
+        self.check_password = PasswordCheck(
+            accounts, throttle, self.client_address, run_in_thread, site="Admin"
+        )
 
     def resource(self):
         return self.app.resource()
@@ -210,10 +195,7 @@ class AdminShell:
         return Visit(session, user, tab)
 
     def session(self, request, extend=True):
-        cookie = request.getCookie(COOKIE)
-        if not cookie:
-            return None
-        return self.sessions.get(cookie.decode("ascii", "replace"), extend=extend)
+        return self.cookies.get(request, extend=extend)
 
     @staticmethod
     def headers(request, content_type=b"text/html; charset=utf-8", status=200):
@@ -357,13 +339,11 @@ class AdminShell:
             )
         if not csrf_ok(request, session):
             return self.refused(request)
-        address = self.client_address(request)
-        account = username.casefold()
-        if self.throttle.blocked(address, account):
-            log.info(
-                "Admin sign-in failed for {username!r} from {address}: {reason}",
-                username=username, address=address, reason="throttled",
+        try:
+            checked = self.check_password(
+                request, username, form_text(request, "password", strip=False)
             )
+        except Throttled:
             return self._sign_in_page(
                 request,
                 session,
@@ -374,31 +354,17 @@ class AdminShell:
                     f"Wait {_duration(self.throttle.window)}, then try again."
                 ),
             )
-        # Counted as failed until the password is found right, so that
-        # sign-ins begun in parallel cannot all go on guessing.
-        attempt = self.throttle.attempt(address, account)
-        # Unknown and disabled accounts are checked against made-up
-        # credentials: as slow as a real check, they reveal no account.
-        user, credentials = self.accounts.sign_in_check(username)
-        checked = self.run_in_thread(credentials.verify, form_text(request, "password", strip=False))
-        return checked.addCallback(self._checked, request, session, attempt, username, user)
+        return checked.addCallback(self._checked, request, session, username)
 
-    def _checked(self, verified, request, session, attempt, username, user):
-        if not verified or user is None:
-            log.info(
-                "Admin sign-in failed for {username!r} from {address}: {reason}",
-                username=username, address=attempt.address, reason="not-authorized",
-            )
+    def _checked(self, user, request, session, username):
+        if user is None:
             return self._sign_in_page(
                 request, session, status=403, username=username, error="Wrong username or password."
             )
-        attempt.succeeded()
-        # A success leaves the address's failures to expire: forgetting them
-        # would let anyone with an account interleave guesses at another.
         if not user.is_admin:
             log.info(
                 "Admin sign-in failed for {username!r} from {address}: {reason}",
-                username=user.username, address=attempt.address, reason="not-an-admin",
+                username=user.username, address=self.client_address(request), reason="not-an-admin",
             )
             return self.bare(request, "not-admin.html", status=403, user=user)
         # A new id once signed in: an id planted before sign-in stays useless.
@@ -406,34 +372,17 @@ class AdminShell:
         self._start_session(request, user.username)
         log.info(
             "Admin sign-in succeeded for {username} from {address}",
-            username=user.username, address=attempt.address,
+            username=user.username, address=self.client_address(request),
         )
         return self.redirect(request, f"/admin/{self.tabs[0].key}")
 
     def _start_session(self, request, username=None):
-        session = self.sessions.create(username)
-        self._set_cookie(request, session.id.encode("ascii"))
-        return session
-
-    def _set_cookie(self, request, value, **attributes):
-        request.addCookie(
-            COOKIE,
-            value,
-            path=COOKIE_PATH,
-            httpOnly=True,
-            sameSite="lax",
-            secure=self._over_https(request),
-            **attributes,
-        )
-
-    def _over_https(self, request):
-        return request.isSecure() or self.public_url.startswith("https://")
+        return self.cookies.start(request, username)
 
     @app.route("/sign-out", methods=["POST"])
     def sign_out(self, request):
         visit = self.visit(request)
-        self.sessions.discard(visit.session)
-        self._set_cookie(request, b"", max_age=b"0")
+        self.cookies.end(request, visit.session)
         return self.redirect(request, "/admin/sign-in?out=1")
 
     # Presence, which the pages of several tabs follow

@@ -447,6 +447,26 @@ class ChatService(service.Service):
         else:
             self.channel.notify(chat, [operator], "This chat is not for you.")
 
+    def operator_takes(self, guest, operator):
+        """
+        An operator takes a chat ringing for them without saying anything
+        yet; whether it is theirs now.
+        """
+        chat = self.by_guest(guest)
+        candidate = operator in self._chat_candidates(chat)
+        if chat.state == ChatState.WAITING and candidate:
+            self._take(chat, operator)
+            chat = self.store.chats.by_id(chat.id)
+        if chat.state == ChatState.ACTIVE and chat.operator == operator:
+            return True
+        if chat.state not in ChatState.OPEN:
+            self.channel.notify(chat, [operator], "This chat has ended.")
+        elif chat.state == ChatState.ACTIVE and candidate:
+            self.channel.notify(chat, [operator], f"{chat.operator_name} has this chat.")
+        else:
+            self.channel.notify(chat, [operator], "This chat is not for you.")
+        return False
+
     def operator_typing(self, guest, operator, state):
         chat = self.by_guest(guest)
         if chat.state == ChatState.ACTIVE and chat.operator == operator:
@@ -472,6 +492,22 @@ class ChatService(service.Service):
             )
         else:
             self.channel.notify(chat, [operator], "This chat is not for you.")
+
+    def by_id(self, chat_id):
+        """
+        The chat numbered C{chat_id}, or L{UnknownChat}.
+        """
+        chat = self.store.chats.by_id(chat_id)
+        if chat is None:
+            raise UnknownChat(f"no chat is number {chat_id}")
+        return chat
+
+    def transcript(self, chat):
+        """
+        Everything said in C{chat} that its operators may read: the
+        visitor's and operators' messages, oldest first.
+        """
+        return [e for e in self.store.chats.events_after(chat.id, 0) if e.kind == "message"]
 
     def by_guest(self, guest):
         """

@@ -1,0 +1,3 @@
+"""
+The web chat client under C{/client/}: operators answer chats from a browser.
+"""
