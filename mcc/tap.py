@@ -14,16 +14,19 @@ from twisted.web import server, static
 
 from mcc import resources
 from mcc.admin import AdminSite, Root
+from mcc.admin.reports import reports_tab
 from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.queues import Queues
+from mcc.routing.reports import Reports, system_zone
 from mcc.routing.rosters import Rosters
 from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
 from mcc.store import Store
+from mcc.store.reports import ThreadReaders
 from mcc.throttle import Throttle
 from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.web import BoundedRequest
@@ -157,6 +160,8 @@ def makeService(config, reactor=None):
     def public_url():
         return config.base_url(mcc.getServiceNamed("http-listener").bound_port)
 
+    in_thread = functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool())
+    reports = Reports(ThreadReaders(config.database_path), in_thread, system_zone(), reactor)
     admin = AdminSite(
         config.domain,
         accounts,
@@ -165,11 +170,14 @@ def makeService(config, reactor=None):
         reactor,
         Throttle(reactor, config.auth_failures_allowed, config.auth_failure_window),
         config.admin_session_timeout,
-        sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
+        sections={
+            "widgets": functools.partial(DesignWidgets, widgets, public_url),
+            "reports": reports_tab(reports),
+        },
         trusted_proxies=config.trusted_proxies,
         public_url=config.public_url,
         snippets_serving=widgets.snippets_serving,
-        run_in_thread=functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool()),
+        run_in_thread=in_thread,
     )
     web.putChild(b"admin", admin.resource())
 

@@ -145,6 +145,13 @@ MIGRATIONS = [
     CREATE UNIQUE INDEX chat_events_by_message_id ON chat_events(chat_id, message_id)
         WHERE message_id IS NOT NULL;
     """,
+    # 6: reports read chats by when they began (all queues, or some), and
+    # find transfer events among a chat's events without reading them all.
+    """
+    CREATE INDEX chats_by_created_at ON chats(created_at);
+    CREATE INDEX chats_by_queue ON chats(queue, created_at);
+    CREATE INDEX chat_events_transfers ON chat_events(chat_id) WHERE kind GLOB 'transfer*';
+    """,
 ]
 
 
