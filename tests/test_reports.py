@@ -438,3 +438,13 @@ def test_each_thread_reads_through_its_own_read_only_connection(tmp_path):
         }
     finally:
         store.close()
+
+
+def test_tabs_answer_at_their_address_with_a_trailing_slash(admin):
+    """
+    The links to Activity, and the tab's own address, end in a slash.
+    """
+    page = admin.get("/admin/reports/?from=2025-01-01&to=2025-12-31")
+    assert page.code == 200 and 'id="chart-hour"' in page.text
+    assert admin.get("/admin/activity/?from=2025-01-01&hour=9").code == 200
+    assert admin.get("/admin/queues/").code == 200

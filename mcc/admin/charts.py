@@ -104,7 +104,9 @@ def bar_chart(chart_id, title, bars, x_title, y_title, description):
             f' fill="{INK}">{tick}</text>'
         )
     slot = plot_width / max(len(bars), 1)
-    every = max(1, round(len(bars) / 24 + 0.49))
+    # Labels a few pixels apart at least: every other one, or fewer, when crowded.
+    widest = max([min(len(label), 12) for label, _, _, _ in bars] + [1])
+    every = max(1, -(-int(widest * 7 + 8) // max(int(slot), 1)))
     for index, (label, value, href, name) in enumerate(bars):
         x = LEFT + slot * index
         height = plot_height * value / top
