@@ -19,6 +19,7 @@ from zope.interface import implementer
 
 from mcc import datadir, resources
 from mcc.admin import AdminSite, Root
+from mcc.admin.reports import reports_tab
 from mcc.admin.widgets import DesignWidgets
 from mcc.credentials import MadeUpCredentials, ensure_server_secret
 from mcc.datadir import ServiceLock
@@ -30,11 +31,13 @@ from mcc.routing.files import ChatFiles
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.operations import ChatOperations
 from mcc.routing.queues import Queues
+from mcc.routing.reports import Reports, system_zone
 from mcc.routing.rosters import Rosters
 from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
 from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
 from mcc.store import Store
+from mcc.store.reports import ThreadReaders
 from mcc.throttle import LoginThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.web import BoundedSite, bounded_request
@@ -285,6 +288,7 @@ def makeService(config, reactor=None):
         config.trusted_proxies, config.public_url, config.max_message_size,
     )
     web.putChild(b"client", client.resource())
+    reports = Reports(ThreadReaders(config.database_path), run_in_thread, system_zone(), reactor)
     admin = AdminSite(
         config.domain,
         accounts,
@@ -294,7 +298,10 @@ def makeService(config, reactor=None):
         throttle,
         config.admin_session_timeout,
         config.poll_timeout,
-        sections={"widgets": functools.partial(DesignWidgets, widgets, public_url)},
+        sections={
+            "widgets": functools.partial(DesignWidgets, widgets, public_url),
+            "reports": reports_tab(reports),
+        },
         trusted_proxies=config.trusted_proxies,
         public_url=config.public_url,
         snippets_serving=widgets.snippets_serving,

@@ -140,10 +140,14 @@ def test_a_transfer_taken_moves_the_chat_and_the_others_are_told(world):
     moved = operations.chat(chat.id)
     assert (moved.operator, moved.operator_name, moved.queue, moved.state) == ("dee", "Dee", "Reference", "active")
     internal = operations.chats.store.chats.events_after(chat.id, 0, include_internal=True)
-    assert [e.kind for e in internal][-5:] == [
-        "transfer_offered", "transfer", "transfer_taken", "picked_up", "message",
+    assert [e.kind for e in internal][-6:] == [
+        "transfer_offered", "transfer", "transfer_taken", "transferred", "picked_up", "message",
     ]
-    assert internal[-3].data == {"operator": "dee", "from": "ann"}
+    assert internal[-4].data == {"operator": "dee", "from": "ann"}
+    # The one record of the transfer that happened, which reports count.
+    assert internal[-3].data == {
+        "from_queue": "Sales", "to_queue": "Reference", "from_operator": "ann", "to_operator": "dee",
+    }
     assert not operations.chats.transfer_pending(chat.id)
     # The timer went with it: nothing comes back later.
     clock.advance(60)

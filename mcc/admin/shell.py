@@ -409,7 +409,12 @@ class AdminShell:
     # The tabs
 
     @app.route("/<key>", branch=True, methods=["GET", "POST"])
+    @app.route("/<key>/", endpoint="tab_index", methods=["GET", "POST"])
     def tab(self, request, key):
+        """
+        The tab C{key}; C{/admin/KEY/} is its first page too, since links
+        with a query (C{/admin/activity/?from=...}) are written that way.
+        """
         if key not in self.sections:
             raise NotFound()
         return self.sections[key](self, self.visit(request, key)).resource()

@@ -11,6 +11,7 @@ tab is a module of its own and one line in L{TABS}.
 
 from mcc.admin.placeholder import placeholder
 from mcc.admin.queues import QueuesTab
+from mcc.admin.reports import reports_tab
 from mcc.admin.shell import AdminShell, Tab
 from mcc.admin.users import UsersTab
 
@@ -30,7 +31,8 @@ TABS = (
         "Activity",
         placeholder("Monitor current chats, step into them, and look back at previous ones."),
     ),
-    Tab("reports", "Reports", placeholder("Chats per hour, month, protocol, queue and operator.")),
+    # Served with the reports rules, which tap gives it.
+    Tab("reports", "Reports", reports_tab()),
     Tab("gateways", "Gateways", placeholder("Add-ons such as SMS chat and IM identities.")),
 )
 

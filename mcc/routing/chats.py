@@ -735,6 +735,7 @@ class ChatService(service.Service):
             {"by": by, "from": None, "queue": queue, "user": user, "note": note},
             internal=True,
         )
+        self._transferred(chat.queue, queue, None, None, chat)
         self._event(chat, "transfer", {"text": notice, "to": label})
         if ringing:
             self.channel.notify(chat, ringing, f"{by_name} moved this chat to {label}.")
@@ -745,6 +746,20 @@ class ChatService(service.Service):
             self.channel.notify(
                 chat, sorted(self._offered.get(chat.id, ())), f"Note from {by_name}: {isolated(note)}"
             )
+
+    def _transferred(self, from_queue, to_queue, from_operator, to_operator, chat):
+        """
+        Record that C{chat} went elsewhere: one event per transfer that
+        happened, which reports count (offers that came to nothing are not).
+        """
+        self._event(
+            chat, "transferred",
+            {
+                "from_queue": from_queue, "to_queue": to_queue,
+                "from_operator": from_operator, "to_operator": to_operator,
+            },
+            internal=True,
+        )
 
     def _display_name(self, username):
         user = self.store.users.find(username)
@@ -764,6 +779,7 @@ class ChatService(service.Service):
         transfer.timer.cancel()
         self._cancel_absence(chat.id)
         self._event(chat, "transfer_taken", {"operator": operator, "from": transfer.holder}, internal=True)
+        self._transferred(chat.queue, transfer.queue, transfer.holder, operator, chat)
         self._event(chat, "picked_up", {"operator": name})
         others = sorted(transfer.offered - {operator})
         if others:

@@ -212,6 +212,13 @@ MIGRATIONS = [
     );
     CREATE INDEX mail_outbox_queued ON mail_outbox(status) WHERE status = 'queued';
     """,
+    # 8: reports read chats by when they began (all queues, or some), and
+    # find the transfers among a chat's events without reading them all.
+    """
+    CREATE INDEX chats_by_created_at ON chats(created_at);
+    CREATE INDEX chats_by_queue ON chats(queue, created_at);
+    CREATE INDEX chat_events_transfers ON chat_events(chat_id) WHERE kind = 'transferred';
+    """,
 ]
 
 

@@ -1,0 +1,313 @@
+# -*- test-case-name: tests.test_reports -*-
+"""
+The SQL of the Reports tab: counts and times of the chats that began in a
+span of time, grouped in the database so that a year of chats never comes
+into Python row by row.
+
+Each chat counts once, under the queue it names (where it was answered) and
+the operator who has it.  Local hours and months come from shifting each
+chat's start by its zone's offset at that moment: the offsets, one per span
+between two clock changes, are computed by the caller and passed in.
+
+A transfer that happened is one C{transferred} event (the router writes it
+when someone takes a transferred chat, or when a waiting chat is moved); its
+data names C{from_queue}, C{to_queue}, C{from_operator} and C{to_operator}
+where known.  Tags are the C{chat_tags} of a chat, named in C{tags}.
+"""
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+
+from mcc.store.chats import ChatState
+
+ANSWERED = "answered"
+MISSED = "missed"
+ABANDONED = "abandoned"
+
+_STATUS_SQL = {
+    ANSWERED: "picked_up_at IS NOT NULL",
+    MISSED: f"picked_up_at IS NULL AND state = '{ChatState.MISSED}'",
+    # Nobody answered and the visitor left or ended it.
+    ABANDONED: f"picked_up_at IS NULL AND state = '{ChatState.CLOSED}'",
+}
+
+TRANSFERS = "kind = 'transferred'"
+"""
+Written as the partial index C{chat_events_transfers} is, so that it serves.
+"""
+
+
+@dataclass(frozen=True)
+class ChatFilter:
+    """
+    Which chats a report counts: those that began in C{[start, end)}
+    (seconds since the epoch), in C{queues} (names; C{None} for all), with
+    C{status} one of L{ANSWERED}, L{MISSED}, L{ABANDONED} or C{None}, and,
+    when C{min_duration} is set, answered and talked for at least that
+    many seconds.
+    """
+
+    start: float
+    end: float
+    queues: tuple | None = None
+    status: str | None = None
+    min_duration: float | None = None
+
+
+@dataclass(frozen=True)
+class Spread:
+    """
+    Seconds, of some chats: how many, and their mean, median, 90th
+    percentile (nearest rank), least and greatest; C{None} for no chats.
+    """
+
+    n: int = 0
+    mean: float | None = None
+    median: float | None = None
+    p90: float | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+def _where(chat_filter):
+    clauses = ["created_at >= ?", "created_at < ?"]
+    params = [chat_filter.start, chat_filter.end]
+    if chat_filter.queues is not None:
+        clauses.append(f"queue IN ({', '.join('?' for _ in chat_filter.queues)})")
+        params.extend(chat_filter.queues)
+    if chat_filter.status is not None:
+        clauses.append(_STATUS_SQL[chat_filter.status])
+    if chat_filter.min_duration is not None:
+        clauses.append("picked_up_at IS NOT NULL AND closed_at - picked_up_at >= ?")
+        params.append(chat_filter.min_duration)
+    return " AND ".join(clauses), params
+
+
+def _local(shifts):
+    """
+    SQL for a chat's start in local seconds, and its parameters: C{shifts}
+    is C{[(until, offset), ...]} in time order, the last C{until} C{None}.
+    """
+    params = []
+    cases = []
+    for until, offset in shifts[:-1]:
+        cases.append("WHEN created_at < ? THEN ?")
+        params.extend((until, offset))
+    params.append(shifts[-1][1])
+    if not cases:
+        return "(created_at + ?)", params
+    return f"(created_at + CASE {' '.join(cases)} ELSE ? END)", params
+
+
+class ReportQueries:
+    """
+    The report queries over one connection, which must stay in the thread
+    that opened it.
+    """
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def _filtered(self, chat_filter, columns):
+        where, params = _where(chat_filter)
+        return f"SELECT {columns} FROM chats WHERE {where}", params
+
+    def by_weekday_and_hour(self, chat_filter, shifts):
+        """
+        C{{(weekday, hour): chats}}, Monday 0, in local time.
+        """
+        local, local_params = _local(shifts)
+        query, params = self._filtered(chat_filter, f"CAST({local} AS INTEGER) AS t")
+        rows = self._conn.execute(
+            f"SELECT ((t / 86400 + 3) % 7), ((t % 86400) / 3600), count(*) FROM ({query})"
+            " GROUP BY 1, 2",
+            local_params + params,
+        )
+        return {(weekday, hour): n for weekday, hour, n in rows}
+
+    def by_month(self, chat_filter, shifts):
+        """
+        C{{"YYYY-MM": chats}} in local time.
+        """
+        local, local_params = _local(shifts)
+        query, params = self._filtered(
+            chat_filter, f"strftime('%Y-%m', {local}, 'unixepoch') AS month"
+        )
+        rows = self._conn.execute(
+            f"SELECT month, count(*) FROM ({query}) GROUP BY month", local_params + params
+        )
+        return dict(rows.fetchall())
+
+    def by_protocol(self, chat_filter):
+        query, params = self._filtered(chat_filter, "protocol")
+        rows = self._conn.execute(
+            f"SELECT protocol, count(*) FROM ({query}) GROUP BY protocol", params
+        )
+        return dict(rows.fetchall())
+
+    def queue_names(self):
+        """
+        Every queue name chats were ever counted under: deleted queues too.
+        """
+        rows = self._conn.execute(
+            "SELECT DISTINCT queue FROM chats WHERE queue IS NOT NULL ORDER BY queue"
+        )
+        return [name for (name,) in rows]
+
+    def by_queue(self, chat_filter):
+        """
+        C{{queue: dict}} of chats, answered, missed, abandoned, wait and
+        duration (L{Spread}s), transfers_in and transfers_out; a chat sent
+        to one user has the queue C{None}.
+        """
+        query, params = self._filtered(
+            chat_filter,
+            "id, queue, operator, state, picked_up_at - created_at AS wait,"
+            " CASE WHEN picked_up_at IS NOT NULL THEN closed_at - picked_up_at END AS duration,"
+            " picked_up_at IS NOT NULL AS answered",
+        )
+        rows = self._conn.execute(
+            f"SELECT queue, count(*), sum(answered),"
+            f" sum(NOT answered AND state = '{ChatState.MISSED}'),"
+            f" sum(NOT answered AND state = '{ChatState.CLOSED}')"
+            f" FROM ({query}) GROUP BY queue",
+            params,
+        )
+        found = {
+            queue: {
+                "chats": chats,
+                "answered": answered,
+                "missed": missed,
+                "abandoned": abandoned,
+                "transfers_in": 0,
+                "transfers_out": 0,
+            }
+            for queue, chats, answered, missed, abandoned in rows
+        }
+        for column in ("wait", "duration"):
+            spreads = self._spreads(query, params, "queue", column)
+            for queue, row in found.items():
+                row[column] = spreads.get(queue, Spread())
+        for from_queue, to_queue, _, _, queue, _ in self._transfers(query, params):
+            source = from_queue if from_queue is not None else queue
+            if source in found:
+                found[source]["transfers_out"] += 1
+            if to_queue in found:
+                found[to_queue]["transfers_in"] += 1
+        return found
+
+    def by_operator(self, chat_filter):
+        """
+        C{{operator: dict}} of chats taken, wait before their answer, first
+        response and duration (L{Spread}s), transfers_given,
+        transfers_received and tags (C{{tag: chats}}), for the answered chats.
+        """
+        query, params = self._filtered(
+            chat_filter,
+            "id, queue, operator, picked_up_at - created_at AS wait,"
+            " closed_at - picked_up_at AS duration,"
+            " (SELECT min(e.at) FROM chat_events e WHERE e.chat_id = chats.id"
+            "  AND e.kind = 'message' AND json_extract(e.data, '$.from') = 'operator')"
+            " - created_at AS first_response",
+        )
+        query += " AND picked_up_at IS NOT NULL AND operator IS NOT NULL"
+        found = {
+            operator: {"chats": chats, "transfers_given": 0, "transfers_received": 0, "tags": {}}
+            for operator, chats in self._conn.execute(
+                f"SELECT operator, count(*) FROM ({query}) GROUP BY operator", params
+            )
+        }
+        for column in ("wait", "first_response", "duration"):
+            spreads = self._spreads(query, params, "operator", column)
+            for operator, row in found.items():
+                row[column] = spreads.get(operator, Spread())
+        for _, _, from_operator, to_operator, _, _ in self._transfers(query, params):
+            if from_operator in found:
+                found[from_operator]["transfers_given"] += 1
+            if to_operator in found:
+                found[to_operator]["transfers_received"] += 1
+        rows = self._conn.execute(
+            f"SELECT c.operator, t.name, count(DISTINCT c.id) FROM ({query}) c"
+            " JOIN chat_tags ct ON ct.chat_id = c.id JOIN tags t ON t.id = ct.tag_id"
+            " GROUP BY c.operator, t.id",
+            params,
+        )
+        for operator, tag, chats in rows:
+            found[operator]["tags"][tag] = chats
+        return found
+
+    def _spreads(self, query, params, group, column):
+        """
+        C{{group: Spread}} of C{column} over the chats of C{query}, ranked
+        inside SQLite: only the few rows at the median and 90th percentile
+        come out.
+        """
+        summary = {
+            key: (n, mean, low, high)
+            for key, n, mean, low, high in self._conn.execute(
+                f"SELECT {group}, count({column}), avg({column}), min({column}), max({column})"
+                f" FROM ({query}) GROUP BY {group}",
+                params,
+            )
+        }
+        ranked = self._conn.execute(
+            f"SELECT k, v, r, n FROM (SELECT {group} AS k, {column} AS v,"
+            f" row_number() OVER (PARTITION BY {group} ORDER BY {column}) AS r,"
+            f" count(*) OVER (PARTITION BY {group}) AS n"
+            f" FROM ({query}) WHERE {column} IS NOT NULL)"
+            " WHERE r IN ((n + 1) / 2, n / 2 + 1, (9 * n + 9) / 10)",
+            params,
+        )
+        picked = {}
+        for key, value, rank, _ in ranked:
+            picked.setdefault(key, {})[rank] = value
+        spreads = {}
+        for key, (n, mean, low, high) in summary.items():
+            if not n:
+                continue
+            at = picked[key]
+            spreads[key] = Spread(
+                n=n,
+                mean=mean,
+                median=(at[(n + 1) // 2] + at[n // 2 + 1]) / 2,
+                p90=at[(9 * n + 9) // 10],
+                min=low,
+                max=high,
+            )
+        return spreads
+
+    def _transfers(self, query, params):
+        """
+        C{(from_queue, to_queue, from_operator, to_operator, queue,
+        operator)} of each transfer event of the chats of C{query}.
+        """
+        return self._conn.execute(
+            "SELECT json_extract(e.data, '$.from_queue'), json_extract(e.data, '$.to_queue'),"
+            " json_extract(e.data, '$.from_operator'),"
+            " json_extract(e.data, '$.to_operator'), c.queue, c.operator"
+            f" FROM ({query}) c JOIN chat_events e ON e.chat_id = c.id AND e.{TRANSFERS}",
+            params,
+        ).fetchall()
+
+
+class ThreadReaders:
+    """
+    One read-only connection to the database at C{path} per thread, so
+    that reports run in the reactor's thread pool while the reactor's own
+    connection goes on writing (WAL lets readers and the writer overlap).
+    """
+
+    def __init__(self, path):
+        self._path = path
+        self._local = threading.local()
+
+    def __call__(self):
+        queries = getattr(self._local, "queries", None)
+        if queries is None:
+            conn = sqlite3.connect(
+                f"file:{self._path}?mode=ro", uri=True, isolation_level=None, check_same_thread=True
+            )
+            conn.execute("PRAGMA busy_timeout = 5000")
+            queries = self._local.queries = ReportQueries(conn)
+        return queries
