@@ -7,6 +7,7 @@ a setting has one name, one default and one help text.
 """
 
 import ipaddress
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,6 +41,10 @@ class Config:
     chat_start_limit: int = 10
     chat_start_window: float = 60.0
     trusted_proxies: tuple = ()
+    time_zone: str = ""
+    """
+    The IANA zone whose days and times the Activity tab shows; empty: the system's.
+    """
     public_url: str = ""
     """
     Where browsers reach the HTTP port, for the code pasted into websites;
@@ -122,6 +127,7 @@ class Options(usage.Options):
             _positive(int),
         ],
         ["trusted-proxies", None, "", "Comma-separated networks whose X-Forwarded-For is believed."],
+        ["time-zone", None, "", "IANA time zone of the admin site's days and times, like Europe/Paris (default: the system's)."],
         [
             "public-url",
             None,
@@ -159,6 +165,7 @@ class Options(usage.Options):
         except ValueError as problem:
             raise usage.UsageError(f"--trusted-proxies: {problem}") from None
         self["public-url"] = _public_url(self["public-url"])
+        self["time-zone"] = _time_zone(self["time-zone"])
         if self["visitor-timeout"] <= Config.poll_timeout:
             raise usage.UsageError(
                 f"--visitor-timeout must be longer than a poll ({Config.poll_timeout} s)"
@@ -186,6 +193,7 @@ class Options(usage.Options):
             chat_start_limit=self["chat-start-limit"],
             trusted_proxies=self["trusted-proxies"],
             public_url=self["public-url"],
+            time_zone=self["time-zone"],
         )
 
 
@@ -201,3 +209,17 @@ def _public_url(value):
             f"--public-url: {value!r} is not a base URL like https://chat.example.org"
         )
     return value.rstrip("/")
+
+
+def _time_zone(value):
+    """
+    C{value}, once it names an IANA time zone; empty stays empty.
+    """
+    if value:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise usage.UsageError(
+                f"--time-zone: {value!r} is not an IANA time zone like Europe/Paris or UTC"
+            ) from None
+    return value

@@ -18,6 +18,7 @@ from mcc.admin.widgets import DesignWidgets
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
+from mcc.routing.history import ChatHistory, Retention, zone_named
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.queues import Queues
 from mcc.routing.rosters import Rosters
@@ -136,6 +137,11 @@ def makeService(config, reactor=None):
     chats.channel = xmpp.operator_channel
     chats.setName("chats")
     chats.setServiceParent(mcc)
+    history = ChatHistory(store, reactor, zone_named(config.time_zone))
+    chats.on_finished.append(history.chat_finished)
+    retention = Retention(history, reactor)
+    retention.setName("retention")
+    retention.setServiceParent(mcc)
 
     web = Root()
     visitor_api = VisitorAPI(
@@ -170,6 +176,7 @@ def makeService(config, reactor=None):
         public_url=config.public_url,
         snippets_serving=widgets.snippets_serving,
         run_in_thread=functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool()),
+        history=history,
     )
     web.putChild(b"admin", admin.resource())
 

@@ -101,3 +101,14 @@ def test_the_domain_is_kept_in_its_canonical_form():
     options = Options()
     options.parseOptions(["--domain", "Chat.Example.ORG"])
     assert options.to_config().domain == "chat.example.org"
+
+
+def test_time_zone_is_the_systems_unless_named():
+    assert parse().time_zone == ""
+    assert parse("--time-zone=Europe/Paris").time_zone == "Europe/Paris"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../etc/passwd", "CEST+2"])
+def test_a_time_zone_that_is_none_is_a_usage_error(zone):
+    with pytest.raises(usage.UsageError, match=f"--time-zone: '.*' is not an IANA time zone like Europe/Paris"):
+        parse(f"--time-zone={zone}")

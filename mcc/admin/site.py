@@ -9,6 +9,7 @@ This module only wires the tabs into the frame (L{mcc.admin.shell}): a new
 tab is a module of its own and one line in L{TABS}.
 """
 
+from mcc.admin.activity import ActivityTab
 from mcc.admin.placeholder import placeholder
 from mcc.admin.queues import QueuesTab
 from mcc.admin.shell import PRESENCE_WAIT, AdminShell, Tab
@@ -25,11 +26,7 @@ TABS = (
         "Design Widgets",
         placeholder("Design chat widgets that match your website, and get the code to embed them."),
     ),
-    Tab(
-        "activity",
-        "Activity",
-        placeholder("Monitor current chats, step into them, and look back at previous ones."),
-    ),
+    Tab("activity", "Activity", ActivityTab),
     Tab("reports", "Reports", placeholder("Chats per hour, month, protocol, queue and operator.")),
     Tab("gateways", "Gateways", placeholder("Add-ons such as SMS chat and IM identities.")),
 )
@@ -38,6 +35,12 @@ TABS = (
 class AdminSite(AdminShell):
     """
     The admin site with its tabs; see L{AdminShell} for its parameters.
+
+    @param history: the L{ChatHistory} the Activity tab reads and changes.
     """
 
     tabs = TABS
+
+    def __init__(self, *args, history=None, **kwargs):
+        AdminShell.__init__(self, *args, **kwargs)
+        self.history = history

@@ -196,6 +196,10 @@ class ChatService(service.Service):
         self.new_token = new_token
         self.timeouts = timeouts
         self.channel = None
+        self.on_finished = []
+        """
+        Callables given each chat that ended, once its end is stored.
+        """
         self._offered = {}
         self._answer_timers = {}
         self._visitor_timers = {}
@@ -568,6 +572,8 @@ class ChatService(service.Service):
             timer.cancel()
         self.store.chats.finish(chat.id, state, closed_by, self.clock.seconds())
         self._event(chat, "ended" if state == ChatState.CLOSED else "missed", {"by": closed_by})
+        for observer in self.on_finished:
+            observer(chat)
         involved = [chat.operator] if chat.operator else sorted(self._offered.pop(chat.id, set()))
         self._offered.pop(chat.id, None)
         if involved:

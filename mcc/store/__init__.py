@@ -5,6 +5,7 @@ All of mcc's SQL lives in this package; nothing else speaks to the database.
 from mcc.credentials import PasswordError
 from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
+from mcc.store.history import IP_POLICIES, OUTCOMES, ChatFilter, History
 from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
@@ -38,6 +39,7 @@ class Store:
         self.queues = Queues(db)
         self.skins = Skins(db)
         self.snippets = Snippets(db)
+        self.history = History(db)
 
     @classmethod
     def open(cls, path):
@@ -52,6 +54,9 @@ class Store:
 
 __all__ = [
     "Store",
+    "ChatFilter",
+    "IP_POLICIES",
+    "OUTCOMES",
     "RosterItem",
     "User",
     "DuplicateUser",
