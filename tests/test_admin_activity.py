@@ -261,3 +261,89 @@ def test_a_stopped_csv_stream_reads_no_more():
     stream.stopProducing()
     turn(clock)
     assert request.written == [] and clock.getDelayedCalls() == []
+
+
+def test_privacy_settings_per_queue_and_retention(world):
+    sales = world.queues.create("Sales")
+    support = world.queues.create("Support")
+    browser = world.admin()
+    page = browser.get("/admin/activity/privacy")
+    assert page.code == 200
+    assert 'name="keep_%d" value="1" checked' % sales.id in page.text
+    page = browser.post(
+        "/admin/activity/privacy",
+        {f"keep_{support.id}": "1", f"ips_{sales.id}": "subnet", f"ips_{support.id}": "none", "transcript_days": "30"},
+    )
+    assert (page.code, page.location) == (303, "/admin/activity/privacy")
+    assert "Saved what chats keep." in browser.follow().text
+    assert [(q.name, keep, ips) for q, keep, ips in world.history.privacy()] == [
+        ("Sales", False, "subnet"),
+        ("Support", True, "none"),
+    ]
+    assert world.history.transcript_days() == 30
+    assert 'value="30"' in browser.last.text
+
+
+@pytest.mark.parametrize(
+    "days, message",
+    [("ten", "Keep transcripts for a whole number of days"), ("0", "Transcripts are kept from 1 to 36500 days")],
+)
+def test_bad_retention_is_refused_and_changes_nothing(world, days, message):
+    browser = world.admin()
+    browser.get("/admin/activity/privacy")
+    page = browser.post("/admin/activity/privacy", {"transcript_days": days})
+    assert page.code == 400
+    assert message in page.text
+    assert world.history.transcript_days() is None
+
+
+def test_an_empty_retention_keeps_transcripts(world):
+    world.history.set_transcript_days(5)
+    browser = world.admin()
+    browser.get("/admin/activity/privacy")
+    browser.post("/admin/activity/privacy", {"transcript_days": ""})
+    assert world.history.transcript_days() is None
+
+
+@pytest.mark.parametrize("action, verb, done_message", [("delete", "Delete", "Deleted 2 chats."), ("anonymise", "Anonymise", "Anonymised 2 chats.")])
+def test_bulk_changes_say_how_many_first(world, action, verb, done_message):
+    world.chat(at(2026, 12, 1, 9), visitor_name="A")
+    world.chat(at(2026, 12, 1, 10), visitor_name="B")
+    world.chat(at(2026, 12, 1, 11), state="active", visitor_name="C")
+    world.chat(at(2026, 12, 1, 11), queue="Support", visitor_name="D")
+    browser = world.admin()
+    query = "from=2026-12-01&to=2026-12-01&queue=Sales"
+    page = browser.get(f"/admin/activity/bulk?action={action}&{query}")
+    assert page.code == 200
+    assert f"{verb} 2 chats?" in page.text
+    assert world.store.chats.by_id(1).visitor_name == "A"
+    assert re.search(r'<form method="post" action="/admin/activity/bulk\?' + re.escape(query.replace("&", "&amp;")), page.text)
+    page = browser.post(f"/admin/activity/bulk?{query}", {"action": action})
+    assert (page.code, page.location) == (303, f"/admin/activity?{query}")
+    assert done_message in browser.follow().text
+    names = {chat.visitor_name for chat in map(world.store.chats.by_id, range(1, 5)) if chat}
+    assert names == ({"C", "D"} if action == "delete" else {"", "C", "D"})
+
+
+def test_bulk_posts_need_the_token(world):
+    world.chat(at(2026, 12, 1, 9))
+    browser = world.admin()
+    browser.get("/admin/activity/bulk?action=delete&from=2026-12-01")
+    page = browser.post("/admin/activity/bulk?from=2026-12-01", {"action": "delete"}, csrf="0" * 32)
+    assert page.code == 403
+    assert world.store.chats.by_id(1) is not None
+    assert browser.get("/admin/activity/bulk?action=shred").code == 404
+
+
+def test_every_field_of_the_tab_has_a_label(world):
+    world.queues.create("Sales")
+    browser = world.admin()
+    for path in ("/admin/activity", "/admin/activity/privacy"):
+        text = browser.get(path).text
+        for match in re.finditer(r"<(?:input|select)\b[^>]*>", text):
+            if 'type="hidden"' in match.group(0):
+                continue
+            field_id = re.search(r'id="([^"]+)"', match.group(0))
+            before = text[: match.start()]
+            inside_label = before.rfind("<label") > before.rfind("</label>")
+            assert inside_label or (field_id and f'<label for="{field_id.group(1)}"' in text), (path, match.group(0))
