@@ -19,6 +19,7 @@ from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.history import ChatHistory, Retention, zone_named
+from mcc.routing.monitor import LiveMonitor
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.queues import Queues
 from mcc.routing.rosters import Rosters
@@ -142,6 +143,8 @@ def makeService(config, reactor=None):
     retention = Retention(history, reactor)
     retention.setName("retention")
     retention.setServiceParent(mcc)
+    monitor = LiveMonitor(store, availability, reactor, config.poll_timeout)
+    chats.on_changed.append(monitor.chat_changed)
 
     web = Root()
     visitor_api = VisitorAPI(
@@ -177,6 +180,7 @@ def makeService(config, reactor=None):
         snippets_serving=widgets.snippets_serving,
         run_in_thread=functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool()),
         history=history,
+        monitor=monitor,
     )
     web.putChild(b"admin", admin.resource())
 

@@ -20,6 +20,10 @@ from tests.test_admin_browser import shots, sign_in_as_first_admin  # noqa: F401
 from tests.tools import requires_tool
 
 ZONE = ZoneInfo("Europe/Paris")
+LIVE = 5000
+"""
+Milliseconds within which the live pages follow a change by themselves.
+"""
 
 
 @pytest.fixture
@@ -125,6 +129,10 @@ async def test_activity_pages_fit_desktop_and_phone_widths(server, shots):
 
     server.store.queues.add("Sales", "", now=0)
     today = datetime.now(ZONE).date()
+    server.store.chats.create(
+        token="waiting-token", guest="guest-waiting", queue="Sales", state="waiting",
+        created_at=datetime.now(ZONE).timestamp() - 90, visitor_name="W" * 80,
+    )
     chat = add_chat(
         server,
         1,
@@ -137,6 +145,7 @@ async def test_activity_pages_fit_desktop_and_phone_widths(server, shots):
         "activity": "/admin/activity",
         "activity-chat": f"/admin/activity/chats/{chat.id}",
         "activity-privacy": "/admin/activity/privacy",
+        "activity-live": "/admin/activity/live",
         "activity-delete": f"/admin/activity/bulk?action=delete&from={today.isoformat()}",
     }
     async with chromium() as browser:
@@ -147,3 +156,48 @@ async def test_activity_pages_fit_desktop_and_phone_widths(server, shots):
                 await page.goto(server.http_url + path)
                 await check_page(page, shots / f"{width}-{name}.png", width)
             await page.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_admin_watches_a_chat_appear_and_be_taken_live(server):
+    from tests.test_chat_end_to_end import has_body, message_matching, operators, staff
+    from tests.visitor_client import Visitor
+
+    (olive,) = await operators(server, "olive")
+    staff(server, "Sales", "olive")
+    visitor = Visitor(server)
+    try:
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await sign_in_as_first_admin(page, server)
+            await page.get_by_role("link", name="Activity", exact=True).click()
+            await page.get_by_role("link", name="Live monitor").click()
+            sales = page.get_by_role("region", name="Sales")
+            await expect(sales.get_by_text("0 waiting, 0 active")).to_be_visible()
+            await expect(sales.get_by_role("list", name="Operators online in Sales")).to_contain_text(
+                "Olive 0 chats"
+            )
+
+            code, body = await visitor.start(queue="Sales", name="Vera", question="Is it shipped?")
+            assert code == 201, body
+            row = sales.locator("tr", has_text="Vera")
+            await expect(row).to_contain_text("waiting", timeout=LIVE)
+            await expect(sales.get_by_text("1 waiting, 0 active")).to_be_visible()
+
+            offer = await message_matching(olive, has_body("New chat for Sales"))
+            olive.send_message(mto=offer["from"].bare, mbody="Olive here, let me look.", mtype="chat")
+            await expect(row).to_contain_text("talking", timeout=LIVE)
+            await expect(row).to_contain_text("Olive")
+            await expect(sales.get_by_text("0 waiting, 1 active")).to_be_visible()
+            await expect(sales.get_by_role("list", name="Operators online in Sales")).to_contain_text(
+                "Olive 1 chat"
+            )
+
+            await row.get_by_role("link", name="Vera").click()
+            transcript = page.locator("ol.transcript")
+            await expect(transcript).to_contain_text("Olive here, let me look.")
+            await visitor.say("Thank you!")
+            await expect(transcript).to_contain_text("Vera: Thank you!", timeout=LIVE)
+    finally:
+        await olive.close()

@@ -5,6 +5,7 @@ transcripts, CSV file, privacy and bulk changes, over StubTreq.
 
 import csv
 import io
+import json
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mcc.routing.history import CSV_COLUMNS, ChatHistory
+from mcc.routing.monitor import LATE_WAIT, LiveMonitor
 from tests.test_admin import SITE, Page, World, done
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -27,6 +29,8 @@ class ActivityWorld(World):
         self.clock.advance(at(2026, 12, 2, 10))
         self.history = ChatHistory(self.store, self.clock, PARIS)
         self.site.history = self.history
+        self.monitor = LiveMonitor(self.store, self.availability, self.clock, 25.0)
+        self.site.monitor = self.monitor
         self.count = 0
 
     def chat(self, started, queue="Sales", messages=(), **fields):
@@ -347,3 +351,59 @@ def test_every_field_of_the_tab_has_a_label(world):
             before = text[: match.start()]
             inside_label = before.rfind("<label") > before.rfind("</label>")
             assert inside_label or (field_id and f'<label for="{field_id.group(1)}"' in text), (path, match.group(0))
+
+
+def test_the_live_monitor_shows_queues_operators_and_chats(world):
+    sales = world.queues.create("Sales")
+    world.queues.assign(sales.id, ["olive"])
+    world.availability.resource_available("olive", "desk")
+    world.chat(world.clock.seconds() - LATE_WAIT - 5, state="waiting", visitor_name="Vera")
+    world.chat(
+        world.clock.seconds() - 200,
+        state="active",
+        visitor_name="Walt",
+        operator="olive",
+        operator_name="Olive Operator",
+        picked_up_at=world.clock.seconds() - 125,
+        messages=[("message", {"from": "visitor", "text": "hi"})],
+    )
+    page = world.admin().get("/admin/activity/live")
+    assert page.code == 200
+    assert "1 waiting, 1 active" in page.text
+    assert "Olive Operator <span class=\"item-detail\">1 chat</span>" in page.text
+    assert re.search(r'<tr class="waiting late" data-chat="1">', page.text)
+    assert "waiting long" in page.text
+    assert "1 min 05 s" in page.text and "2 min 05 s" in page.text
+    assert re.search(r'<time datetime="2026-12-02T09:56:41\+01:00">09:56:41</time>', page.text)
+
+
+def test_the_live_monitor_answers_a_poll_when_a_chat_changes(world):
+    world.queues.create("Sales")
+    browser = world.admin()
+    version = world.monitor.version
+    pending = browser.stub.get(f"{SITE}/admin/activity/live.json?after={version}", allow_redirects=False)
+    browser.stub.flush()
+    heard = []
+    pending.addCallback(lambda response: heard.append(response) or response)
+    assert heard == []
+    world.chat(world.clock.seconds(), state="waiting", visitor_name="Vera")
+    world.monitor.chat_changed(None)
+    browser.stub.flush()
+    answer = json.loads(Page(done(pending)).text)
+    assert answer["version"] == version + 1
+    assert "Vera" in answer["html"] and "1 waiting, 0 active" in answer["html"]
+
+
+def test_an_open_chats_transcript_follows_it(world):
+    chat = world.chat(world.clock.seconds(), state="active", visitor_name="Vera")
+    browser = world.admin()
+    page = browser.get(f"/admin/activity/chats/{chat.id}")
+    assert f'data-live="/admin/activity/chats/{chat.id}/live.json"' in page.text
+    assert "this transcript is read-only" in page.text
+    pending = browser.stub.get(f"{SITE}/admin/activity/chats/{chat.id}/live.json?after=0", allow_redirects=False)
+    world.store.chats.add_event(chat.id, "message", {"from": "visitor", "name": "Vera", "text": "still there?"}, 1)
+    world.monitor.chat_changed(chat)
+    browser.stub.flush()
+    answer = json.loads(Page(done(pending)).text)
+    assert "Vera: still there?" in answer["html"]
+    assert browser.get("/admin/activity/chats/999/live.json?after=0").code == 404

@@ -2,13 +2,14 @@
 """
 The admin site's Activity tab: the calendar page view of past chats (months
 with the number of chats per day, a range of dates and queues, a paged list,
-each chat's transcript), the CSV file of those call histories, and what is
-kept of chats (privacy and retention).
+each chat's transcript), the CSV file of those call histories, what is kept
+of chats (privacy and retention), and the live monitor of current chats.
 """
 
 import csv
 import io
 import itertools
+import json
 from urllib.parse import urlencode
 
 from klein import Klein
@@ -20,6 +21,7 @@ from zope.interface import implementer
 from mcc.admin.shell import form_flag, form_list, form_text
 from mcc.routing.errors import UnknownQueue
 from mcc.routing.history import OUTCOMES, HistoryError, Query, outcome, parse_day
+from mcc.routing.monitor import elapsed
 
 ROWS_PER_WRITE = 200
 """
@@ -207,11 +209,58 @@ class ActivityTab:
             chat=transcript.chat,
             local=self.history.local,
             outcome=outcome(transcript.chat),
+            version=self.site.monitor.version if self.site.monitor else 0,
             back="/admin/activity?"
             + urlencode(
                 [("from", self.history.local(transcript.chat.created_at).date().isoformat())]
             ),
         )
+
+    @app.route("/chats/<int:chat_id>/live.json", methods=["GET"])
+    def chat_news(self, request, chat_id):
+        """
+        The transcript of an open chat, once anything happened after the
+        version C{after}: the page follows it read-only.
+        """
+        if self.history.transcript(chat_id) is None:
+            raise NotFound()
+        return self._news(request).addCallback(self._chat_news, request, chat_id)
+
+    def _chat_news(self, version, request, chat_id):
+        transcript = self.history.transcript(chat_id)
+        html = self.site.pages.render("activity/_transcript.html", transcript=transcript)
+        return self._json(request, version, html)
+
+    # The live monitor
+
+    @app.route("/live", methods=["GET"])
+    def live(self, request):
+        return self._page(request, "activity/live.html", **self._live_context())
+
+    def _live_context(self):
+        return {"snapshot": self.site.monitor.snapshot(), "local": self.history.local, "elapsed": elapsed}
+
+    @app.route("/live.json", methods=["GET"])
+    def live_news(self, request):
+        """
+        The monitor, once anything changed after the version C{after}.
+        """
+        return self._news(request).addCallback(self._live_news, request)
+
+    def _live_news(self, version, request):
+        html = self.site.pages.render("activity/_live.html", **self._live_context())
+        return self._json(request, version, html)
+
+    def _news(self, request):
+        try:
+            after = int(form_text(request, "after"))
+        except ValueError:
+            after = None
+        return self.site.monitor.wait(after)
+
+    def _json(self, request, version, html):
+        self.site.headers(request, b"application/json")
+        return json.dumps({"version": version, "html": html.decode("utf-8")}).encode("utf-8")
 
     # The CSV file
 

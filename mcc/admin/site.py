@@ -37,10 +37,12 @@ class AdminSite(AdminShell):
     The admin site with its tabs; see L{AdminShell} for its parameters.
 
     @param history: the L{ChatHistory} the Activity tab reads and changes.
+    @param monitor: the L{LiveMonitor} the Activity tab watches.
     """
 
     tabs = TABS
 
-    def __init__(self, *args, history=None, **kwargs):
+    def __init__(self, *args, history=None, monitor=None, **kwargs):
         AdminShell.__init__(self, *args, **kwargs)
         self.history = history
+        self.monitor = monitor

@@ -200,6 +200,10 @@ class ChatService(service.Service):
         """
         Callables given each chat that ended, once its end is stored.
         """
+        self.on_changed = []
+        """
+        Callables given a chat that started or got an event, for watchers.
+        """
         self._offered = {}
         self._answer_timers = {}
         self._visitor_timers = {}
@@ -296,6 +300,7 @@ class ChatService(service.Service):
             self._event(chat, "message", {"from": VISITOR, "name": visitor.name, "text": visitor.question})
         self._visitor_seen(chat)
         self._offer(chat)
+        self._changed(chat)
         return chat
 
     def chat(self, token):
@@ -589,7 +594,12 @@ class ChatService(service.Service):
         )
         if not internal:
             self._polls.notify(chat.id, seq)
+        self._changed(chat)
         return seq
+
+    def _changed(self, chat):
+        for observer in self.on_changed:
+            observer(chat)
 
     def startService(self):
         """

@@ -147,6 +147,20 @@ class History:
                 counts[chat_id][speaker == "operator"] = count
         return {chat_id: tuple(pair) for chat_id, pair in counts.items()}
 
+    def last_messages(self, chat_ids):
+        """
+        C{chat id -> time of its latest message} for those of C{chat_ids} with one.
+        """
+        if not chat_ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT chat_id, max(at) FROM chat_events"
+            f" WHERE chat_id IN ({', '.join('?' for _ in chat_ids)}) AND kind = 'message'"
+            " GROUP BY chat_id",
+            list(chat_ids),
+        )
+        return dict(rows.fetchall())
+
     def events_of(self, chat_ids):
         """
         C{chat id -> [(kind, data, internal, at)]} for C{chat_ids}, in order.
