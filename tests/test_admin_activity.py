@@ -105,6 +105,8 @@ def test_a_month_of_the_calendar(world):
         ("from=2026-12-03&to=2026-12-01", "The range starts (2026-12-03) after it ends (2026-12-01)"),
         ("month=12-2026", "&#39;month&#39; must be a date"),
         ("outcome=lost", "The outcome is one of answered, missed, abandoned, open"),
+        ("from=9999-12-31", "&#39;from&#39; must be a date from 1970 to 9998, not &#39;9999-12-31&#39;"),
+        ("month=0001-01", "&#39;month&#39; must be a date from 1970 to 9998"),
     ],
 )
 def test_bad_filters_are_refused_clearly(world, query, message):
@@ -201,6 +203,10 @@ class FakeRequest:
     def __init__(self):
         self.written = []
         self.producer = None
+        self.lost = False
+
+    def loseConnection(self):
+        self.lost = True
 
     def registerProducer(self, producer, streaming):
         assert streaming
@@ -407,3 +413,39 @@ def test_an_open_chats_transcript_follows_it(world):
     answer = json.loads(Page(done(pending)).text)
     assert "Vera: still there?" in answer["html"]
     assert browser.get("/admin/activity/chats/999/live.json?after=0").code == 404
+
+
+def test_live_polls_do_not_keep_a_session_alive(world):
+    from tests.test_admin import SESSION_TIMEOUT
+
+    chat = world.chat(world.clock.seconds(), state="active")
+    browser = world.admin()
+    world.clock.advance(SESSION_TIMEOUT - 1)
+    assert browser.get("/admin/activity/live.json").code == 200
+    assert browser.get(f"/admin/activity/chats/{chat.id}/live.json").code == 200
+    world.clock.advance(1)
+    assert browser.get("/admin/activity/live.json").location == "/admin/sign-in"
+    assert browser.get("/admin/activity").location == "/admin/sign-in"
+
+
+def test_the_first_and_last_months_have_no_way_further(world):
+    page = world.admin().get("/admin/activity?month=1970-01")
+    assert page.code == 200 and "Previous month" not in page.text and "Next month" in page.text
+    page = world.admin().get("/admin/activity?month=9998-12")
+    assert page.code == 200 and "Next month" not in page.text
+
+
+def test_a_csv_stream_that_fails_half_way_cuts_the_connection():
+    from twisted.internet.task import Clock
+
+    from mcc.admin.activity import CSVStream
+
+    def rows():
+        yield ["id"]
+        raise RuntimeError("the disk is gone")
+
+    clock, request = Clock(), FakeRequest()
+    finished = CSVStream(request, rows(), clock).start()
+    clock.advance(0)
+    assert request.lost and request.producer is None and request.written == []
+    assert not finished.called

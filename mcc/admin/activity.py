@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from klein import Klein
 from twisted.internet import defer
 from twisted.internet.interfaces import IPushProducer
+from twisted.python import log
 from werkzeug.exceptions import NotFound
 from zope.interface import implementer
 
@@ -28,7 +29,6 @@ ROWS_PER_WRITE = 200
 CSV rows written per turn of the reactor.
 """
 
-FILTER_FIELDS = ("operator", "protocol", "outcome", "q")
 
 
 def query_from(request, today):
@@ -102,7 +102,16 @@ class CSVStream:
         self._call = None
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerows(itertools.islice(self.rows, ROWS_PER_WRITE))
+        try:
+            writer.writerows(itertools.islice(self.rows, ROWS_PER_WRITE))
+        except Exception:
+            # The status and the first rows are sent: closing the connection
+            # without the last chunk is how the client learns the file is cut.
+            log.err(None, "The CSV file of chats failed half-way")
+            self.stopped = True
+            self.request.unregisterProducer()
+            self.request.loseConnection()
+            return
         chunk = buffer.getvalue()
         if not chunk:
             self.stopped = True

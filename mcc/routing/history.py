@@ -23,6 +23,8 @@ PAGE_SIZE = 50
 CSV_BATCH = 500
 DAY = 24 * 60 * 60.0
 MAX_RETENTION_DAYS = 36500
+FIRST_YEAR = 1970
+LAST_YEAR = 9998
 
 CSV_COLUMNS = (
     "id",
@@ -93,13 +95,18 @@ def system_zone():
 def parse_day(text, name):
     """
     The date C{text} (YYYY-MM-DD) of the parameter C{name}, or L{HistoryError}.
+    Years run from L{FIRST_YEAR} to L{LAST_YEAR}: no chat is older, and the
+    day after the last one still has a date.
     """
     try:
         if len(text) != 10:
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise HistoryError(f"{name!r} must be a date like 2026-12-01, not {text!r}") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise HistoryError(f"{name!r} must be a date from {FIRST_YEAR} to {LAST_YEAR}, not {text!r}")
+    return day
 
 
 @dataclass(frozen=True)
@@ -210,10 +217,14 @@ class Month:
 
     @property
     def previous(self):
+        if self.first.year == FIRST_YEAR and self.first.month == 1:
+            return None
         return (self.first - timedelta(days=1)).replace(day=1)
 
     @property
     def next(self):
+        if self.first.year == LAST_YEAR and self.first.month == 12:
+            return None
         return (self.first + timedelta(days=32)).replace(day=1)
 
 
@@ -348,8 +359,10 @@ class ChatHistory:
         chat of C{query}: read C{batch} chats at a time, so that memory
         stays flat whatever the range.
         """
+        return self._csv_rows(self.chat_filter(query), transcript, batch)
+
+    def _csv_rows(self, chats, transcript, batch):
         yield list(CSV_COLUMNS) + ([TRANSCRIPT_COLUMN] if transcript else [])
-        chats = self.chat_filter(query)
         cursor = None
         while True:
             records = self.store.history.after(chats, cursor, batch)
