@@ -329,3 +329,12 @@ def test_zones_by_name_and_the_systems(monkeypatch):
     assert zone_named("") == ZoneInfo("America/New_York")
     monkeypatch.setenv("TZ", "Not/AZone")
     assert system_zone().key  # falls back to /etc/localtime or UTC
+
+
+def test_csv_batches_keep_chats_that_started_at_the_same_moment(chats):
+    start = at(2026, 12, 1, 9)
+    for _ in range(5):
+        chats.add(start)
+    chats.add(start + 1)
+    rows = list(chats.history.csv_rows(Query(day("2026-12-01"), day("2026-12-01")), batch=2))
+    assert [row[0] for row in rows[1:]] == ["1", "2", "3", "4", "5", "6"]

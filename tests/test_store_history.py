@@ -211,3 +211,20 @@ def test_the_chat_router_tells_the_history_when_a_chat_ends(world):
     router.visitor_ends(chat.token)
     assert world.events(chat.id) == []
     assert world.chat_row(chat.id)[0][2] == ""
+
+
+def test_privacy_applies_inside_a_transaction_already_open(world):
+    sales = world.store.queues.add("Sales", "", now=0)
+    world.history.set_privacy(sales.id, False, "none")
+    chat = world.chat(DEC_1)
+    with world.store.transaction():
+        world.history.chat_finished(chat)
+    assert world.events(chat.id) == []
+
+
+def test_a_failed_removal_changes_nothing(world):
+    chat = world.chat(DEC_1)
+    with pytest.raises(sqlite3.OperationalError):
+        world.store.history.remove_transcripts("no_such_column = 1", [], 0)
+    assert len(world.events(chat.id)) == 2
+    assert world.store.history._conn.in_transaction is False

@@ -48,7 +48,7 @@ CSV_COLUMNS = (
 )
 TRANSCRIPT_COLUMN = "transcript"
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = frozenset("=+-@\t\r")
 """
 What a spreadsheet reads as the start of a formula in a cell (CSV injection).
 """
@@ -151,7 +151,7 @@ def neutralised(cell):
     C{cell} as a spreadsheet shows it without running it: a leading
     character that starts a formula gets a quote before it.
     """
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    return "'" + cell if cell[:1] in FORMULA_STARTS else cell
 
 
 def describe(kind, data, internal=False):
@@ -355,8 +355,8 @@ class ChatHistory:
 
     def csv_rows(self, query, transcript=False, batch=CSV_BATCH):
         """
-        The header, then one row (a list of text cells, neutralised) per
-        chat of C{query}: read C{batch} chats at a time, so that memory
+        The header, then one row (a list of text cells, those that come
+        from people or browsers neutralised) per chat of C{query}: read C{batch} chats at a time, so that memory
         stays flat whatever the range.
         """
         return self._csv_rows(self.chat_filter(query), transcript, batch)
@@ -375,8 +375,8 @@ class ChatHistory:
             for chat in records:
                 row = self._csv_row(chat, counts[chat.id])
                 if transcript:
-                    row.append(self._transcript_text(events[chat.id]))
-                yield [neutralised(cell) for cell in row]
+                    row.append(neutralised(self._transcript_text(events[chat.id])))
+                yield row
 
     def _csv_row(self, chat, counts):
         answered = chat.picked_up_at
@@ -393,17 +393,17 @@ class ChatHistory:
             self._iso(chat.closed_at),
             "" if wait is None else _seconds(wait - chat.created_at),
             duration,
-            chat.queue or "",
-            chat.protocol,
+            neutralised(chat.queue or ""),
+            neutralised(chat.protocol),
             outcome(chat),
-            chat.operator or "",
+            neutralised(chat.operator or ""),
             "",
             "",
-            chat.visitor_name,
-            chat.visitor_email,
-            chat.ip,
-            chat.referrer,
-            chat.referrer,
+            neutralised(chat.visitor_name),
+            neutralised(chat.visitor_email),
+            neutralised(chat.ip),
+            neutralised(chat.referrer),
+            neutralised(chat.referrer),
             str(counts[0]),
             str(counts[1]),
         ]
@@ -454,11 +454,10 @@ class ChatHistory:
         if not chat.queue:
             return
         keep, ips = self.store.history.privacy(chat.queue)
-        with self.store.transaction():
-            if not keep:
-                self.store.history.remove_transcript(chat.id, self.clock.seconds())
-            if ips != "keep":
-                self.store.history.set_ip(chat.id, masked(chat.ip, ips))
+        if not keep:
+            self.store.history.remove_transcript(chat.id, self.clock.seconds())
+        if ips != "keep":
+            self.store.history.set_ip(chat.id, masked(chat.ip, ips))
 
     def purge(self):
         """
@@ -468,8 +467,7 @@ class ChatHistory:
         if days is None:
             return 0
         now = self.clock.seconds()
-        with self.store.transaction():
-            return self.store.history.purge_transcripts(now - days * DAY, now)
+        return self.store.history.purge_transcripts(now - days * DAY, now)
 
     def ended_count(self, query):
         """
@@ -478,12 +476,10 @@ class ChatHistory:
         return self.store.history.count(self.chat_filter(query, ended=True))
 
     def delete(self, query):
-        with self.store.transaction():
-            return self.store.history.delete(self.chat_filter(query))
+        return self.store.history.delete(self.chat_filter(query))
 
     def anonymise(self, query):
-        with self.store.transaction():
-            return self.store.history.anonymise(self.chat_filter(query))
+        return self.store.history.anonymise(self.chat_filter(query))
 
 
 def _seconds(value):

@@ -8,7 +8,8 @@ them is the routing layer's business (L{mcc.routing.history}).
 """
 
 import json
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 from mcc.store.chats import _OPEN_SQL, CHAT_COLUMNS, ChatRecord, ChatState
 
@@ -84,6 +85,21 @@ class History:
     def __init__(self, db):
         self._conn = db.conn
 
+    @contextmanager
+    def _atomic(self):
+        """
+        The statements of the block as one, whether or not a transaction
+        is open already (the chat router may call inside one).
+        """
+        self._conn.execute("SAVEPOINT history")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO history")
+            self._conn.execute("RELEASE history")
+            raise
+        self._conn.execute("RELEASE history")
+
     # Finding chats
 
     def counts(self, bounds, chats):
@@ -93,7 +109,7 @@ class History:
         """
         counts = []
         for start, end in zip(bounds, bounds[1:]):
-            where, values = ChatFilter(**{**chats.__dict__, "start": start, "end": end}).where()
+            where, values = replace(chats, start=start, end=end).where()
             (count,) = self._conn.execute(f"SELECT count(*) FROM chats WHERE {where}", values).fetchone()
             counts.append(count)
         return counts
@@ -119,9 +135,13 @@ class History:
         id)} pair (C{None} for the first batch), in the order they started:
         each batch costs the same however far into the range it is.
         """
+        if cursor is not None:
+            # The cursor's time as the range's start: the index then begins
+            # there instead of at the range's start.
+            chats = replace(chats, start=max(chats.start, cursor[0]))
         where, values = chats.where()
         if cursor is not None:
-            where += " AND (created_at, id) > (?, ?)"
+            where += " AND (created_at > ? OR id > ?)"
             values = values + list(cursor)
         rows = self._conn.execute(
             f"SELECT {_COLUMNS} FROM chats WHERE {where} ORDER BY created_at, id LIMIT ?",
@@ -241,11 +261,12 @@ class History:
             f"SELECT id FROM chats WHERE ({where}) AND state NOT IN {_OPEN_SQL}"
             " AND transcript_removed_at IS NULL"
         )
-        self._conn.execute(f"DELETE FROM chat_events WHERE chat_id IN ({chosen})", values)
-        return self._conn.execute(
-            f"UPDATE chats SET question = '', transcript_removed_at = ? WHERE id IN ({chosen})",
-            [now] + values,
-        ).rowcount
+        with self._atomic():
+            self._conn.execute(f"DELETE FROM chat_events WHERE chat_id IN ({chosen})", values)
+            return self._conn.execute(
+                f"UPDATE chats SET question = '', transcript_removed_at = ? WHERE id IN ({chosen})",
+                [now] + values,
+            ).rowcount
 
     def remove_transcript(self, chat_id, now):
         return self.remove_transcripts("id = ?", [chat_id], now)
@@ -261,7 +282,7 @@ class History:
         Delete the chats of the filter that are over, with their events;
         return how many.
         """
-        where, values = ChatFilter(**{**chats.__dict__, "ended": True}).where()
+        where, values = replace(chats, ended=True).where()
         return self._conn.execute(f"DELETE FROM chats WHERE {where}", values).rowcount
 
     def anonymise(self, chats):
@@ -270,15 +291,16 @@ class History:
         name, e-mail, address, page and browser, and the name on their
         messages.  What was said stays.  Return how many chats.
         """
-        where, values = ChatFilter(**{**chats.__dict__, "ended": True}).where()
-        self._conn.execute(
-            "UPDATE chat_events SET data = json_set(data, '$.name', '')"
-            f" WHERE chat_id IN (SELECT id FROM chats WHERE {where})"
-            " AND kind = 'message' AND json_extract(data, '$.from') = 'visitor'",
-            values,
-        )
-        return self._conn.execute(
-            "UPDATE chats SET visitor_name = '', visitor_email = '', ip = '', referrer = '',"
-            f" user_agent = '' WHERE {where}",
-            values,
-        ).rowcount
+        where, values = replace(chats, ended=True).where()
+        with self._atomic():
+            self._conn.execute(
+                "UPDATE chat_events SET data = json_set(data, '$.name', '')"
+                f" WHERE chat_id IN (SELECT id FROM chats WHERE {where})"
+                " AND kind = 'message' AND json_extract(data, '$.from') = 'visitor'",
+                values,
+            )
+            return self._conn.execute(
+                "UPDATE chats SET visitor_name = '', visitor_email = '', ip = '', referrer = '',"
+                f" user_agent = '' WHERE {where}",
+                values,
+            ).rowcount
