@@ -7,6 +7,7 @@ a setting has one name, one default and one help text.
 """
 
 import ipaddress
+import zoneinfo
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -59,6 +60,11 @@ class Config:
     """
     Where browsers reach the HTTP port, for the code pasted into websites;
     empty: derived from the HTTP port (see L{base_url}).
+    """
+    time_zone: str = ""
+    """
+    The IANA zone whose days and times the admin site shows; empty: the
+    system's.
     """
     max_file_size: int = 10 * 1000 * 1000
     smtp_host: str = ""
@@ -252,6 +258,13 @@ _PARAMETERS = [
         " (default: http://localhost:HTTP-PORT).",
         str,
     ),
+    (
+        "time-zone",
+        None,
+        "IANA time zone of the admin site's days and times, like Europe/Paris"
+        " (default: the system's).",
+        str,
+    ),
     ("max-file-size", None, "Largest file sent in a chat, in bytes.", _positive(int)),
     ("smtp-host", None, "SMTP server for e-mailed transcripts (default: no e-mail).", str),
     ("smtp-port", None, "Port of the SMTP server.", _port),
@@ -373,6 +386,7 @@ class Options(usage.Options):
         except ValueError as problem:
             raise usage.UsageError(f"--trusted-proxies: {problem}") from None
         self["public-url"] = _public_url(self["public-url"])
+        self["time-zone"] = _time_zone(self["time-zone"])
         if self["smtp-starttls"] not in ("no", "optional", "required"):
             raise usage.UsageError("--smtp-starttls is no, optional or required")
         if self["smtp-host"] and not self["smtp-from"]:
@@ -414,3 +428,17 @@ def _public_url(value):
             f"--public-url: {value!r} is not a base URL like https://chat.example.org"
         )
     return value.rstrip("/")
+
+
+def _time_zone(value):
+    """
+    C{value}, once it names an IANA time zone; empty stays empty.
+    """
+    if value:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise usage.UsageError(
+                f"--time-zone: {value!r} is not an IANA time zone like Europe/Paris or UTC"
+            ) from None
+    return value

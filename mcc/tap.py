@@ -28,10 +28,12 @@ from mcc.routing.availability import Availability
 from mcc.routing.channels import Channels
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.files import ChatFiles
+from mcc.routing.history import ChatHistory, Retention, zone_named
+from mcc.routing.monitor import LiveMonitor
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.operations import ChatOperations
 from mcc.routing.queues import Queues
-from mcc.routing.reports import Reports, system_zone
+from mcc.routing.reports import Reports
 from mcc.routing.rosters import Rosters
 from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
 from mcc.routing.vcards import VCards
@@ -258,6 +260,14 @@ def makeService(config, reactor=None):
     xmpp.setName("xmpp-server")
     for part in (xmpp, chats, transcripts, web_channel):
         part.setServiceParent(mcc)
+    zone = zone_named(config.time_zone)
+    history = ChatHistory(store, reactor, zone)
+    chats.on_finished.append(history.chat_finished)
+    retention = Retention(history, reactor)
+    retention.setName("retention")
+    retention.setServiceParent(mcc)
+    monitor = LiveMonitor(store, availability, reactor, config.poll_timeout)
+    chats.on_changed.append(monitor.chat_changed)
 
     web = Root()
     visitor_api = VisitorAPI(
@@ -288,7 +298,7 @@ def makeService(config, reactor=None):
         config.trusted_proxies, config.public_url, config.max_message_size,
     )
     web.putChild(b"client", client.resource())
-    reports = Reports(ThreadReaders(config.database_path), run_in_thread, system_zone(), reactor)
+    reports = Reports(ThreadReaders(config.database_path), run_in_thread, zone, reactor)
     admin = AdminSite(
         config.domain,
         accounts,
@@ -306,6 +316,8 @@ def makeService(config, reactor=None):
         public_url=config.public_url,
         snippets_serving=widgets.snippets_serving,
         run_in_thread=run_in_thread,
+        history=history,
+        monitor=monitor,
     )
     web.putChild(b"admin", admin.resource())
 

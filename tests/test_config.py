@@ -185,3 +185,14 @@ def test_the_visitor_timeout_outlasts_a_poll():
     with pytest.raises(usage.UsageError, match="--poll-timeout"):
         parse("--poll-timeout=60", "--visitor-timeout=60")
     assert parse("--poll-timeout=10", "--visitor-timeout=11").visitor_timeout == 11
+
+
+def test_time_zone_is_the_systems_unless_named():
+    assert parse().time_zone == ""
+    assert parse("--time-zone=Europe/Paris").time_zone == "Europe/Paris"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../etc/passwd", "CEST+2"])
+def test_a_time_zone_that_is_none_is_a_usage_error(zone):
+    with pytest.raises(usage.UsageError, match=f"--time-zone: '.*' is not an IANA time zone like Europe/Paris"):
+        parse(f"--time-zone={zone}")

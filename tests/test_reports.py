@@ -17,7 +17,8 @@ import pytest
 from mcc.admin import charts
 from mcc.admin.reports import reports_tab
 from mcc.admin.shell import call
-from mcc.routing.reports import Reports, system_zone
+from mcc.routing.reports import Reports
+from mcc.routing.zones import system_zone
 from mcc.store import Store
 from mcc.store.reports import ChatFilter, ReportQueries, ThreadReaders
 from tests.test_admin import World

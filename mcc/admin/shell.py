@@ -417,7 +417,10 @@ class AdminShell:
         """
         if key not in self.sections:
             raise NotFound()
-        return self.sections[key](self, self.visit(request, key)).resource()
+        # A tab's JSON is what its pages poll in the background, which
+        # keeps no idle session alive.
+        visit = self.visit(request, key, activity=not request.path.endswith(b".json"))
+        return self.sections[key](self, visit).resource()
 
 
 def _duration(seconds):

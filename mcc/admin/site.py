@@ -9,13 +9,24 @@ This module only wires the tabs into the frame (L{mcc.admin.shell}): a new
 tab is a module of its own and one line in L{TABS}.
 """
 
-from mcc.admin.placeholder import placeholder
+from mcc.admin.activity import ActivityTab
+from mcc.admin.placeholder import Placeholder, placeholder
 from mcc.admin.queues import QueuesTab
 from mcc.admin.reports import reports_tab
 from mcc.admin.shell import AdminShell, Tab
 from mcc.admin.users import UsersTab
 
 __all__ = ["AdminSite", "TABS"]
+
+
+def activity_tab(site, visit):
+    """
+    The Activity tab, once the site has the chat history to show.
+    """
+    if site.history is None:
+        return Placeholder("The Activity tab needs the chat history.", site, visit)
+    return ActivityTab(site, visit)
+
 
 TABS = (
     Tab("users", "Users", UsersTab),
@@ -26,11 +37,7 @@ TABS = (
         "Design Widgets",
         placeholder("Design chat widgets that match your website, and get the code to embed them."),
     ),
-    Tab(
-        "activity",
-        "Activity",
-        placeholder("Monitor current chats, step into them, and look back at previous ones."),
-    ),
+    Tab("activity", "Activity", activity_tab),
     # Served with the reports rules, which tap gives it.
     Tab("reports", "Reports", reports_tab()),
     Tab("gateways", "Gateways", placeholder("Add-ons such as SMS chat and IM identities.")),
@@ -40,6 +47,14 @@ TABS = (
 class AdminSite(AdminShell):
     """
     The admin site with its tabs; see L{AdminShell} for its parameters.
+
+    @param history: the L{ChatHistory} the Activity tab reads and changes.
+    @param monitor: the L{LiveMonitor} the Activity tab watches.
     """
 
     tabs = TABS
+
+    def __init__(self, *args, history=None, monitor=None, **kwargs):
+        AdminShell.__init__(self, *args, **kwargs)
+        self.history = history
+        self.monitor = monitor

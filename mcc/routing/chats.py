@@ -220,6 +220,14 @@ class ChatService(service.Service):
         self.new_token = new_token
         self.timeouts = timeouts
         self.channel = channel
+        self.on_finished = []
+        """
+        Callables given each chat that ended, once its end is stored.
+        """
+        self.on_changed = []
+        """
+        Callables given a chat that started or got an event, for watchers.
+        """
         self._offered = {}
         self._answer_timers = {}
         self._visitor_timers = {}
@@ -323,6 +331,7 @@ class ChatService(service.Service):
         )
         self._visitor_seen(chat)
         self._offer(chat)
+        self._changed(chat)
         return chat
 
     def chat(self, token):
@@ -665,6 +674,8 @@ class ChatService(service.Service):
             closed_by=closed_by,
         )
         self._event(chat, "ended" if state == ChatState.CLOSED else "missed", {"by": closed_by})
+        for observer in self.on_finished:
+            observer(chat)
         involved = [chat.operator] if chat.operator else sorted(self._offered.pop(chat.id, set()))
         self._offered.pop(chat.id, None)
         if involved:
@@ -842,7 +853,12 @@ class ChatService(service.Service):
         )
         if not internal:
             self._polls.notify(chat.id, seq)
+        self._changed(chat)
         return seq
+
+    def _changed(self, chat):
+        for observer in self.on_changed:
+            observer(chat)
 
     def startService(self):
         """

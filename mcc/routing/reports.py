@@ -12,9 +12,7 @@ of chats never blocks the reactor.
 """
 
 import datetime
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mcc.store.reports import ABANDONED, ANSWERED, MISSED, ChatFilter
@@ -45,29 +43,6 @@ class ReportError(ValueError):
     A report asked for with a parameter the rules refuse; the message says
     which and why.
     """
-
-
-def system_zone(environ=os.environ, localtime=Path("/etc/localtime")):
-    """
-    The machine's time zone: C{$TZ}, else what C{/etc/localtime} links to,
-    else UTC.
-    """
-    for name in (environ.get("TZ", "").lstrip(":"), _linked_zone(localtime)):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-    return ZoneInfo("UTC")
-
-
-def _linked_zone(localtime):
-    try:
-        target = str(localtime.resolve())
-    except OSError:
-        return ""
-    marker = "/zoneinfo/"
-    return target.split(marker, 1)[1] if marker in target else ""
 
 
 def zone_named(name):

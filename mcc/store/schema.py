@@ -219,6 +219,25 @@ MIGRATIONS = [
     CREATE INDEX chats_by_queue ON chats(queue, created_at);
     CREATE INDEX chat_events_transfers ON chat_events(chat_id) WHERE kind = 'transferred';
     """,
+    # 9: chat histories.  Chats are found by when they started (in a queue:
+    # the indexes of step 8) and purged by when they ended; what a queue keeps of its chats (the
+    # transcript, the visitor's address, a subnet of it, or nothing of it),
+    # and after how many days transcripts go.  A chat whose transcript was
+    # removed keeps its row and says when.
+    """
+    CREATE INDEX chats_by_end ON chats(closed_at) WHERE closed_at IS NOT NULL;
+    ALTER TABLE chats ADD COLUMN transcript_removed_at REAL;
+    CREATE TABLE queue_privacy (
+        queue_id INTEGER PRIMARY KEY REFERENCES queues(id) ON DELETE CASCADE,
+        keep_transcripts INTEGER NOT NULL DEFAULT 1,
+        visitor_ips TEXT NOT NULL DEFAULT 'keep'
+            CHECK (visitor_ips IN ('keep', 'subnet', 'none'))
+    );
+    CREATE TABLE retention (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        transcript_days INTEGER CHECK (transcript_days > 0)
+    );
+    """,
 ]
 
 

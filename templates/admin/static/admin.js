@@ -6,6 +6,8 @@
 //    widget's own script; service levels added, moved and removed in the
 //    page until Save; the Online option hidden for embedded widgets; a
 //    button copying the generated code.
+//  - Activity: the live monitor and an open chat's transcript follow the
+//    chats without reloading, and their "for" times count up.
 (function () {
   "use strict";
 
@@ -198,7 +200,70 @@
     });
   }
 
+  // A region rendered by the server again whenever anything changed after
+  // the version it shows (long polling, as for presence).
+  function followLive(region) {
+    function poll(version) {
+      fetch(region.dataset.live + "?after=" + version, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok || response.redirected) {
+            return null;
+          }
+          return response.json().then(function (answer) {
+            region.innerHTML = answer.html;
+            countUp(region);
+            // Typing and quick exchanges move the version often: a short
+            // pause lets one answer carry several changes.
+            window.setTimeout(function () { poll(answer.version); }, 300);
+          });
+        })
+        .catch(function () {
+          window.setTimeout(function () { poll(version); }, RETRY_MS);
+        });
+    }
+    poll(region.dataset.liveVersion);
+  }
+
+  function elapsed(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) {
+      return seconds + " s";
+    }
+    var minutes = Math.floor(seconds / 60);
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (minutes < 60) {
+      return minutes + " min " + pad(seconds % 60) + " s";
+    }
+    return Math.floor(minutes / 60) + " h " + pad(minutes % 60) + " min";
+  }
+
+  // The server's clock, not the browser's, says how long a chat waited.
+  function countUp(region) {
+    var live = region.querySelector("[data-now]");
+    if (!live) {
+      return;
+    }
+    var offset = Number(live.dataset.now) - Date.now() / 1000;
+    var lateAfter = Number(live.dataset.lateAfter);
+    function tick() {
+      var now = Date.now() / 1000 + offset;
+      live.querySelectorAll("[data-since]").forEach(function (cell) {
+        var seconds = now - Number(cell.dataset.since);
+        cell.textContent = elapsed(seconds);
+        if (cell.hasAttribute("data-waiting") && seconds >= lateAfter) {
+          cell.closest("tr").classList.add("late");
+        }
+      });
+    }
+    window.clearInterval(region.ticking);
+    region.ticking = window.setInterval(tick, 1000);
+  }
+
   followPresence();
+  document.querySelectorAll("[data-live]").forEach(function (region) {
+    countUp(region);
+    followLive(region);
+  });
   document.querySelectorAll("[data-picker]").forEach(enhancePicker);
   document.querySelectorAll("[data-skin-form]").forEach(enhanceSkinForm);
   document.querySelectorAll("[data-snippet-form]").forEach(enhanceSnippetForm);

@@ -1,0 +1,306 @@
+# -*- test-case-name: tests.test_store_history -*-
+"""
+Chat histories: finding past chats by when they started and what they were,
+in pages or in batches, and what privacy and retention remove of them.
+
+Times here are seconds since the epoch; turning days of a time zone into
+them is the routing layer's business (L{mcc.routing.history}).
+"""
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from mcc.store.chats import _OPEN_SQL, CHAT_COLUMNS, ChatRecord, ChatState
+
+OUTCOMES = ("answered", "missed", "abandoned", "open")
+
+_OUTCOME_SQL = {
+    "answered": "picked_up_at IS NOT NULL",
+    "missed": f"state = '{ChatState.MISSED}'",
+    "abandoned": f"state = '{ChatState.CLOSED}' AND picked_up_at IS NULL",
+    "open": f"state IN {_OPEN_SQL}",
+}
+"""
+How each outcome reads in SQL: abandoned chats ended (the visitor left or
+closed) before any operator answered; missed ones rang out unanswered.
+"""
+
+IP_POLICIES = ("keep", "subnet", "none")
+
+_COLUMNS = ", ".join(CHAT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ChatFilter:
+    """
+    Chats that started in C{[start, end)}, in one of C{queues} (any when
+    empty), taken by C{operator}, over C{protocol}, with C{outcome} (one of
+    L{OUTCOMES}), whose question or messages hold C{text}; C{ended} keeps
+    only chats that are over.
+    """
+
+    start: float
+    end: float
+    queues: tuple = ()
+    operator: str = ""
+    protocol: str = ""
+    outcome: str = ""
+    text: str = ""
+    ended: bool = False
+
+    def where(self):
+        """
+        The SQL condition and its parameters.
+        """
+        clauses = ["created_at >= ?", "created_at < ?"]
+        values = [self.start, self.end]
+        if self.queues:
+            clauses.append(f"queue IN ({', '.join('?' for _ in self.queues)})")
+            values.extend(self.queues)
+        for column in ("operator", "protocol"):
+            if getattr(self, column):
+                clauses.append(f"{column} = ?")
+                values.append(getattr(self, column))
+        if self.outcome:
+            clauses.append(_OUTCOME_SQL[self.outcome])
+        if self.ended:
+            clauses.append(f"state NOT IN {_OPEN_SQL}")
+        if self.text:
+            pattern = "%" + _like_escaped(self.text) + "%"
+            clauses.append(
+                "(question LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM chat_events e"
+                " WHERE e.chat_id = chats.id AND e.kind IN ('message', 'note')"
+                " AND json_extract(e.data, '$.text') LIKE ? ESCAPE '\\'))"
+            )
+            values.extend([pattern, pattern])
+        return " AND ".join(clauses), values
+
+
+def _like_escaped(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class History:
+    def __init__(self, db):
+        self._conn = db.conn
+
+    @contextmanager
+    def _atomic(self):
+        """
+        The statements of the block as one, whether or not a transaction
+        is open already (the chat router may call inside one).
+        """
+        self._conn.execute("SAVEPOINT history")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO history")
+            self._conn.execute("RELEASE history")
+            raise
+        self._conn.execute("RELEASE history")
+
+    # Finding chats
+
+    def counts(self, bounds, chats):
+        """
+        How many chats of the filter C{chats} started in each interval
+        between consecutive C{bounds}, one count per interval.
+        """
+        counts = []
+        for start, end in zip(bounds, bounds[1:]):
+            where, values = replace(chats, start=start, end=end).where()
+            (count,) = self._conn.execute(f"SELECT count(*) FROM chats WHERE {where}", values).fetchone()
+            counts.append(count)
+        return counts
+
+    def count(self, chats):
+        where, values = chats.where()
+        return self._conn.execute(f"SELECT count(*) FROM chats WHERE {where}", values).fetchone()[0]
+
+    def page(self, chats, limit, offset):
+        """
+        Chats of the filter, in the order they started.
+        """
+        where, values = chats.where()
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM chats WHERE {where} ORDER BY created_at, id LIMIT ? OFFSET ?",
+            values + [limit, offset],
+        )
+        return [ChatRecord(*row) for row in rows]
+
+    def after(self, chats, cursor, limit):
+        """
+        At most C{limit} chats of the filter after C{cursor}, a C{(created_at,
+        id)} pair (C{None} for the first batch), in the order they started:
+        each batch costs the same however far into the range it is.
+        """
+        if cursor is not None:
+            # The cursor's time as the range's start: the index then begins
+            # there instead of at the range's start.
+            chats = replace(chats, start=max(chats.start, cursor[0]))
+        where, values = chats.where()
+        if cursor is not None:
+            where += " AND (created_at > ? OR id > ?)"
+            values = values + list(cursor)
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM chats WHERE {where} ORDER BY created_at, id LIMIT ?",
+            values + [limit],
+        )
+        return [ChatRecord(*row) for row in rows]
+
+    def message_counts(self, chat_ids):
+        """
+        C{chat id -> (visitor's messages, operators' messages)} for C{chat_ids}.
+        """
+        counts = {chat_id: [0, 0] for chat_id in chat_ids}
+        if not counts:
+            return {}
+        rows = self._conn.execute(
+            "SELECT chat_id, json_extract(data, '$.from'), count(*) FROM chat_events"
+            f" WHERE chat_id IN ({', '.join('?' for _ in counts)}) AND kind = 'message'"
+            " GROUP BY 1, 2",
+            list(counts),
+        )
+        for chat_id, speaker, count in rows:
+            if speaker in ("visitor", "operator"):
+                counts[chat_id][speaker == "operator"] = count
+        return {chat_id: tuple(pair) for chat_id, pair in counts.items()}
+
+    def last_messages(self, chat_ids):
+        """
+        C{chat id -> time of its latest message} for those of C{chat_ids} with one.
+        """
+        if not chat_ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT chat_id, max(at) FROM chat_events"
+            f" WHERE chat_id IN ({', '.join('?' for _ in chat_ids)}) AND kind = 'message'"
+            " GROUP BY chat_id",
+            list(chat_ids),
+        )
+        return dict(rows.fetchall())
+
+    def events_of(self, chat_ids):
+        """
+        C{chat id -> [(kind, data, internal, at)]} for C{chat_ids}, in order.
+        """
+        events = {chat_id: [] for chat_id in chat_ids}
+        if not events:
+            return {}
+        rows = self._conn.execute(
+            "SELECT chat_id, kind, data, internal, at FROM chat_events"
+            f" WHERE chat_id IN ({', '.join('?' for _ in events)}) ORDER BY chat_id, seq",
+            list(events),
+        )
+        for chat_id, kind, data, internal, at in rows:
+            events[chat_id].append((kind, json.loads(data), bool(internal), at))
+        return events
+
+    def transcript_removed_at(self, chat_id):
+        row = self._conn.execute(
+            "SELECT transcript_removed_at FROM chats WHERE id = ?", (chat_id,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def operators(self):
+        return [row[0] for row in self._conn.execute(
+            "SELECT DISTINCT operator FROM chats WHERE operator IS NOT NULL ORDER BY 1"
+        )]
+
+    # Privacy and retention
+
+    def privacy(self, queue_name):
+        """
+        C{(keep_transcripts, visitor_ips)} for the queue called C{queue_name}:
+        what its chats keep once over; everything for unknown queues.
+        """
+        row = self._conn.execute(
+            "SELECT p.keep_transcripts, p.visitor_ips FROM queue_privacy p"
+            " JOIN queues q ON q.id = p.queue_id WHERE q.name = ?",
+            (queue_name,),
+        ).fetchone()
+        return (True, "keep") if row is None else (bool(row[0]), row[1])
+
+    def all_privacy(self):
+        """
+        C{queue id -> (keep_transcripts, visitor_ips)} for queues that set them.
+        """
+        rows = self._conn.execute("SELECT queue_id, keep_transcripts, visitor_ips FROM queue_privacy")
+        return {queue_id: (bool(keep), ips) for queue_id, keep, ips in rows}
+
+    def set_privacy(self, queue_id, keep_transcripts, visitor_ips):
+        self._conn.execute(
+            "INSERT INTO queue_privacy (queue_id, keep_transcripts, visitor_ips) VALUES (?, ?, ?)"
+            " ON CONFLICT (queue_id) DO UPDATE SET keep_transcripts = excluded.keep_transcripts,"
+            " visitor_ips = excluded.visitor_ips",
+            (queue_id, int(keep_transcripts), visitor_ips),
+        )
+
+    def transcript_days(self):
+        row = self._conn.execute("SELECT transcript_days FROM retention WHERE id = 1").fetchone()
+        return None if row is None else row[0]
+
+    def set_transcript_days(self, days):
+        self._conn.execute(
+            "INSERT INTO retention (id, transcript_days) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET transcript_days = excluded.transcript_days",
+            (days,),
+        )
+
+    def set_ip(self, chat_id, ip):
+        self._conn.execute("UPDATE chats SET ip = ? WHERE id = ?", (ip, chat_id))
+
+    def remove_transcripts(self, where, values, now):
+        """
+        Remove the events and opening question of the ended chats matching
+        the SQL condition C{where}; return how many chats lost them.  The
+        chats themselves stay, saying when their transcript went.
+        """
+        chosen = (
+            f"SELECT id FROM chats WHERE ({where}) AND state NOT IN {_OPEN_SQL}"
+            " AND transcript_removed_at IS NULL"
+        )
+        with self._atomic():
+            self._conn.execute(f"DELETE FROM chat_events WHERE chat_id IN ({chosen})", values)
+            return self._conn.execute(
+                f"UPDATE chats SET question = '', transcript_removed_at = ? WHERE id IN ({chosen})",
+                [now] + values,
+            ).rowcount
+
+    def remove_transcript(self, chat_id, now):
+        return self.remove_transcripts("id = ?", [chat_id], now)
+
+    def purge_transcripts(self, ended_before, now):
+        """
+        Remove the transcripts of chats that ended before C{ended_before}.
+        """
+        return self.remove_transcripts("closed_at < ?", [ended_before], now)
+
+    def delete(self, chats):
+        """
+        Delete the chats of the filter that are over, with their events;
+        return how many.
+        """
+        where, values = replace(chats, ended=True).where()
+        return self._conn.execute(f"DELETE FROM chats WHERE {where}", values).rowcount
+
+    def anonymise(self, chats):
+        """
+        Forget who the visitors of the filter's ended chats were: their
+        name, e-mail, address, page and browser, and the name on their
+        messages.  What was said stays.  Return how many chats.
+        """
+        where, values = replace(chats, ended=True).where()
+        with self._atomic():
+            self._conn.execute(
+                "UPDATE chat_events SET data = json_set(data, '$.name', '')"
+                f" WHERE chat_id IN (SELECT id FROM chats WHERE {where})"
+                " AND kind = 'message' AND json_extract(data, '$.from') = 'visitor'",
+                values,
+            )
+            return self._conn.execute(
+                "UPDATE chats SET visitor_name = '', visitor_email = '', ip = '', referrer = '',"
+                f" user_agent = '' WHERE {where}",
+                values,
+            ).rowcount
