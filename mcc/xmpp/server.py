@@ -21,6 +21,7 @@ from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
+from mcc.xmpp.guest_contact import GuestContact, roster_extras
 from mcc.xmpp.guests import GuestService, OperatorChannel
 from mcc.xmpp.messages import MessageDelivery
 from mcc.xmpp.namespaces import NS_CLIENT
@@ -152,7 +153,9 @@ class XMPPServer(service.MultiService):
         self._collection(
             ACCOUNTS,
             [
-                RosterService(rosters, self.sessions, subscriptions, new_id),
+                RosterService(
+                    rosters, self.sessions, subscriptions, new_id, roster_extras(chats, self.domain)
+                ),
                 PresenceService(rosters, self.sessions, subscriptions, availability),
                 MessageDelivery(offline, self.sessions, clock, self.domain),
                 VCardService(vcards),
@@ -163,8 +166,11 @@ class XMPPServer(service.MultiService):
                 FallbackHandler(),
             ],
         )
-        self._collection(GUESTS, [GuestService(chats), FallbackHandler()])
-        self.operator_channel = OperatorChannel(self.sessions, self.domain)
+        self.operator_channel = OperatorChannel(self.sessions, self.domain, new_id)
+        self._collection(
+            GUESTS,
+            [GuestService(chats, self.operator_channel), GuestContact(chats), FallbackHandler()],
+        )
 
     def _collection(self, destination, handlers):
         collection = InternalComponent(self.router, destination)
