@@ -312,7 +312,12 @@ async def test_an_operator_on_two_clients_is_rung_on_both_and_both_see_the_reply
     (desk,), visitor, guest, _ = await offered(server, "alice")
     phone = await login(server, "alice@localhost/phone", "alice-pw")
     try:
-        # The phone came after the offer: a second chat rings both at once.
+        # The phone came after the offer: it rings there too, once.
+        late = await message_matching(phone, has_body("New chat for reference from Vera Visitor"))
+        assert late["from"].bare == guest
+        with pytest.raises(asyncio.TimeoutError):
+            await message_matching(desk, has_body("New chat"), timeout=0.5)
+        # A chat that comes now rings both at once.
         second = Visitor(server)
         await second.start(queue="reference", name="Wren")
         offers = [await message_matching(c, has_body("from Wren")) for c in (desk, phone)]
@@ -331,6 +336,16 @@ async def test_an_operator_on_two_clients_is_rung_on_both_and_both_see_the_reply
         with pytest.raises(asyncio.TimeoutError):
             await message_matching(phone, has_body("Answered on the phone"), timeout=1)
         assert guest != wren
+
+        # A third client meets the chat under way, and the one still ringing.
+        tablet = await login(server, "alice@localhost/tablet", "alice-pw")
+        met = {
+            (await message_matching(tablet, lambda m: m["from"].bare in (guest, wren)))["body"]
+            for _ in range(2)
+        }
+        assert "[mcc] Alice has this chat; it goes on here too." in met
+        assert any(text.startswith("New chat for reference from Vera Visitor") for text in met)
+        await tablet.close()
     finally:
         await desk.close()
         await phone.close()

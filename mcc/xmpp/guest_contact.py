@@ -20,6 +20,7 @@ from mcc.routing.rosters import RosterItem
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.namespaces import NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_STANZA_ID, NS_VCARD
+from mcc.xmpp.presence import INITIAL_PRESENCE_EVENT
 
 NS_RECEIPTS = "urn:xmpp:receipts"
 NS_MARKERS = "urn:xmpp:chat-markers:0"
@@ -165,6 +166,26 @@ class GuestContact(XMPPHandler, IQHandlerMixin):
 
 def _matches(query, iq):
     return xpath.internQuery(query).matches(iq)
+
+
+class GuestIntroductions(XMPPHandler):
+    """
+    A resource that becomes available meets the guests of the chats its
+    account is shown (L{OperatorChannel.introduce}): an operator's second
+    client rings too, and shows the chat that the first one answered.
+    """
+
+    def __init__(self, chats, channel):
+        XMPPHandler.__init__(self)
+        self.chats = chats
+        self.channel = channel
+
+    def connectionInitialized(self):
+        self.xmlstream.addObserver(INITIAL_PRESENCE_EVENT, self.on_initial_presence)
+
+    def on_initial_presence(self, session):
+        for chat in self.chats.shown_to(localpart(session.bare)):
+            self.channel.introduce(chat, session)
 
 
 def roster_extras(chats, domain):

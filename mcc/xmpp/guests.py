@@ -72,21 +72,24 @@ class OperatorChannel:
         self.sessions = sessions
         self.domain = domain
         self.new_id = new_id
+        self._reached = {}
 
-    def _send(self, chat, operator, stanza, skip=None):
+    def _send(self, chat, operator, stanza, skip=None, only=None):
         """
         Send C{stanza} from the guest to every available resource of
-        C{operator} but C{skip} (a full JID); each resource gets the same
-        ids (L{stamp_ids}).
+        C{operator} but C{skip} (a full JID), or to C{only} that one; each
+        resource gets the same ids (L{stamp_ids}).
         """
         stanza["from"] = guest_jid(chat, self.domain)
         bare = f"{operator}@{self.domain}"
         if stanza.name == "message":
             stamp_ids(stanza, bare, self.new_id)
         for session in self.sessions.available(bare):
-            if session.priority >= 0 and session.jid.full() != skip:
-                stanza["to"] = session.jid.full()
+            full = session.jid.full()
+            if session.priority >= 0 and full != skip and only in (None, full):
+                stanza["to"] = full
                 session.send(stanza)
+                self._reached.setdefault(chat.guest, set()).add(full)
 
     def _roster(self, chat, operator, remove=False):
         """
@@ -123,13 +126,13 @@ class OperatorChannel:
                 text = isolated(text)
             self._message(chat, operator, text, said_at=event.at)
 
-    def _presence(self, chat, operator, kind=None):
+    def _presence(self, chat, operator, kind=None, only=None):
         presence = domish.Element((NS_CLIENT, "presence"))
         if kind is None:
             presence.addElement((NS_NICK, "nick"), content=sendable(nickname(chat)))
         else:
             presence["type"] = kind
-        self._send(chat, operator, presence)
+        self._send(chat, operator, presence, only=only)
 
     def offer(self, chat, operators, transcript):
         for operator in operators:
@@ -162,6 +165,31 @@ class OperatorChannel:
         for operator in operators:
             self._presence(chat, operator, "unavailable")
             self._roster(chat, operator, remove=True)
+            reached = self._reached.get(chat.guest, set())
+            reached -= {full for full in reached if full.startswith(f"{operator}@")}
+            if not reached:
+                self._reached.pop(chat.guest, None)
+
+    def introduce(self, chat, session):
+        """
+        A resource of an operator C{chat} is shown to became available
+        after the chat rang or was taken: it sees the guest too, and the
+        offer of a chat still ringing, unless it has them already.
+        """
+        full = session.jid.full()
+        if full in self._reached.get(chat.guest, ()):
+            return
+        operator = localpart(session.bare)
+        self._presence(chat, operator, only=full)
+        message = domish.Element((NS_CLIENT, "message"))
+        message["type"] = "chat"
+        if chat.state == ChatState.WAITING:
+            text = summary(chat)
+        else:
+            text = f"[mcc] {chat.operator_name} has this chat; it goes on here too."
+        message.addElement("body", content=sendable(text))
+        message.addElement((NS_NICK, "nick"), content=sendable(nickname(chat)))
+        self._send(chat, operator, message, only=full)
 
     def acknowledge(self, chat, operator, ref, how):
         """

@@ -21,7 +21,7 @@ from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
-from mcc.xmpp.guest_contact import GuestContact, roster_extras
+from mcc.xmpp.guest_contact import GuestContact, GuestIntroductions, roster_extras
 from mcc.xmpp.guests import GuestService, OperatorChannel
 from mcc.xmpp.messages import MessageDelivery
 from mcc.xmpp.namespaces import NS_CLIENT
@@ -139,6 +139,7 @@ class XMPPServer(service.MultiService):
         subscriptions = Subscriptions(
             rosters, self.sessions, self.domain, self.account_exists, new_id
         )
+        self.operator_channel = OperatorChannel(self.sessions, self.domain, new_id)
         self._collection(
             DOMAIN,
             [
@@ -158,6 +159,7 @@ class XMPPServer(service.MultiService):
                 ),
                 PresenceService(rosters, self.sessions, subscriptions, availability),
                 MessageDelivery(offline, self.sessions, clock, self.domain),
+                GuestIntroductions(chats, self.operator_channel),
                 VCardService(vcards),
                 DiscoHandler(),
                 AccountInfo(),
@@ -166,7 +168,6 @@ class XMPPServer(service.MultiService):
                 FallbackHandler(),
             ],
         )
-        self.operator_channel = OperatorChannel(self.sessions, self.domain, new_id)
         self._collection(
             GUESTS,
             [GuestService(chats, self.operator_channel), GuestContact(chats), FallbackHandler()],
