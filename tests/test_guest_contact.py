@@ -346,6 +346,11 @@ async def test_an_operator_on_two_clients_is_rung_on_both_and_both_see_the_reply
         assert "[mcc] Alice has this chat; it goes on here too." in met
         assert any(text.startswith("New chat for reference from Vera Visitor") for text in met)
         await tablet.close()
+        # The same resource connecting again meets the chats again.
+        tablet = await login(server, "alice@localhost/tablet", "alice-pw")
+        again = await message_matching(tablet, lambda m: m["from"].bare == wren)
+        assert again["body"] == "[mcc] Alice has this chat; it goes on here too."
+        await tablet.close()
     finally:
         await desk.close()
         await phone.close()

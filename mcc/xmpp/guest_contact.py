@@ -15,7 +15,7 @@ from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish, xpath
 from wokkel.subprotocols import IQHandlerMixin, XMPPHandler
 
-from mcc.routing.chats import ChatError, ChatState, sendable
+from mcc.routing.chats import ChatError, ChatState, isolated, sendable
 from mcc.routing.rosters import RosterItem
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
@@ -102,21 +102,24 @@ class GuestContact(XMPPHandler, IQHandlerMixin):
         self.xmlstream.addObserver("/iq[@type='get' or @type='set']", self.on_iq)
 
     def on_iq(self, iq):
+        if self._chat(iq) is None:
+            iq.handled = True
+            self.send(error.StanzaError("item-not-found", text="this chat has ended").toResponse(iq))
+        elif any(xpath.internQuery(query).matches(iq) for query in self.iqHandlers):
+            self.handleRequest(iq)
+
+    def _chat(self, iq):
+        """
+        The open chat C{iq} is addressed to, or C{None}.
+        """
         try:
             chat = self.chats.by_guest(jids.parse(iq["to"]).user)
         except ChatError:
-            chat = None
-        if chat is None or chat.state not in ChatState.OPEN:
-            iq.handled = True
-            self.send(error.StanzaError("item-not-found", text="this chat has ended").toResponse(iq))
-            return
-        iq.chat = chat
-        iq.operator = localpart(jids.parse(iq["from"]).userhost())
-        if any(query for query in self.iqHandlers if _matches(query, iq)):
-            self.handleRequest(iq)
+            return None
+        return chat if chat.state in ChatState.OPEN else None
 
-    def _shown(self, iq):
-        return self.chats.shows(iq.chat, iq.operator)
+    def _shown(self, iq, chat):
+        return self.chats.shows(chat, localpart(jids.parse(iq["from"]).userhost()))
 
     def on_disco_info(self, iq):
         node = iq.query.getAttribute("node")
@@ -125,8 +128,9 @@ class GuestContact(XMPPHandler, IQHandlerMixin):
         query = domish.Element((NS_DISCO_INFO, "query"))
         identity = query.addElement("identity")
         identity["category"], identity["type"] = GUEST_IDENTITY
-        if self._shown(iq):
-            identity["name"] = sendable(iq.chat.visitor_name or "Visitor")
+        chat = self._chat(iq)
+        if chat is not None and self._shown(iq, chat):
+            identity["name"] = sendable(chat.visitor_name or "Visitor")
         for feature in GUEST_FEATURES:
             query.addElement("feature")["var"] = feature
         return query
@@ -144,9 +148,11 @@ class GuestContact(XMPPHandler, IQHandlerMixin):
         The visitor's details, for an operator the chat rings for or who
         holds it.
         """
-        if not self._shown(iq):
+        chat = self._chat(iq)
+        if chat is None:
+            raise error.StanzaError("item-not-found", text="this chat has ended")
+        if not self._shown(iq, chat):
             raise error.StanzaError("forbidden", text="this chat is not for you")
-        chat = iq.chat
         card = domish.Element((NS_VCARD, "vCard"))
         card.addElement("FN", content=sendable(chat.visitor_name or "Visitor"))
         card.addElement("NICKNAME", content=sendable(chat.visitor_name or "Visitor"))
@@ -156,16 +162,12 @@ class GuestContact(XMPPHandler, IQHandlerMixin):
             card.addElement("URL", content=sendable(chat.referrer))
         note = [f"Queue: {chat.queue}" if chat.queue else f"For: {chat.target_user}"]
         if chat.question:
-            note.append(f"Question: {chat.question}")
+            note.append(f"Question: {isolated(chat.question)}")
         card.addElement("NOTE", content=sendable("\n".join(note)))
         return card
 
     def on_vcard_set(self, iq):
         raise error.StanzaError("not-allowed", text="a visitor's details come from the chat")
-
-
-def _matches(query, iq):
-    return xpath.internQuery(query).matches(iq)
 
 
 class GuestIntroductions(XMPPHandler):

@@ -7,6 +7,8 @@ L{OperatorChannel} is how the chat router reaches operators; L{GuestService}
 turns what operators send to a guest JID back into router calls.
 """
 
+import weakref
+
 from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
@@ -73,6 +75,10 @@ class OperatorChannel:
         self.domain = domain
         self.new_id = new_id
         self._reached = {}
+        """
+        Guest -> the sessions (weakly) that have heard from it, whom
+        L{introduce} leaves alone.
+        """
 
     def _send(self, chat, operator, stanza, skip=None, only=None):
         """
@@ -89,7 +95,7 @@ class OperatorChannel:
             if session.priority >= 0 and full != skip and only in (None, full):
                 stanza["to"] = full
                 session.send(stanza)
-                self._reached.setdefault(chat.guest, set()).add(full)
+                self._reached.setdefault(chat.guest, weakref.WeakSet()).add(session)
 
     def _roster(self, chat, operator, remove=False):
         """
@@ -165,8 +171,9 @@ class OperatorChannel:
         for operator in operators:
             self._presence(chat, operator, "unavailable")
             self._roster(chat, operator, remove=True)
-            reached = self._reached.get(chat.guest, set())
-            reached -= {full for full in reached if full.startswith(f"{operator}@")}
+            reached = self._reached.get(chat.guest, weakref.WeakSet())
+            for session in [s for s in reached if s.bare == f"{operator}@{self.domain}"]:
+                reached.discard(session)
             if not reached:
                 self._reached.pop(chat.guest, None)
 
@@ -176,9 +183,9 @@ class OperatorChannel:
         after the chat rang or was taken: it sees the guest too, and the
         offer of a chat still ringing, unless it has them already.
         """
-        full = session.jid.full()
-        if full in self._reached.get(chat.guest, ()):
+        if session in self._reached.get(chat.guest, ()):
             return
+        full = session.jid.full()
         operator = localpart(session.bare)
         self._presence(chat, operator, only=full)
         message = domish.Element((NS_CLIENT, "message"))
