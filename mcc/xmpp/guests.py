@@ -102,7 +102,8 @@ class OperatorChannel:
         A roster push that names the guest to C{operator}'s clients, or
         takes it away (see L{mcc.xmpp.guest_contact}).
         """
-        push_item(self.sessions, f"{operator}@{self.domain}", guest_item(chat, self.domain), self.new_id, remove)
+        item = guest_item(chat, self.domain)
+        push_item(self.sessions, f"{operator}@{self.domain}", item, self.new_id, remove)
 
     def _message(self, chat, operator, text=None, state=None, said_at=None, skip=None):
         """
@@ -258,7 +259,9 @@ class GuestService(XMPPHandler):
         """
         wants = [
             how
-            for how, wanted in ((RECEIVED, (NS_RECEIPTS, "request")), (DISPLAYED, (NS_MARKERS, "markable")))
+            for how, wanted in (
+                (RECEIVED, (NS_RECEIPTS, "request")), (DISPLAYED, (NS_MARKERS, "markable")),
+            )
             if next(message.elements(*wanted), None) is not None
         ]
         text = str(message.body)
