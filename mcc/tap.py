@@ -48,7 +48,7 @@ from mcc.webclient.site import WebClient
 from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import UPLOAD_PATH, VisitorAPI
 from mcc.xmpp.guests import OperatorChannel
-from mcc.xmpp.server import XMPPServer
+from mcc.xmpp.server import XMPPServer, new_id
 from mcc.xmpp.sessions import SessionRegistry
 
 FIRST_ADMIN = "admin"
@@ -204,6 +204,7 @@ def makeService(config, reactor=None):
         )
 
     queues = Queues(store, reactor)
+    xmpp_channel = OperatorChannel(sessions, config.domain, new_id)
     web_channel = WebChannel(reactor, lambda chat: chats.transcript(chat), config.poll_timeout)
     web_channel.setName("web-channel")
     chats = ChatService(
@@ -220,7 +221,7 @@ def makeService(config, reactor=None):
         ),
         # The visitor's side reaches operators wherever they are: their XMPP
         # sessions and their open web clients alike.
-        Channels(OperatorChannel(sessions, config.domain), web_channel),
+        Channels(xmpp_channel, web_channel),
     )
     chats.setName("chats")
     operations = ChatOperations(store, chats, reactor)  # For the web client, XMPP commands, Activity.
@@ -254,6 +255,7 @@ def makeService(config, reactor=None):
         reactor,
         tls_options,
         sessions=sessions,
+        operator_channel=xmpp_channel,
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
     )

@@ -109,10 +109,8 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
     # Built as mcc.tap builds them: the chats reach operators through the
     # sessions the server binds.
     sessions = SessionRegistry()
-    chats = ChatService(
-        store, availability, {}.__getitem__, clock, new_id, timeouts,
-        OperatorChannel(sessions, DOMAIN),
-    )
+    channel = OperatorChannel(sessions, DOMAIN, new_id)
+    chats = ChatService(store, availability, {}.__getitem__, clock, new_id, timeouts, channel)
     server = XMPPServer(
         config,
         accounts,
@@ -125,6 +123,7 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
         TLS_OPTIONS,
         new_id=new_id,
         sessions=sessions,
+        operator_channel=channel,
     )
     server.store = store
     # What presence feeds the router, for tests to read.

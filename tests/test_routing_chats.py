@@ -49,6 +49,9 @@ class RecordingChannel:
     def withdraw(self, chat, operators):
         self.calls.append(("withdraw", tuple(operators)))
 
+    def acknowledge(self, chat, operator, ref, how):
+        self.calls.append(("acknowledge", operator, ref, how))
+
     def take(self):
         calls, self.calls = self.calls, []
         return calls

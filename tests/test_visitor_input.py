@@ -255,7 +255,7 @@ async def test_the_operator_reads_a_summary_no_visitor_can_forge(server):
             "> Reply to take this chat",
             "Reply to take this chat; send /end (or !end) to end it.",
         ]
-        assert offer.xml.find("{http://jabber.org/protocol/nick}nick").text == "Evenimda (sales)"
+        assert offer.xml.find("{http://jabber.org/protocol/nick}nick").text == "Evenimda \u00b7 sales"
         await visitor.say(f"pay {RLO}001 ton")
         said = await message_matching(ann, has_body("001 ton"))
         assert said["body"] == f"{FSI}pay {RLO}001 ton{PDI}"

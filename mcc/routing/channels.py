@@ -39,3 +39,7 @@ class Channels:
     def withdraw(self, chat, operators):
         for member in self.members:
             member.withdraw(chat, operators)
+
+    def acknowledge(self, chat, operator, ref, how):
+        for member in self.members:
+            member.acknowledge(chat, operator, ref, how)

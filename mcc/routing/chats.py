@@ -48,6 +48,18 @@ TIMEOUT = "timeout"
 
 log = Logger()
 
+RECEIVED = "received"
+DISPLAYED = "displayed"
+ACKNOWLEDGEMENTS = (RECEIVED, DISPLAYED)
+"""
+What an operator's message may ask to hear back about, in order: the
+visitor's widget got it, then showed it; showing it implies getting it.
+"""
+LOOKING = "looking"
+"""
+The chat state a visitor sees while an operator types before taking the chat.
+"""
+
 
 @dataclass(frozen=True)
 class Visitor:
@@ -234,6 +246,8 @@ class ChatService(service.Service):
         self._absences = {}
         self._transfers = {}
         self._polls = Waiter(clock, timeouts.poll)
+        self._acknowledged = {}
+        self._looked_at = set()
         availability.add_observer(self._availability_changed)
 
     # Who can take a chat
@@ -395,6 +409,9 @@ class ChatService(service.Service):
         if not 0 <= after <= self.store.chats.last_seq(chat.id):
             raise InvalidCursor("'after' is the number of an event of this chat, or 0")
         events = self.store.chats.events_after(chat.id, after)
+        if after:
+            # The widget asks for what follows C{after}: it has got that far.
+            self._acknowledge(chat, after, RECEIVED)
         if chat.state not in ChatState.OPEN:
             return defer.succeed(events)
         self._visitor_seen(chat)
@@ -414,6 +431,37 @@ class ChatService(service.Service):
             self._visitor_seen(chat)
         return []
 
+    def visitor_displayed(self, token, seq):
+        """
+        The visitor's widget showed the chat up to event C{seq} while the
+        visitor was looking.
+        """
+        chat = self.chat(token)
+        if not 0 <= seq <= self.store.chats.last_seq(chat.id):
+            raise InvalidCursor("'seq' is the number of an event of this chat")
+        if chat.state in ChatState.OPEN:
+            self._visitor_seen(chat)
+        self._acknowledge(chat, seq, DISPLAYED)
+
+    def _acknowledge(self, chat, upto, how):
+        """
+        Tell the operators whose messages up to C{upto} asked for it that
+        the visitor's widget has them C{how}, each message once.
+        """
+        if self._acknowledged.get((chat.id, how), 0) >= upto:
+            return
+        self._acknowledged[chat.id, how] = upto
+        events = self.store.chats.events_after(chat.id, 0, include_internal=True)
+        done = {(e.data["seq"], e.data["how"]) for e in events if e.kind == "acknowledged"}
+        steps = ACKNOWLEDGEMENTS[: ACKNOWLEDGEMENTS.index(how) + 1]
+        for event in events:
+            if event.kind != "acknowledgement_wanted" or event.data["seq"] > upto:
+                continue
+            for step in steps:
+                if step in event.data["wants"] and (event.data["seq"], step) not in done:
+                    self._event(chat, "acknowledged", {"seq": event.data["seq"], "how": step}, internal=True)
+                    self.channel.acknowledge(chat, event.data["operator"], event.data["ref"], step)
+
     def _visitor_seen(self, chat):
         timer = self._visitor_timers.get(chat.id)
         if timer is not None and timer.active():
@@ -431,9 +479,15 @@ class ChatService(service.Service):
 
     # The operators' side
 
-    def operator_says(self, guest, operator, text):
+    def operator_says(self, guest, operator, text, ref=None, wants=()):
         """
         An operator wrote to a chat's guest: the first to answer takes it.
+
+        @param ref: the operator's client's reference for the message.
+        @param wants: which of L{ACKNOWLEDGEMENTS} the operator asks to get
+            back (with C{ref}) from the visitor's widget.
+        @return: the sequence number of the message the visitor gets, or
+            C{None} when it went to nobody.
         """
         chat = self.by_guest(guest)
         if operator in self.transfer_offered(chat.id):
@@ -444,7 +498,14 @@ class ChatService(service.Service):
             self._take(chat, operator)
             chat = self.store.chats.by_id(chat.id)
         if chat.state == ChatState.ACTIVE and chat.operator == operator:
-            self._event(chat, "message", {"from": OPERATOR, "name": chat.operator_name, "text": text})
+            seq = self._event(chat, "message", {"from": OPERATOR, "name": chat.operator_name, "text": text})
+            wanted = [how for how in ACKNOWLEDGEMENTS if how in wants]
+            if ref is not None and wanted:
+                self._event(
+                    chat, "acknowledgement_wanted",
+                    {"seq": seq, "operator": operator, "ref": ref, "wants": wanted}, internal=True,
+                )
+            return seq
         elif chat.state not in ChatState.OPEN:
             self.channel.notify(chat, [operator], "This chat has ended.")
         elif chat.state == ChatState.ACTIVE and candidate:
@@ -455,6 +516,7 @@ class ChatService(service.Service):
             )
         else:
             self.channel.notify(chat, [operator], "This chat is not for you.")
+        return None
 
     def operator_takes(self, guest, operator):
         """
@@ -477,9 +539,35 @@ class ChatService(service.Service):
         return False
 
     def operator_typing(self, guest, operator, state):
+        """
+        The operator's chat state reaches the visitor; before anyone has
+        taken the chat, an operator it rings for who starts typing shows
+        once as L{LOOKING}.
+        """
         chat = self.by_guest(guest)
         if chat.state == ChatState.ACTIVE and chat.operator == operator:
             self._event(chat, "typing", {"from": OPERATOR, "state": state})
+        elif (
+            chat.state == ChatState.WAITING and state == "composing"
+            and chat.id not in self._looked_at and self.shows(chat, operator)
+        ):
+            self._looked_at.add(chat.id)
+            self._event(chat, "typing", {"from": OPERATOR, "state": LOOKING})
+
+    def shows(self, chat, operator):
+        """
+        Whether C{operator}'s clients show C{chat}: it rings for them, or
+        it is theirs.
+        """
+        if chat.state == ChatState.ACTIVE:
+            return chat.operator == operator
+        return chat.state == ChatState.WAITING and operator in self._offered.get(chat.id, ())
+
+    def shown_to(self, operator):
+        """
+        The open chats that C{operator}'s clients show (L{shows}).
+        """
+        return [chat for chat in self.store.chats.unfinished() if self.shows(chat, operator)]
 
     def operator_ends(self, guest, operator):
         """
@@ -604,8 +692,9 @@ class ChatService(service.Service):
             elif chat.state == ChatState.WAITING:
                 if status == "available" and username in self._chat_candidates(chat):
                     self._offer(chat, [username])
-                elif status != "available":
-                    self._offered.get(chat.id, set()).discard(username)
+                elif status != "available" and username in self._offered.get(chat.id, ()):
+                    self._offered[chat.id].discard(username)
+                    self.channel.withdraw(chat, [username])
 
     def _operator_left(self, chat):
         if chat.id not in self._absences:
@@ -678,6 +767,9 @@ class ChatService(service.Service):
             observer(chat)
         involved = [chat.operator] if chat.operator else sorted(self._offered.pop(chat.id, set()))
         self._offered.pop(chat.id, None)
+        self._looked_at.discard(chat.id)
+        for how in ACKNOWLEDGEMENTS:
+            self._acknowledged.pop((chat.id, how), None)
         if involved:
             if notice:
                 self.channel.notify(chat, involved, notice)
@@ -899,4 +991,6 @@ class ChatService(service.Service):
         self._visitor_timers.clear()
         self._absences.clear()
         self._offered.clear()
+        self._acknowledged.clear()
+        self._looked_at.clear()
         self._polls.release()

@@ -45,6 +45,12 @@ class IOperatorChannel(Interface):
         C{chat} is no longer there for C{operators}: it ended or went elsewhere.
         """
 
+    def acknowledge(chat, operator, ref, how):
+        """
+        Tell C{operator} that the visitor's widget has their message C{ref}
+        (their client's reference) C{how}: C{"received"} or C{"displayed"}.
+        """
+
 
 
 class IChatOperations(Interface):

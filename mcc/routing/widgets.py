@@ -112,6 +112,7 @@ TEXTS = (
     Setting("text_joined", "An operator joined ({name}: the operator)", "{name} joined the chat."),
     Setting("text_chatting", "Header during a chat ({name}: the operator)", "Chatting with {name}"),
     Setting("text_typing", "The operator is typing ({name}: the operator)", "{name} is typing…"),
+    Setting("text_looking", "An operator types before taking the chat", "An operator is looking at your question…"),
     Setting("text_transferred", "The chat is transferred", "Transferring you to another operator…"),
     Setting("text_ended", "The chat has ended", "The chat has ended."),
     Setting("text_missed", "Nobody answered", "Sorry, nobody could answer in time. Please try again later."),

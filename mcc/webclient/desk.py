@@ -136,6 +136,12 @@ class WebChannel(service.Service):
             self._feed(operator).chats.pop(chat.id, None)
             self._add(operator, "withdraw", chat)
 
+    def acknowledge(self, chat, operator, ref, how):
+        """
+        Receipts and markers answer what an XMPP client asked for by its
+        message's id; a web client asks for none.
+        """
+
     # What the operator does from a web client
 
     def taken(self, chat, operator):

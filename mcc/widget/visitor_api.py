@@ -8,6 +8,7 @@ any site.
     POST /api/chats/TOKEN/messages  {"text", "id"}
     POST /api/chats/TOKEN/typing    {"state": "composing"|"paused"}
     POST /api/chats/TOKEN/end
+    POST /api/chats/TOKEN/seen      {"seq": N}  (the visitor saw the chat up to N)
     GET  /api/chats/TOKEN/events?after=N   (waits up to the poll timeout)
     POST /api/chats/TOKEN/files     the file as the body, its name in
                                     X-File-Name (UTF-8, percent-encoded)
@@ -354,6 +355,23 @@ class VisitorAPI:
             if state not in TYPING_STATES:
                 raise BadRequest(400, "invalid-field", "'state' is composing or paused")
             self.chats.visitor_typing(token, state)
+            return self._answer(request, 202, {})
+
+        return self._guarded(request, post)
+
+    @app.route("/chats/<token>/seen", methods=["POST"])
+    def seen(self, request, token):
+        """
+        The widget showed the chat up to event C{seq} while the visitor was
+        looking: operators who asked hear that their messages were displayed.
+        """
+        self._cors(request)
+
+        def post():
+            seq = self._json_body(request).get("seq")
+            if type(seq) is not int:
+                raise BadRequest(400, "invalid-field", "'seq' is a sequence number")
+            self.chats.visitor_displayed(token, seq)
             return self._answer(request, 202, {})
 
         return self._guarded(request, post)

@@ -10,7 +10,7 @@ from wokkel.iwokkel import IDisco
 from wokkel.subprotocols import IQHandlerMixin, XMPPHandler
 from zope.interface import implementer
 
-from mcc.xmpp.namespaces import NS_OFFLINE, NS_ROSTER, NS_SESSION, NS_VCARD
+from mcc.xmpp.namespaces import NS_OFFLINE, NS_ROSTER, NS_SESSION, NS_STANZA_ID, NS_VCARD
 
 
 @implementer(IDisco)
@@ -54,6 +54,8 @@ class AccountInfo(XMPPHandler):
                 disco.DiscoFeature(disco.NS_DISCO_INFO),
                 disco.DiscoFeature(disco.NS_DISCO_ITEMS),
                 disco.DiscoFeature(NS_VCARD),
+                # Guests' messages carry stanza-ids this account assigns.
+                disco.DiscoFeature(NS_STANZA_ID),
             ]
         )
 

@@ -7,17 +7,23 @@ L{OperatorChannel} is how the chat router reaches operators; L{GuestService}
 turns what operators send to a guest JID back into router calls.
 """
 
+import weakref
+
 from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
-from mcc.routing.chats import OPERATOR, VISITOR, ChatError, ChatState, isolated, sendable
+from mcc.routing.chats import (
+    DISPLAYED, OPERATOR, RECEIVED, VISITOR, ChatError, ChatState, isolated, sendable,
+)
 from mcc.routing.interfaces import IOperatorChannel
 from mcc.xmpp import jids
+from mcc.xmpp.guest_contact import NS_MARKERS, NS_RECEIPTS, guest_item, nickname, stamp_ids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.messages import add_delay
 from mcc.xmpp.namespaces import NS_CLIENT
+from mcc.xmpp.roster import push_item
 
 NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
 NS_NICK = "http://jabber.org/protocol/nick"
@@ -33,11 +39,6 @@ QUOTE = "> "
 
 def guest_jid(chat, domain):
     return f"{chat.guest}@{domain}/{GUEST_RESOURCE}"
-
-
-def nickname(chat):
-    name = chat.visitor_name or "Visitor"
-    return f"{name} ({chat.queue or chat.target_user})"
 
 
 def summary(chat):
@@ -66,18 +67,45 @@ def summary(chat):
 
 @implementer(IOperatorChannel)
 class OperatorChannel:
-    def __init__(self, sessions, domain):
+    def __init__(self, sessions, domain, new_id):
+        """
+        @param new_id: returns a fresh unique string, for stanza ids.
+        """
         self.sessions = sessions
         self.domain = domain
+        self.new_id = new_id
+        self._reached = {}
+        """
+        Guest -> the sessions (weakly) that have heard from it, whom
+        L{introduce} leaves alone.
+        """
 
-    def _send(self, chat, operator, stanza):
+    def _send(self, chat, operator, stanza, skip=None, only=None):
+        """
+        Send C{stanza} from the guest to every available resource of
+        C{operator} but C{skip} (a full JID), or to C{only} that one; each
+        resource gets the same ids (L{stamp_ids}).
+        """
         stanza["from"] = guest_jid(chat, self.domain)
-        for session in self.sessions.available(f"{operator}@{self.domain}"):
-            if session.priority >= 0:
-                stanza["to"] = session.jid.full()
+        bare = f"{operator}@{self.domain}"
+        if stanza.name == "message":
+            stamp_ids(stanza, bare, self.new_id)
+        for session in self.sessions.available(bare):
+            full = session.jid.full()
+            if session.priority >= 0 and full != skip and only in (None, full):
+                stanza["to"] = full
                 session.send(stanza)
+                self._reached.setdefault(chat.guest, weakref.WeakSet()).add(session)
 
-    def _message(self, chat, operator, text=None, state=None, said_at=None):
+    def _roster(self, chat, operator, remove=False):
+        """
+        A roster push that names the guest to C{operator}'s clients, or
+        takes it away (see L{mcc.xmpp.guest_contact}).
+        """
+        item = guest_item(chat, self.domain)
+        push_item(self.sessions, f"{operator}@{self.domain}", item, self.new_id, remove)
+
+    def _message(self, chat, operator, text=None, state=None, said_at=None, skip=None):
         """
         A chat message from the guest; C{said_at} stamps one said earlier
         (XEP-0203), so that clients show it as history.
@@ -90,7 +118,8 @@ class OperatorChannel:
             message.addElement((NS_CHATSTATES, state))
         if said_at is not None:
             add_delay(message, self.domain, said_at)
-        self._send(chat, operator, message)
+        skip = skip and f"{operator}@{self.domain}/{skip}"
+        self._send(chat, operator, message, skip)
 
     def _replay(self, chat, operator, events):
         """
@@ -104,16 +133,17 @@ class OperatorChannel:
                 text = isolated(text)
             self._message(chat, operator, text, said_at=event.at)
 
-    def _presence(self, chat, operator, kind=None):
+    def _presence(self, chat, operator, kind=None, only=None):
         presence = domish.Element((NS_CLIENT, "presence"))
         if kind is None:
             presence.addElement((NS_NICK, "nick"), content=sendable(nickname(chat)))
         else:
             presence["type"] = kind
-        self._send(chat, operator, presence)
+        self._send(chat, operator, presence, only=only)
 
     def offer(self, chat, operators, transcript):
         for operator in operators:
+            self._roster(chat, operator)
             self._presence(chat, operator)
             message = domish.Element((NS_CLIENT, "message"))
             message["type"] = "chat"
@@ -124,6 +154,7 @@ class OperatorChannel:
             self._replay(chat, operator, transcript)
 
     def resume(self, chat, operator, missed):
+        self._roster(chat, operator)
         self._presence(chat, operator)
         self._replay(chat, operator, missed)
 
@@ -140,6 +171,52 @@ class OperatorChannel:
     def withdraw(self, chat, operators):
         for operator in operators:
             self._presence(chat, operator, "unavailable")
+            self._roster(chat, operator, remove=True)
+            reached = self._reached.get(chat.guest, weakref.WeakSet())
+            for session in [s for s in reached if s.bare == f"{operator}@{self.domain}"]:
+                reached.discard(session)
+            if not reached:
+                self._reached.pop(chat.guest, None)
+
+    def introduce(self, chat, session):
+        """
+        A resource of an operator C{chat} is shown to became available
+        after the chat rang or was taken: it sees the guest too, and the
+        offer of a chat still ringing, unless it has them already.
+        """
+        if session in self._reached.get(chat.guest, ()):
+            return
+        full = session.jid.full()
+        operator = localpart(session.bare)
+        self._presence(chat, operator, only=full)
+        message = domish.Element((NS_CLIENT, "message"))
+        message["type"] = "chat"
+        if chat.state == ChatState.WAITING:
+            text = summary(chat)
+        else:
+            text = f"[mcc] {chat.operator_name} has this chat; it goes on here too."
+        message.addElement("body", content=sendable(text))
+        message.addElement((NS_NICK, "nick"), content=sendable(nickname(chat)))
+        self._send(chat, operator, message, only=full)
+
+    def acknowledge(self, chat, operator, ref, how):
+        """
+        A delivery receipt (XEP-0184) or a displayed marker (XEP-0333)
+        for the operator's message C{ref}.
+        """
+        message = domish.Element((NS_CLIENT, "message"))
+        if how == RECEIVED:
+            message.addElement((NS_RECEIPTS, "received"))["id"] = ref
+        else:
+            message.addElement((NS_MARKERS, "displayed"))["id"] = ref
+        self._send(chat, operator, message)
+
+    def echo(self, chat, operator, resource, text):
+        """
+        What C{operator} answered from C{resource}, for their other
+        resources, so that each of their clients shows who answered.
+        """
+        self._message(chat, operator, f"[{chat.operator_name}, from {resource}] {text}", skip=resource)
 
 
 class GuestService(XMPPHandler):
@@ -147,9 +224,10 @@ class GuestService(XMPPHandler):
     Stanzas from operators to guest JIDs.
     """
 
-    def __init__(self, chats):
+    def __init__(self, chats, channel):
         XMPPHandler.__init__(self)
         self.chats = chats
+        self.channel = channel
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/message", self.on_message)
@@ -159,19 +237,37 @@ class GuestService(XMPPHandler):
         if message.getAttribute("type") == "error":
             return
         guest = jids.parse(message["to"]).user
-        operator = localpart(jids.parse(message["from"]).userhost())
+        sender = jids.parse(message["from"])
+        operator = localpart(sender.userhost())
         text = message.body and str(message.body).strip()
         try:
             if text in END_COMMANDS:
                 self.chats.operator_ends(guest, operator)
             elif text:
-                self.chats.operator_says(guest, operator, str(message.body))
+                self._says(message, guest, operator, sender.resource)
             else:
                 for state in CHAT_STATES:
                     if next(message.elements(NS_CHATSTATES, state), None) is not None:
                         self.chats.operator_typing(guest, operator, state)
         except ChatError as problem:
             self.send(error.StanzaError("item-not-found", text=str(problem)).toResponse(message))
+
+    def _says(self, message, guest, operator, resource):
+        """
+        Pass on the operator's words with what their client asks to hear
+        back about them; their other resources see what they answered.
+        """
+        wants = [
+            how
+            for how, wanted in (
+                (RECEIVED, (NS_RECEIPTS, "request")), (DISPLAYED, (NS_MARKERS, "markable")),
+            )
+            if next(message.elements(*wanted), None) is not None
+        ]
+        text = str(message.body)
+        seq = self.chats.operator_says(guest, operator, text, message.getAttribute("id"), wants)
+        if seq is not None:
+            self.channel.echo(self.chats.by_guest(guest), operator, resource, text)
 
     def on_probe(self, presence):
         reply = domish.Element((NS_CLIENT, "presence"))

@@ -7,6 +7,7 @@ from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import domish
 from wokkel.subprotocols import IQHandlerMixin, XMPPHandler
 
+from mcc.routing.chats import GUEST_PREFIX
 from mcc.routing.rosters import RosterItem
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
@@ -60,12 +61,18 @@ class RosterService(XMPPHandler, IQHandlerMixin):
         "/iq[@type='set']" + ROSTER_QUERY: "on_set",
     }
 
-    def __init__(self, rosters, sessions, subscriptions, new_id):
+    def __init__(self, rosters, sessions, subscriptions, new_id, extras=lambda owner: ()):
+        """
+        @param extras: C{account name -> RosterItem}s that a roster get adds
+            to the stored ones and that are never stored (the guests of the
+            chats the account's clients show).
+        """
         XMPPHandler.__init__(self)
         self.rosters = rosters
         self.sessions = sessions
         self.subscriptions = subscriptions
         self.new_id = new_id
+        self.extras = extras
 
     def connectionInitialized(self):
         self.xmlstream.addObserver(
@@ -77,6 +84,8 @@ class RosterService(XMPPHandler, IQHandlerMixin):
         iq.session.roster_requested = True
         query = domish.Element((NS_ROSTER, "query"))
         for item in self.rosters.items(localpart(owner)):
+            query.addChild(item_element(item))
+        for item in self.extras(localpart(owner)):
             query.addChild(item_element(item))
         return query
 
@@ -95,6 +104,8 @@ class RosterService(XMPPHandler, IQHandlerMixin):
             raise error.StanzaError("jid-malformed") from None
         if contact == owner:
             raise error.StanzaError("not-allowed", text="you cannot be your own contact")
+        if localpart(contact).startswith(GUEST_PREFIX):
+            raise error.StanzaError("not-allowed", text="chats come and go as contacts of their own")
         current = self.rosters.get(localpart(owner), contact)
         if element.getAttribute("subscription") == "remove":
             if current is None:

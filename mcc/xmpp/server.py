@@ -22,7 +22,8 @@ from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
-from mcc.xmpp.guests import GuestService
+from mcc.xmpp.guest_contact import GuestContact, GuestIntroductions, roster_extras
+from mcc.xmpp.guests import GuestService, OperatorChannel
 from mcc.xmpp.messages import MessageDelivery
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.negotiation import ClientNegotiation
@@ -112,12 +113,16 @@ class XMPPServer(service.MultiService):
         tls_options,
         new_id=new_id,
         sessions=None,
+        operator_channel=None,
         made_up_credentials=None,
         throttle=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
             with the chat router's L{OperatorChannel}; a new one if C{None}.
+        @param operator_channel: that L{OperatorChannel}, through which the
+            router reaches operators' XMPP clients and which guests answer
+            through; one of C{sessions} if C{None}.
         @param made_up_credentials: C{name -> Credentials} for names no
             account has (a L{MadeUpCredentials} of the server's kept secret);
             by default one of a secret made for this process, which answers
@@ -144,6 +149,9 @@ class XMPPServer(service.MultiService):
         subscriptions = Subscriptions(
             rosters, self.sessions, self.domain, self.account_exists, new_id
         )
+        if operator_channel is None:
+            operator_channel = OperatorChannel(self.sessions, self.domain, new_id)
+        self.operator_channel = operator_channel
         self._collection(
             DOMAIN,
             [
@@ -158,9 +166,12 @@ class XMPPServer(service.MultiService):
         self._collection(
             ACCOUNTS,
             [
-                RosterService(rosters, self.sessions, subscriptions, new_id),
+                RosterService(
+                    rosters, self.sessions, subscriptions, new_id, roster_extras(chats, self.domain)
+                ),
                 PresenceService(rosters, self.sessions, subscriptions, availability),
                 MessageDelivery(offline, self.sessions, clock, self.domain),
+                GuestIntroductions(chats, self.operator_channel),
                 VCardService(vcards),
                 DiscoHandler(),
                 AccountInfo(),
@@ -169,7 +180,10 @@ class XMPPServer(service.MultiService):
                 FallbackHandler(),
             ],
         )
-        self._collection(GUESTS, [GuestService(chats), FallbackHandler()])
+        self._collection(
+            GUESTS,
+            [GuestService(chats, self.operator_channel), GuestContact(chats), FallbackHandler()],
+        )
 
     def _collection(self, destination, handlers):
         collection = InternalComponent(self.router, destination)

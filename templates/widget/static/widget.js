@@ -295,6 +295,7 @@
     var open = Boolean(saved.open);
     var phase = token ? "chat" : "idle";
     var last = 0;
+    var shown = 0;
     var operator = "";
     var hosts = [];
     var p = null;
@@ -446,6 +447,7 @@
       launcher.setAttribute("aria-expanded", String(opened));
       if (opened) {
         unread(false);
+        seen();
       }
       if (!quiet) {
         var target = opened ? p.body.querySelector("input,textarea,button") : launcher;
@@ -498,6 +500,7 @@
         token = answer.token;
         phase = "chat";
         last = 0;
+        shown = 0;
         operator = "";
         keep();
         fill();
@@ -522,6 +525,7 @@
             }
             answer.events.forEach(event);
             last = answer.last;
+            seen();
             if (view) {
               view.log.removeAttribute("aria-busy");
             }
@@ -547,7 +551,8 @@
           }
         }
       } else if (e.kind === "typing" && e.from === "operator") {
-        view.typing.textContent = e.state === "composing" ? fmt(skin.text_typing, operator) : "";
+        view.typing.textContent = e.state === "composing" ? fmt(skin.text_typing, operator)
+          : e.state === "looking" && !operator ? skin.text_looking : "";
       } else if (e.kind === "picked_up") {
         operator = e.operator;
         view.note(fmt(skin.text_joined, operator));
@@ -659,6 +664,19 @@
     function end() {
       call("/" + token + "/end");
     }
+
+    // The visitor has seen the chat up to its last event when the panel
+    // shows and the page has the focus: the operator's client may say so.
+    function seen() {
+      var showing = view && view.el.isConnected && p && !p.el.hidden && !d.hidden && d.hasFocus();
+      if (!token || !showing || last <= shown) {
+        return;
+      }
+      shown = last;
+      call("/" + token + "/seen", { seq: last });
+    }
+    w.addEventListener("focus", function () { seen(); });
+    d.addEventListener("visibilitychange", function () { seen(); });
 
     function again() {
       phase = "idle";
