@@ -7,6 +7,7 @@ from mcc.store.canned import Canned, CannedMessages, DuplicateCanned, UnknownCan
 from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
 from mcc.store.files import ChatFile, ChatFiles
+from mcc.store.gateways import DuplicateGateway, Gateway, Gateways, UnknownGateway
 from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.outbox import Outbox, OutgoingMail
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
@@ -46,6 +47,7 @@ class Store:
         self.outbox = Outbox(db)
         self.tags = Tags(db)
         self.canned = CannedMessages(db)
+        self.gateways = Gateways(db)
 
     @classmethod
     def open(cls, path):
@@ -84,4 +86,7 @@ __all__ = [
     "Canned",
     "DuplicateCanned",
     "UnknownCanned",
+    "Gateway",
+    "DuplicateGateway",
+    "UnknownGateway",
 ]
