@@ -9,6 +9,7 @@ This module only wires the tabs into the frame (L{mcc.admin.shell}): a new
 tab is a module of its own and one line in L{TABS}.
 """
 
+from mcc.admin.gateways import gateways_tab
 from mcc.admin.placeholder import placeholder
 from mcc.admin.queues import QueuesTab
 from mcc.admin.reports import reports_tab
@@ -33,7 +34,8 @@ TABS = (
     ),
     # Served with the reports rules, which tap gives it.
     Tab("reports", "Reports", reports_tab()),
-    Tab("gateways", "Gateways", placeholder("Add-ons such as SMS chat and IM identities.")),
+    # Served with the SMS gateways' rules, which tap gives it.
+    Tab("gateways", "Gateways", gateways_tab()),
 )
 
 
