@@ -14,20 +14,27 @@ from twisted.application import service, strports
 from twisted.internet import threads
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import log
-from twisted.web import static
+from treq.client import HTTPClient
+from twisted.web import resource, static
+from twisted.web.client import Agent
 from zope.interface import implementer
 
 from mcc import datadir, resources
 from mcc.admin import AdminSite, Root
+from mcc.admin.gateways import gateways_tab
 from mcc.admin.reports import reports_tab
 from mcc.admin.widgets import DesignWidgets
 from mcc.credentials import MadeUpCredentials, ensure_server_secret
 from mcc.datadir import ServiceLock
+from mcc.gateways.sms import Webhooks
+from mcc.gateways.telnyx import Telnyx
+from mcc.gateways.twilio import Twilio
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.channels import Channels
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.files import ChatFiles
+from mcc.routing.gateways import PROTOCOL as SMS, SMSGateways
 from mcc.routing.history import ChatHistory, Retention, zone_named
 from mcc.routing.monitor import LiveMonitor
 from mcc.routing.offline import OfflineStorage
@@ -260,7 +267,14 @@ def makeService(config, reactor=None):
         throttle=login_throttle(),
     )
     xmpp.setName("xmpp-server")
-    for part in (xmpp, chats, transcripts, web_channel):
+    # SMS gateways: texters reach the router through them, and they get
+    # what the operators answer.
+    http_client = HTTPClient(Agent(reactor))
+    sms_providers = {"twilio": Twilio(http_client), "telnyx": Telnyx(http_client, reactor)}
+    gateways = SMSGateways(store, chats, reactor, sms_providers)
+    gateways.setName("sms-gateways")
+    chats.visitor_channels[SMS] = gateways
+    for part in (xmpp, chats, transcripts, web_channel, gateways):
         part.setServiceParent(mcc)
     zone = zone_named(config.time_zone)
     history = ChatHistory(store, reactor, zone)
@@ -281,6 +295,10 @@ def makeService(config, reactor=None):
         files=files,
     )
     web.putChild(b"api", visitor_api.app.resource())
+    web.putChild(b"gateways", resource.Resource())
+    web.children[b"gateways"].putChild(
+        b"sms", Webhooks(gateways, sms_providers, public_url).resource()
+    )
     web.putChild(b"chat-test", static.File(str(resources.TEMPLATES / "visitor" / "test-page.html")))
     widgets = Widgets(store, chats.is_available, reactor, lambda: secrets.token_urlsafe(12))
     watch = ConfigurationWatch(widgets, availability, reactor, config.poll_timeout)
@@ -313,6 +331,7 @@ def makeService(config, reactor=None):
         sections={
             "widgets": functools.partial(DesignWidgets, widgets, public_url),
             "reports": reports_tab(reports),
+            "gateways": gateways_tab(gateways, public_url),
         },
         trusted_proxies=config.trusted_proxies,
         public_url=config.public_url,

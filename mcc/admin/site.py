@@ -10,6 +10,7 @@ tab is a module of its own and one line in L{TABS}.
 """
 
 from mcc.admin.activity import ActivityTab
+from mcc.admin.gateways import gateways_tab
 from mcc.admin.placeholder import Placeholder, placeholder
 from mcc.admin.queues import QueuesTab
 from mcc.admin.reports import reports_tab
@@ -40,7 +41,8 @@ TABS = (
     Tab("activity", "Activity", activity_tab),
     # Served with the reports rules, which tap gives it.
     Tab("reports", "Reports", reports_tab()),
-    Tab("gateways", "Gateways", placeholder("Add-ons such as SMS chat and IM identities.")),
+    # Served with the SMS gateways' rules, which tap gives it.
+    Tab("gateways", "Gateways", gateways_tab()),
 )
 
 

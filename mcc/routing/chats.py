@@ -240,6 +240,10 @@ class ChatService(service.Service):
         """
         Callables given a chat that started or got an event, for watchers.
         """
+        self.visitor_channels = {}
+        """
+        C{protocol -> IVisitorChannel} for visitors who do not poll.
+        """
         self._offered = {}
         self._answer_timers = {}
         self._visitor_timers = {}
@@ -302,6 +306,26 @@ class ChatService(service.Service):
         """
         Open a chat for C{queue} or C{user} and ring its available operators.
         """
+        chat = self._create(visitor, queue, user, self.available_operators)
+        self._visitor_seen(chat)
+        self._offer(chat)
+        self._changed(chat)
+        return chat
+
+    def start_missed(self, visitor, queue=None, user=None):
+        """
+        Keep what a visitor who found nobody available said as a missed
+        chat, for a follow-up (a text needs no one there to arrive).
+        """
+        # Checks that the queue or user exists; nobody need be there.
+        chat = self._create(visitor, queue, user, lambda *target: [self._candidates(*target)])
+        self._finish(chat, ChatState.MISSED, TIMEOUT, None)
+        return self.store.chats.by_id(chat.id)
+
+    def _create(self, visitor, queue, user, operators):
+        """
+        A new waiting chat, once C{operators(queue, user)} named someone.
+        """
         if (queue is None) == (user is None):
             raise UnknownTarget("a chat is for one queue or one user")
         check_sendable(
@@ -318,7 +342,7 @@ class ChatService(service.Service):
             referrer=plain_name(visitor.referrer),
             user_agent=plain_name(visitor.user_agent),
         )
-        if not self.available_operators(queue, user):
+        if not operators(queue, user):
             raise Unavailable("nobody is available")
         token = self.new_token()
         chat = self.store.chats.create(
@@ -343,9 +367,6 @@ class ChatService(service.Service):
             "Chat {chat_id} started for {target} over {protocol}",
             chat_id=chat.id, target=queue or user, queue=queue, user=user, protocol=chat.protocol,
         )
-        self._visitor_seen(chat)
-        self._offer(chat)
-        self._changed(chat)
         return chat
 
     def chat(self, token):
@@ -465,11 +486,15 @@ class ChatService(service.Service):
     def _visitor_seen(self, chat):
         timer = self._visitor_timers.get(chat.id)
         if timer is not None and timer.active():
-            timer.reset(self.timeouts.visitor)
+            timer.reset(self._visitor_timeout(chat))
         else:
             self._visitor_timers[chat.id] = self.clock.callLater(
-                self.timeouts.visitor, self._visitor_gone, chat.id
+                self._visitor_timeout(chat), self._visitor_gone, chat.id
             )
+
+    def _visitor_timeout(self, chat):
+        channel = self.visitor_channels.get(chat.protocol)
+        return self.timeouts.visitor if channel is None else channel.idle_timeout
 
     def _visitor_gone(self, chat_id):
         self._visitor_timers.pop(chat_id, None)
@@ -945,6 +970,9 @@ class ChatService(service.Service):
         )
         if not internal:
             self._polls.notify(chat.id, seq)
+            visitor_channel = self.visitor_channels.get(chat.protocol)
+            if visitor_channel is not None:
+                visitor_channel.event(chat, kind, data)
         self._changed(chat)
         return seq
 

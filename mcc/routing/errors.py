@@ -27,6 +27,7 @@ from mcc.store.widgets import (
 
 from mcc.store.canned import DuplicateCanned, UnknownCanned
 from mcc.store.tags import DuplicateTag, UnknownTag
+from mcc.store.gateways import DuplicateGateway, UnknownGateway
 
 
 class ChatError(Exception):
@@ -119,6 +120,9 @@ class HeaderInjection(InvalidAddress):
 
 __all__ = [
     "ChatError",
+    "GatewayError",
+    "DuplicateGateway",
+    "UnknownGateway",
     "OperationRefused",
     "NotYourChat",
     "NotPermitted",
@@ -158,3 +162,16 @@ __all__ = [
     "InvalidAddress",
     "HeaderInjection",
 ]
+
+
+class GatewayError(ChatError):
+    """
+    A gateway setting refused (a number that is not E.164, a queue that
+    does not exist, missing credentials); the message says which, and why.
+    """
+
+    reason = "invalid-gateway"
+
+    def __init__(self, message, field=None):
+        ChatError.__init__(self, message)
+        self.field = field

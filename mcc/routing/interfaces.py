@@ -53,6 +53,37 @@ class IOperatorChannel(Interface):
 
 
 
+class IVisitorChannel(Interface):
+    """
+    How the router reaches the visitors of chats whose protocol cannot poll
+    (SMS): it is given every event a visitor may see, as it happens.
+    """
+
+    idle_timeout = Attribute(
+        "Seconds a silent visitor of this protocol stays in an open chat."
+    )
+
+    def event(chat, kind, data):
+        """
+        C{chat} has a new event C{kind} with C{data}, which its visitor may see.
+        """
+
+
+class ISMSProvider(Interface):
+    """
+    Sends texts through one SMS provider's API.
+    """
+
+    name = Attribute("The provider's word in a gateway record: twilio, telnyx.")
+
+    def send(gateway, to, text):
+        """
+        Send C{text} from C{gateway}'s number to C{to}; a Deferred that fires
+        once the provider accepted it, or fails with
+        L{mcc.routing.gateways.SendFailed}.
+        """
+
+
 class IChatOperations(Interface):
     """
     What operators and admins do to a chat, from any adapter: chats by id,

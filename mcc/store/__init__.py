@@ -7,6 +7,7 @@ from mcc.store.canned import Canned, CannedMessages, DuplicateCanned, UnknownCan
 from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
 from mcc.store.files import ChatFile, ChatFiles
+from mcc.store.gateways import DuplicateGateway, Gateway, Gateways, UnknownGateway
 from mcc.store.history import IP_POLICIES, OUTCOMES, ChatFilter, History
 from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.outbox import Outbox, OutgoingMail
@@ -48,6 +49,7 @@ class Store:
         self.tags = Tags(db)
         self.canned = CannedMessages(db)
         self.history = History(db)
+        self.gateways = Gateways(db)
 
     @classmethod
     def open(cls, path):
@@ -89,4 +91,7 @@ __all__ = [
     "Canned",
     "DuplicateCanned",
     "UnknownCanned",
+    "Gateway",
+    "DuplicateGateway",
+    "UnknownGateway",
 ]

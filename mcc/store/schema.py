@@ -238,6 +238,64 @@ MIGRATIONS = [
         transcript_days INTEGER CHECK (transcript_days > 0)
     );
     """,
+    # 10: SMS gateways: a phone number at a provider (its credentials kept
+    # here, shown again only by their last characters) that rings a queue
+    # or a user; the provider ids of the texts taken in, so that a retried
+    # webhook is stored once; each texter's state (their chat, STOP, the
+    # last offline reply); and the texts waiting to go out, which survive
+    # a restart.
+    """
+    CREATE TABLE sms_gateways (
+        id INTEGER PRIMARY KEY,
+        provider TEXT NOT NULL CHECK (provider IN ('twilio', 'telnyx')),
+        number TEXT NOT NULL UNIQUE,
+        account TEXT NOT NULL DEFAULT '',
+        secret TEXT NOT NULL,
+        public_key TEXT NOT NULL DEFAULT '',
+        queue TEXT,
+        target_user TEXT,
+        offline_reply TEXT NOT NULL DEFAULT '',
+        concatenate INTEGER NOT NULL DEFAULT 0,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        failing INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        last_error_at REAL,
+        last_inbound_at REAL,
+        last_outbound_at REAL,
+        created_at REAL NOT NULL,
+        CHECK ((queue IS NULL) != (target_user IS NULL))
+    );
+    CREATE TABLE sms_inbound (
+        gateway_id INTEGER NOT NULL REFERENCES sms_gateways(id) ON DELETE CASCADE,
+        provider_id TEXT NOT NULL,
+        number TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (gateway_id, provider_id)
+    );
+    CREATE TABLE sms_contacts (
+        gateway_id INTEGER NOT NULL REFERENCES sms_gateways(id) ON DELETE CASCADE,
+        number TEXT NOT NULL,
+        chat_id INTEGER REFERENCES chats(id) ON DELETE SET NULL,
+        stopped INTEGER NOT NULL DEFAULT 0,
+        offline_reply_at REAL,
+        last_text_at REAL,
+        PRIMARY KEY (gateway_id, number)
+    );
+    CREATE INDEX sms_contacts_by_chat ON sms_contacts(chat_id);
+    CREATE TABLE sms_outbox (
+        id INTEGER PRIMARY KEY,
+        gateway_id INTEGER NOT NULL REFERENCES sms_gateways(id) ON DELETE CASCADE,
+        chat_id INTEGER REFERENCES chats(id) ON DELETE SET NULL,
+        number TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
+        tries INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX sms_outbox_queued ON sms_outbox(gateway_id, number, id) WHERE status = 'queued';
+    """,
 ]
 
 

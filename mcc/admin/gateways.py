@@ -1,0 +1,177 @@
+# -*- test-case-name: tests.test_sms_admin_browser -*-
+"""
+The admin site's Gateways tab: SMS gateways, each a phone number at Twilio
+or Telnyx that rings a queue or a user.  Credentials go in and are never
+shown again in full (their last four characters only); each gateway's page
+gives the webhook address to paste into the provider's console and what it
+did last.
+"""
+
+import functools
+from datetime import datetime, timezone
+
+from klein import Klein
+from werkzeug.exceptions import NotFound
+
+from mcc.admin.shell import form_flag, form_text
+from mcc.gateways.sms import webhook_url
+from mcc.routing.errors import DuplicateGateway, GatewayError, UnknownGateway
+from mcc.routing.gateways import last_four
+
+FIELDS = ("provider", "number", "account", "secret", "public_key", "target", "offline_reply")
+PROVIDER_NAMES = {"twilio": "Twilio", "telnyx": "Telnyx"}
+
+
+def _when(at):
+    if at is None:
+        return "never"
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class GatewaysTab:
+    """
+    The tab for one request of a signed-in administrator, under
+    C{/admin/gateways}.
+
+    @param gateways: the L{mcc.routing.gateways.SMSGateways} rules, or
+        C{None} on a site started without them.
+    @param public_url: returns the base URL providers reach mcc at.
+    """
+
+    app = Klein()
+
+    def __init__(self, gateways, public_url, site, visit):
+        self.gateways = gateways
+        self.public_url = public_url
+        self.site = site
+        self.visit = visit
+
+    def resource(self):
+        return self.app.resource()
+
+    @app.handle_errors(UnknownGateway, NotFound)
+    def not_found(self, request, failure):
+        if failure.check(NotFound):
+            return self.site.not_found(request)
+        return self.site.not_found(request, failure.value)
+
+    def _page(self, request, template, status=200, selected=None, **context):
+        if self.gateways is None:
+            return self.site.page(
+                request, self.visit, "placeholder.html", title="Gateways",
+                summary="Add-ons such as SMS chat and IM identities.",
+            )
+        return self.site.page(
+            request, self.visit, template, status=status, gateways=self.gateways.all(),
+            selected=selected, providers=PROVIDER_NAMES, when=_when, last_four=last_four,
+            **context,
+        )
+
+    def _targets(self):
+        queues = [(f"queue:{q.name}", f"Queue {q.name}") for q in self.site.queues.all()]
+        users = [(f"user:{u.username}", f"User {u.username}") for u in self.site.accounts.all()]
+        return queues + users
+
+    def _form(self, request, template, values, selected=None, status=200, error=None):
+        return self._page(
+            request, template, status=status, selected=selected, values=values, error=error,
+            targets=self._targets(),
+        )
+
+    @staticmethod
+    def _values(request):
+        values = {name: form_text(request, name) for name in FIELDS}
+        values["concatenate"] = form_flag(request, "concatenate")
+        return values
+
+    @staticmethod
+    def _fields(values):
+        kind, _, name = values["target"].partition(":")
+        return {
+            "provider": values["provider"], "number": values["number"], "account": values["account"],
+            "secret": values["secret"], "public_key": values["public_key"],
+            "queue": name if kind == "queue" else None, "user": name if kind == "user" else None,
+            "offline_reply": values["offline_reply"], "concatenate": values["concatenate"],
+        }
+
+    @staticmethod
+    def _stored_values(gateway):
+        return {
+            "provider": gateway.provider, "number": gateway.number, "account": gateway.account,
+            "secret": "", "public_key": "",
+            "target": f"queue:{gateway.queue}" if gateway.queue else f"user:{gateway.target_user}",
+            "offline_reply": gateway.offline_reply, "concatenate": gateway.concatenate,
+        }
+
+    def _gateway(self, gateway_id):
+        if self.gateways is None:
+            raise NotFound()
+        return self.gateways.get(int(gateway_id))
+
+    @app.route("/", methods=["GET"], strict_slashes=False)
+    def gateway_list(self, request):
+        return self._page(request, "gateways/index.html")
+
+    @app.route("/new", methods=["GET"])
+    def new_form(self, request):
+        values = dict.fromkeys(FIELDS, "")
+        values.update(provider="twilio", concatenate=False)
+        return self._form(request, "gateways/new.html", values)
+
+    @app.route("/", methods=["POST"], strict_slashes=False)
+    def create(self, request):
+        values = self._values(request)
+        try:
+            gateway = self.gateways.add(**self._fields(values))
+        except (GatewayError, DuplicateGateway) as problem:
+            values["secret"] = values["public_key"] = ""
+            return self._form(request, "gateways/new.html", values, status=400, error=problem)
+        return self.site.done(
+            request, self.visit, f"Added the SMS gateway {gateway.number}.", f"/admin/gateways/{gateway.id}"
+        )
+
+    def _show(self, request, gateway, values=None, status=200, error=None):
+        return self._form(
+            request, "gateways/show.html", values or self._stored_values(gateway), selected=gateway,
+            status=status, error=error, webhook=webhook_url(self.public_url(), gateway.provider),
+        )
+
+    @app.route("/<int:gateway_id>", methods=["GET"])
+    def show(self, request, gateway_id):
+        return self._show(request, self._gateway(gateway_id))
+
+    @app.route("/<int:gateway_id>", methods=["POST"])
+    def update(self, request, gateway_id):
+        gateway = self._gateway(gateway_id)
+        values = self._values(request)
+        try:
+            self.gateways.update(gateway.id, **self._fields(values))
+        except (GatewayError, DuplicateGateway) as problem:
+            values["secret"] = values["public_key"] = ""
+            return self._show(request, gateway, values, status=400, error=problem)
+        return self.site.done(request, self.visit, "Saved the gateway.", f"/admin/gateways/{gateway.id}")
+
+    @app.route("/<int:gateway_id>/disable", methods=["POST"])
+    def disable(self, request, gateway_id):
+        gateway = self._gateway(gateway_id)
+        enable = form_text(request, "enable") == "1"
+        self.gateways.set_disabled(gateway.id, not enable)
+        message = "Enabled the gateway." if enable else "Disabled the gateway: its webhooks get 404."
+        return self.site.done(request, self.visit, message, f"/admin/gateways/{gateway.id}")
+
+    @app.route("/<int:gateway_id>/delete", methods=["GET"])
+    def delete_form(self, request, gateway_id):
+        return self._page(request, "gateways/delete.html", selected=self._gateway(gateway_id))
+
+    @app.route("/<int:gateway_id>/delete", methods=["POST"])
+    def delete(self, request, gateway_id):
+        gateway = self._gateway(gateway_id)
+        self.gateways.delete(gateway.id)
+        return self.site.done(request, self.visit, f"Deleted the gateway {gateway.number}.", "/admin/gateways")
+
+
+def gateways_tab(gateways=None, public_url=lambda: ""):
+    """
+    The server of the Gateways tab for L{Tab}, with C{gateways}, the rules.
+    """
+    return functools.partial(GatewaysTab, gateways, public_url)
