@@ -127,6 +127,7 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
         sessions=sessions,
     )
     server.store = store
+    server.chats = chats
     # What presence feeds the router, for tests to read.
     server.availability = availability
     for name in users:
