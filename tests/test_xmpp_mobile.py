@@ -144,3 +144,34 @@ async def test_cut_during_a_chat_loses_and_repeats_nothing(server):
         assert [b for b in heard if b.startswith("v")] == [f"v{n}" for n in range(1, 9)]
     finally:
         await alice.close()
+
+
+@asyncio_test
+async def test_inactive_client_gets_the_latest_presence_when_active_again(server):
+    alice = await operator(server, "alice", plugins=("xep_0352",))
+    server.add_user("bob", "bob-pw")
+    bob = await login(server, "bob@localhost/desk", "bob-pw")
+    try:
+        alice["xep_0352"].send_inactive()
+        await until(lambda: server_session(server, "alice@localhost/phone").inactive)
+        for show in ("away", "xa", "dnd"):
+            bob.send_presence(pto="alice@localhost/phone", pshow=show)
+        bob.send_message(mto="alice@localhost/phone", mbody="ping", mtype="chat")
+        assert str((await alice.next_message())["body"]) == "ping"
+        # Only the latest presence came, just before the message.
+        got = [p["show"] for p in list(alice.presences._queue) if p["from"].bare == "bob@localhost"]
+        assert got == ["dnd"]
+        while not alice.presences.empty():
+            alice.presences.get_nowait()
+        bob.send_presence(pto="alice@localhost/phone", pshow="xa")
+        bob.send_presence(pto="alice@localhost/phone", pshow="chat")
+        await until(lambda: len(server_session(server, "alice@localhost/phone")._held) == 1)
+        assert alice.presences.empty()
+        alice["xep_0352"].send_active()
+        presence = await asyncio.wait_for(alice.presences.get(), TIMEOUT)
+        assert (presence["from"].full, presence["show"]) == ("bob@localhost/desk", "chat")
+        await asyncio.sleep(0.2)
+        assert alice.presences.empty()
+    finally:
+        await alice.close()
+        await bob.close()
