@@ -126,6 +126,7 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
         operator_channel=channel,
     )
     server.store = store
+    server.chats = chats
     # What presence feeds the router, for tests to read.
     server.availability = availability
     for name in users:

@@ -191,6 +191,8 @@ def test_scram_then_bind_and_session_features(client, mechanism):
     assert client.features() == [
         ((NS_BIND, "bind"), []),
         ((NS_SESSION, "session"), ["optional"]),
+        (("urn:xmpp:sm:3", "sm"), []),
+        (("urn:xmpp:csi:0", "csi"), []),
     ]
 
 

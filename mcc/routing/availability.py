@@ -8,6 +8,11 @@ AVAILABLE_SHOWS = (None, "chat")
 Presence C{<show/>} values that mean "can take a chat": none at all, or chat.
 """
 
+DETACHED = "detached"
+"""
+The show of a resource whose connection dropped, waiting to be resumed.
+"""
+
 
 class Availability:
     """
@@ -28,6 +33,17 @@ class Availability:
     def resource_available(self, username, resource, show=None, priority=0):
         self._presences.setdefault(username, {})[resource] = (show, priority)
         self._notify(username)
+
+    def resource_detached(self, username, resource):
+        """
+        The resource's connection dropped and it may be resumed (XEP-0198):
+        still there for its contacts, but it must not be offered chats it
+        could not answer, so it counts as away.
+        """
+        resources = self._presences.get(username, {})
+        if resource in resources:
+            resources[resource] = (DETACHED, resources[resource][1])
+            self._notify(username)
 
     def resource_gone(self, username, resource):
         resources = self._presences.get(username, {})

@@ -16,6 +16,8 @@ from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 
 from mcc.xmpp import sasl
+from mcc.xmpp.clientstate import NS_CSI
+from mcc.xmpp.management import NS_SM, failed
 from mcc.xmpp.namespaces import (
     NS_BIND,
     NS_CLIENT,
@@ -124,6 +126,8 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         else:
             features.addElement((NS_BIND, "bind"))
             features.addElement((NS_SESSION, "session")).addElement("optional")
+            features.addElement((NS_SM, "sm"))
+            features.addElement((NS_CSI, "csi"))
         return features
 
     def _element_received(self, element):
@@ -133,6 +137,8 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
             (NS_SASL, "response"): self._response,
             (NS_SASL, "abort"): self._abort,
             (NS_CLIENT, "iq"): self._iq,
+            (NS_SM, "resume"): self._resume,
+            (NS_SM, "enable"): self._enable_unbound,
         }
         handler = handlers.get((element.uri, element.name))
         if handler is None:
@@ -262,9 +268,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         except jid.InvalidFormat:
             self.xmlstream.send(error.StanzaError("bad-request", text="invalid resource").toResponse(iq))
             return
-        if self._timeout is not None and self._timeout.active():
-            self._timeout.cancel()
-        self._timeout = None
+        self._stop_timeout()
         result = xmlstream.toResponse(iq, "result")
         result.addElement((NS_BIND, "bind")).addElement("jid", content=session.jid.full())
         self.xmlstream.send(result)
@@ -274,6 +278,32 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
             mechanism=self._mechanism,
         )
         self.xmlstream.dispatch(self.xmlstream, xmlstream.STREAM_AUTHD_EVENT)
+
+    def _resume(self, element):
+        """
+        XEP-0198 resumption: instead of binding, take over the detached
+        session the client names, under its full JID.
+        """
+        if self.username is None:
+            self.xmlstream.close_with_error("not-authorized", "authenticate before resuming")
+            return
+        session = self.server.resume(self.xmlstream, self.username, element)
+        if session is None:
+            return
+        self._stop_timeout()
+        log.info(
+            "XMPP session {account}/{resource} resumed from {address}",
+            account=self.username, resource=session.jid.resource, address=self.peer,
+        )
+        self.xmlstream.dispatch(self.xmlstream, xmlstream.STREAM_AUTHD_EVENT)
+
+    def _enable_unbound(self, element):
+        self.xmlstream.send(failed("unexpected-request"))
+
+    def _stop_timeout(self):
+        if self._timeout is not None and self._timeout.active():
+            self._timeout.cancel()
+        self._timeout = None
 
     @staticmethod
     def _bind_request(iq):

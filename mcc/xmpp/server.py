@@ -22,8 +22,10 @@ from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
+from mcc.xmpp import clientstate
 from mcc.xmpp.guest_contact import GuestContact, GuestIntroductions, roster_extras
 from mcc.xmpp.guests import GuestService, OperatorChannel
+from mcc.xmpp.management import NS_SM, RESUME_TIMEOUT, SessionResumption
 from mcc.xmpp.messages import MessageDelivery
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.negotiation import ClientNegotiation
@@ -116,6 +118,7 @@ class XMPPServer(service.MultiService):
         operator_channel=None,
         made_up_credentials=None,
         throttle=None,
+        resume_timeout=RESUME_TIMEOUT,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -129,6 +132,8 @@ class XMPPServer(service.MultiService):
             the same for the same name until the server restarts.
         @param throttle: the L{LoginThrottle} of failed logins; by default
             one of the configured per-address limits.
+        @param resume_timeout: seconds a session whose connection dropped
+            may be resumed within (XEP-0198).
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -146,6 +151,7 @@ class XMPPServer(service.MultiService):
         if made_up_credentials is None:
             made_up_credentials = MadeUpCredentials(secrets.token_bytes(SECRET_BYTES))
         self.made_up_credentials = made_up_credentials
+        self.resumption = SessionResumption(self, availability, offline, clock, resume_timeout)
         subscriptions = Subscriptions(
             rosters, self.sessions, self.domain, self.account_exists, new_id
         )
@@ -233,13 +239,31 @@ class XMPPServer(service.MultiService):
         if replaced is not None:
             self.end_session(replaced, "conflict")
             replaced.close("conflict", "replaced by a new connection")
-        xs.element_handler = session.stanza_received
-        xs.addObserver(xmlstream.STREAM_END_EVENT, lambda _: self.end_session(
-            session, getattr(xs, "error_condition", None) or "disconnected"
-        ))
+        session.nonzas = dict(clientstate.NONZAS)
+        for name in ("enable", "r", "a"):
+            session.nonzas[(NS_SM, name)] = self.resumption.received
+        self._attach(session, xs)
+        return session
+
+    def _attach(self, session, xs):
+        xs.element_handler = session.element_received
+        xs.addObserver(
+            xmlstream.STREAM_END_EVENT, lambda _: self.resumption.stream_ended(session, xs)
+        )
         session.start_keepalive(
             self.config.keepalive_interval, self.config.keepalive_grace, self.new_id
         )
+
+    def resume(self, xs, username, element):
+        """
+        Resume on C{xs} the detached session of C{username} that the
+        C{<resume/>} C{element} names (XEP-0198); the session, or C{None}
+        once the client is told why not.
+        """
+        session = self.resumption.resume(xs, username, element)
+        if session is not None:
+            self._attach(session, xs)
+            session.set_inactive(False)
         return session
 
     def end_session(self, session, reason="ended"):
@@ -262,6 +286,7 @@ class XMPPServer(service.MultiService):
             unavailable["type"] = "unavailable"
             session.stanza_received(unavailable)
         self.sessions.remove(session)
+        self.resumption.session_ended(session)
 
     def disconnect_user(self, username, text):
         """

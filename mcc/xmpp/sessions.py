@@ -7,7 +7,20 @@ from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import domish
 
 from mcc.xmpp import jids
-from mcc.xmpp.namespaces import NS_CLIENT, NS_PING
+from mcc.xmpp.namespaces import NS_CLIENT, NS_PING, NS_STREAMS
+
+
+def serialize(element):
+    """
+    C{element} as a C{jabber:client} stream writes it: a copy that the
+    server's later changes to the same element (the next recipient's
+    C{to}) do not reach.
+    """
+    if isinstance(element, str):
+        return element
+    return element.toXml(
+        prefixes={NS_STREAMS: "stream"}, defaultUri=NS_CLIENT, prefixesInScope=["stream"]
+    )
 
 STANZA_NAMES = ("message", "presence", "iq")
 IQ_TYPES = ("get", "set", "result", "error")
@@ -21,6 +34,12 @@ class ClientSession:
     @ivar presence: the last available presence it broadcast, or C{None}.
     @ivar directed_to: full JIDs it sent directed presence to, which get its
         unavailable presence when it leaves.
+    @ivar xmlstream: its stream, or C{None} while it is detached (XEP-0198).
+    @ivar management: its L{StreamManagement}, once the client enabled it.
+    @ivar nonzas: C{(uri, name) -> handler(session, element)} for the
+        top-level elements that are not stanzas (XEP-0198, XEP-0352).
+    @ivar inactive: whether the client said it is not being looked at
+        (XEP-0352): presence for it is held back until it is again.
     """
 
     def __init__(self, full_jid, xmlstream, router, clock):
@@ -34,6 +53,10 @@ class ClientSession:
         self.roster_requested = False
         self.directed_to = set()
         self.ended = False
+        self.management = None
+        self.nonzas = {}
+        self.inactive = False
+        self._held = {}
         self._keepalive = None
 
     @property
@@ -41,10 +64,61 @@ class ClientSession:
         return self.presence is not None
 
     def send(self, element):
-        self.xmlstream.send(element)
+        """
+        Send C{element}, or keep it: a presence while the client is
+        inactive waits (only the latest of each sender), and with stream
+        management every stanza is kept until acknowledged, the connection
+        there or not.
+        """
+        name = getattr(element, "name", None)  # Offline storage gives text.
+        if self.inactive and name == "presence":
+            sender = element.getAttribute("from")
+            self._held.pop(sender, None)
+            self._held[sender] = serialize(element)
+            return
+        if self._held and name == "message":
+            # The presence a message's sender showed comes before it, as
+            # a chat offer's nickname does.
+            held = self._held.pop(element.getAttribute("from"), None)
+            if held is not None:
+                self._write(held)
+        self._write(element)
+
+    def _write(self, element):
+        if self.management is not None:
+            element = serialize(element)
+        if self.xmlstream is not None:
+            self.xmlstream.send(element)
+        if self.management is not None:
+            self.management.stanza_sent(element)
+
+    def set_inactive(self, inactive):
+        """
+        The client's state (XEP-0352); becoming active again flushes the
+        presence held back meanwhile.
+        """
+        self.inactive = inactive
+        if not inactive:
+            held, self._held = self._held, {}
+            for element in held.values():
+                self._write(element)
 
     def close(self, condition, text=None):
-        self.xmlstream.close_with_error(condition, text)
+        if self.xmlstream is not None:
+            self.xmlstream.close_with_error(condition, text)
+
+    def element_received(self, element):
+        """
+        A top-level element from the client: a stanza, counted for stream
+        management once processed, or one of the C{nonzas}.
+        """
+        handler = self.nonzas.get((element.uri, element.name))
+        if handler is not None:
+            handler(self, element)
+            return
+        self.stanza_received(element)
+        if self.management is not None:
+            self.management.stanza_handled()
 
     def stanza_received(self, stanza):
         """

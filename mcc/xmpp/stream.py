@@ -66,6 +66,8 @@ class GuardedXmlStream(xmlstream.XmlStream):
     first and the bound session replaces, instead of through XPath observers.
 
     @ivar last_activity: when data last arrived, whitespace keepalives included.
+    @ivar closed_by_peer: whether the peer ended its stream itself, which
+        ends a resumable session for good (XEP-0198).
     """
 
     namespace = NS_CLIENT
@@ -78,6 +80,7 @@ class GuardedXmlStream(xmlstream.XmlStream):
         self.element_handler = None
         self._closing = False
         self.error_condition = None
+        self.closed_by_peer = False
         xmlstream.XmlStream.__init__(self, authenticator)
 
     def _initializeStream(self):
@@ -187,6 +190,7 @@ class GuardedXmlStream(xmlstream.XmlStream):
         The peer closed its stream: close ours too before the connection,
         as RFC 6120 section 4.4 asks, so it knows nothing was cut short.
         """
+        self.closed_by_peer = True
         if not self._closing:
             self._closing = True
             self.sendFooter()
