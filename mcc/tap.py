@@ -254,6 +254,8 @@ def makeService(config, reactor=None):
         sessions=sessions,
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
+        operations=operations,
+        transcripts=transcripts,
     )
     xmpp.setName("xmpp-server")
     for part in (xmpp, chats, transcripts, web_channel):

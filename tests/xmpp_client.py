@@ -13,7 +13,10 @@ TIMEOUT = 10
 class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, mechanism=None):
         slixmpp.ClientXMPP.__init__(self, jid, password, sasl_mech=mechanism)
-        for plugin in ("xep_0030", "xep_0054", "xep_0085", "xep_0092", "xep_0199", "xep_0203"):
+        for plugin in (
+            "xep_0004", "xep_0030", "xep_0050", "xep_0054", "xep_0085", "xep_0092", "xep_0199",
+            "xep_0203",
+        ):
             self.register_plugin(plugin)
         self.messages = asyncio.Queue()
         self.presences = asyncio.Queue()

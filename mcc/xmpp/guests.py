@@ -147,9 +147,14 @@ class GuestService(XMPPHandler):
     Stanzas from operators to guest JIDs.
     """
 
-    def __init__(self, chats):
+    def __init__(self, chats, text_commands=None):
+        """
+        @param text_commands: the L{TextCommands} that take C{!transfer}
+            and the like out of what operators write, or C{None}.
+        """
         XMPPHandler.__init__(self)
         self.chats = chats
+        self.text_commands = text_commands
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/message", self.on_message)
@@ -157,6 +162,8 @@ class GuestService(XMPPHandler):
 
     def on_message(self, message):
         if message.getAttribute("type") == "error":
+            return
+        if self.text_commands is not None and self.text_commands.handle(message, self.send):
             return
         guest = jids.parse(message["to"]).user
         operator = localpart(jids.parse(message["from"]).userhost())

@@ -21,6 +21,8 @@ from mcc import __version__
 from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
+from mcc.xmpp.chatcommands import ChatCommands, OwnCommands
+from mcc.xmpp.commands import AdHocCommands
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp.guests import GuestService
 from mcc.xmpp.messages import MessageDelivery
@@ -31,6 +33,7 @@ from mcc.xmpp.roster import RosterService
 from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
 from mcc.xmpp.stream import MAX_DEPTH, GuardedXmlStream
+from mcc.xmpp.textcommands import TextCommands
 from mcc.xmpp.vcard import VCardService
 
 log = Logger()
@@ -114,6 +117,8 @@ class XMPPServer(service.MultiService):
         sessions=None,
         made_up_credentials=None,
         throttle=None,
+        operations=None,
+        transcripts=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -124,6 +129,9 @@ class XMPPServer(service.MultiService):
             the same for the same name until the server restarts.
         @param throttle: the L{LoginThrottle} of failed logins; by default
             one of the configured per-address limits.
+        @param operations: the L{IChatOperations} behind the operators'
+            commands (ad-hoc and typed), with C{transcripts}, the
+            L{ITranscriptMailer}; without them, there are no commands.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -144,9 +152,20 @@ class XMPPServer(service.MultiService):
         subscriptions = Subscriptions(
             rosters, self.sessions, self.domain, self.account_exists, new_id
         )
+        own_commands, guest_commands, text_commands = [], [], None
+        if operations is not None:
+            own_commands = [AdHocCommands(
+                OwnCommands(operations, availability, self.sessions, self.domain), clock, new_id
+            )]
+            guest_commands = [
+                AdHocCommands(ChatCommands(operations, chats, transcripts), clock, new_id),
+                DiscoHandler(),
+            ]
+            text_commands = TextCommands(operations, chats, transcripts)
         self._collection(
             DOMAIN,
             [
+                *own_commands,
                 DiscoHandler(),
                 DomainInfo(),
                 PingHandler(),
@@ -169,7 +188,9 @@ class XMPPServer(service.MultiService):
                 FallbackHandler(),
             ],
         )
-        self._collection(GUESTS, [GuestService(chats), FallbackHandler()])
+        self._collection(
+            GUESTS, [GuestService(chats, text_commands), *guest_commands, FallbackHandler()]
+        )
 
     def _collection(self, destination, handlers):
         collection = InternalComponent(self.router, destination)
