@@ -1,13 +1,30 @@
 """
 Operating a chat from an XMPP client over real sockets: ad-hoc commands
 (XEP-0050, with slixmpp's plugins) on the guest JID and the server JID,
-and the same operations typed as C{!} or C{/} commands.
+and the same operations typed as C{!} or C{/} commands; and, without
+sockets, the command sessions kept by L{AdHocCommands}.
 """
 
 import asyncio
 
 import pytest
 from slixmpp.exceptions import IqError
+from twisted.internet.task import Clock
+from twisted.words.protocols.jabber.error import StanzaError
+from twisted.words.xish import domish
+from wokkel import data_form
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from mcc.xmpp.chatcommands import ChatCommands, OwnCommands
+from mcc.xmpp.commands import (
+    MAX_SESSIONS,
+    AdHocCommands,
+    Ask,
+    Done,
+    ICommandSet,
+    UnknownCommand,
+)
 
 from tests.conftest import asyncio_test, test_config
 from tests.test_chat_end_to_end import close_all, has_body, message_matching, operators, staff
@@ -321,3 +338,63 @@ async def test_text_commands_of_someone_else_are_refused_and_not_delivered(serve
         await visitor_saw_only(visitor, then="Still here.")
     finally:
         await close_all(alice, bob, carol)
+
+
+@implementer(ICommandSet)
+class OneForm:
+    """
+    A command set of one two-stage command, C{ask}.
+    """
+
+    def listed(self, requester, target):
+        return [("ask", "Ask")]
+
+    def start(self, node, requester, target):
+        if node != "ask":
+            raise UnknownCommand(node)
+        return Ask(data_form.Form("form", title="Ask"))
+
+    def submit(self, node, requester, target, form):
+        return Done("done")
+
+
+def command_iq(node, sessionid=None, action=None, form=False):
+    iq = domish.Element((None, "iq"))
+    iq["type"], iq["from"], iq["to"] = "set", "alice@example.org/desk", "example.org"
+    request = iq.addElement((NS_COMMANDS, "command"))
+    request["node"] = node
+    if sessionid is not None:
+        request["sessionid"] = sessionid
+    if action is not None:
+        request["action"] = action
+    if form:
+        request.addChild(data_form.Form("submit").toElement())
+    return iq
+
+
+def test_a_form_expires_after_the_session_timeout():
+    assert verifyObject(ICommandSet, OneForm())
+    for commands in (ChatCommands(None, None, None), OwnCommands(None, None, None, "example.org")):
+        assert verifyObject(ICommandSet, commands)
+    clock = Clock()
+    handler = AdHocCommands(OneForm(), clock, lambda: "s1", session_timeout=60)
+    started = handler.on_command(command_iq("ask"))
+    assert (started["status"], started["sessionid"]) == ("executing", "s1")
+    clock.advance(61)
+    with pytest.raises(StanzaError) as caught:
+        handler.on_command(command_iq("ask", "s1", "complete", form=True))
+    assert caught.value.condition == "not-allowed"
+    assert caught.value.appCondition.name == "session-expired"
+
+
+def test_a_requester_keeps_a_bounded_number_of_forms_open():
+    ids = iter(range(100))
+    handler = AdHocCommands(OneForm(), Clock(), lambda: f"s{next(ids)}")
+    for _ in range(MAX_SESSIONS + 5):
+        handler.on_command(command_iq("ask"))
+    assert len(handler._sessions) == MAX_SESSIONS
+    with pytest.raises(StanzaError) as caught:
+        handler.on_command(command_iq("ask", "s0", "complete", form=True))
+    assert caught.value.appCondition.name == "bad-sessionid"
+    done = handler.on_command(command_iq("ask", f"s{MAX_SESSIONS + 4}", "complete", form=True))
+    assert done["status"] == "completed" and str(done.note) == "done"
