@@ -263,6 +263,8 @@ def makeService(config, reactor=None):
         tls_options,
         sessions=sessions,
         operator_channel=xmpp_channel,
+        operations=operations,
+        transcripts=transcripts,
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
     )

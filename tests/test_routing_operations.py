@@ -592,3 +592,31 @@ def test_earlier_chats_by_ip_within_30_days_when_there_is_no_email(world):
     chat = held_by_ann(operations, ip="198.51.100.7")
     assert [e.id for e in operations.details(chat.id, "ann").earlier] == [recent.id]
     assert old.id < recent.id < with_email.id
+
+
+def test_open_chats_of_lists_held_and_ringing_chats_oldest_first(world):
+    operations, _, _ = world
+    held = held_by_ann(operations)
+    ringing = operations.chats.start(Visitor(name="Wes"), queue="Sales")
+    elsewhere = operations.chats.start(Visitor(name="Xan"), queue="Reference")
+    assert [(c.id, how) for c, how in operations.open_chats_of("ann")] == [
+        (held.id, "held"), (ringing.id, "ringing")
+    ]
+    assert [(c.id, how) for c, how in operations.open_chats_of("bob")] == [(ringing.id, "ringing")]
+    operations.transfer(held.id, "ann", queue="Reference")
+    assert [(c.id, how) for c, how in operations.open_chats_of("cyd")] == [
+        (held.id, "ringing"), (elsewhere.id, "ringing")
+    ]
+    operations.end(held.id, "ann")
+    assert [c.id for c, _ in operations.open_chats_of("ann")] == [ringing.id]
+
+
+def test_canned_of_lists_own_then_each_queues_messages(world):
+    operations, _, _ = world
+    operations.add_canned("hours", "We open at 9.", queue="Sales")
+    operations.add_canned("bye", "Goodbye!", owner="ann")
+    operations.add_canned("isbn", "Give the ISBN.", queue="Reference")
+    assert [(queue, c.name) for queue, c in operations.canned_of("ann")] == [
+        (None, "bye"), ("Sales", "hours")
+    ]
+    assert [(queue, c.name) for queue, c in operations.canned_of("cyd")] == [("Reference", "isbn")]

@@ -13,7 +13,10 @@ TIMEOUT = 10
 class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, mechanism=None, plugins=()):
         slixmpp.ClientXMPP.__init__(self, jid, password, sasl_mech=mechanism)
-        for plugin in ("xep_0030", "xep_0054", "xep_0085", "xep_0092", "xep_0199", "xep_0203"):
+        for plugin in (
+            "xep_0004", "xep_0030", "xep_0050", "xep_0054", "xep_0085", "xep_0092", "xep_0199",
+            "xep_0203",
+        ):
             self.register_plugin(plugin)
         for plugin in plugins:
             self.register_plugin(plugin)

@@ -193,6 +193,18 @@ class IChatOperations(Interface):
         The visitor's details and earlier chats.
         """
 
+    def canned_of(operator):
+        """
+        C{operator}'s own canned messages and their queues', as
+        C{(queue name or None, canned)} pairs.
+        """
+
+    def open_chats_of(operator):
+        """
+        The open chats C{operator} holds or that ring for them, as
+        C{(chat, "held" or "ringing")} pairs.
+        """
+
 
 class IAccounts(Interface):
     """

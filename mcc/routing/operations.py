@@ -419,6 +419,35 @@ class ChatOperations:
         self.chats.operator_says(chat.guest, operator, canned.text)
         return canned.text
 
+    def canned_of(self, operator):
+        """
+        Every canned message C{operator} has: their own, then those of each
+        queue they answer, as C{(queue name or None, canned)} pairs.
+        """
+        found = [(None, canned) for canned in self.store.canned.of_owner(operator)]
+        for queue in self.store.queues.all():
+            if operator in queue.operators:
+                found.extend((queue.name, canned) for canned in self.store.canned.of_queue(queue.id))
+        return found
+
+    # What an operator has
+
+    def open_chats_of(self, operator):
+        """
+        The open chats C{operator} holds or that ring for them (waiting in
+        one of their queues, or offered to them as a transfer), oldest
+        first, as C{(chat, "held" or "ringing")} pairs.
+        """
+        found = []
+        for chat in self.store.chats.unfinished():
+            if chat.state == ChatState.ACTIVE and chat.operator == operator:
+                found.append((chat, "held"))
+            elif operator in self.chats.transfer_offered(chat.id) or (
+                chat.state == ChatState.WAITING and operator in self.chats._chat_candidates(chat)
+            ):
+                found.append((chat, "ringing"))
+        return found
+
     # Details
 
     def details(self, chat_id, operator, by_admin=False):

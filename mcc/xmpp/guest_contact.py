@@ -94,19 +94,35 @@ class GuestContact(XMPPHandler, IQHandlerMixin):
         _query("set", NS_VCARD, "vCard"): "on_vcard_set",
     }
 
-    def __init__(self, chats):
+    def __init__(self, chats, commands=None):
+        """
+        @param commands: the guests' ad-hoc commands (an C{IDisco}), whose
+            feature and nodes the guest's disco answers name; or C{None}.
+        """
         XMPPHandler.__init__(self)
         self.chats = chats
+        self.commands = commands
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/iq[@type='get' or @type='set']", self.on_iq)
 
     def on_iq(self, iq):
-        if self._chat(iq) is None:
+        if self._chat(iq) is None and not self._for_commands(iq):
             iq.handled = True
             self.send(error.StanzaError("item-not-found", text="this chat has ended").toResponse(iq))
         elif any(xpath.internQuery(query).matches(iq) for query in self.iqHandlers):
             self.handleRequest(iq)
+
+    def _for_commands(self, iq):
+        """
+        Whether C{iq} runs or discovers commands, which outlive a chat (its
+        tags, transcript and details stay at hand once it ended).
+        """
+        if self.commands is None:
+            return False
+        if next(iq.elements(NS_COMMANDS, "command"), None) is not None:
+            return True
+        return iq.query is not None and bool(iq.query.getAttribute("node"))
 
     def _chat(self, iq):
         """
@@ -124,21 +140,41 @@ class GuestContact(XMPPHandler, IQHandlerMixin):
     def on_disco_info(self, iq):
         node = iq.query.getAttribute("node")
         if node:
-            raise error.StanzaError("item-not-found", text="a guest has no nodes")
+            return self._commands_node(iq, node, NS_DISCO_INFO, "getDiscoInfo")
         query = domish.Element((NS_DISCO_INFO, "query"))
         identity = query.addElement("identity")
         identity["category"], identity["type"] = GUEST_IDENTITY
         chat = self._chat(iq)
         if chat is not None and self._shown(iq, chat):
             identity["name"] = sendable(chat.visitor_name or "Visitor")
-        for feature in GUEST_FEATURES:
+        for feature in GUEST_FEATURES + ((NS_COMMANDS,) if self.commands else ()):
             query.addElement("feature")["var"] = feature
         return query
 
     def on_disco_items(self, iq):
-        if iq.query.getAttribute("node"):
-            raise error.StanzaError("item-not-found", text="a guest has no nodes")
+        node = iq.query.getAttribute("node")
+        if node:
+            return self._commands_node(iq, node, NS_DISCO_ITEMS, "getDiscoItems")
         return domish.Element((NS_DISCO_ITEMS, "query"))
+
+    def _commands_node(self, iq, node, namespace, ask):
+        """
+        The guest's only nodes are its commands' (XEP-0050 discovery).
+        """
+        if self.commands is None:
+            raise error.StanzaError("item-not-found", text="a guest has no nodes")
+        found = getattr(self.commands, ask)(jids.parse(iq["from"]), jids.parse(iq["to"]), node)
+        return found.addCallback(self._node_query, node, namespace)
+
+    @staticmethod
+    def _node_query(items, node, namespace):
+        if not items:
+            raise error.StanzaError("item-not-found", text=f"no node {node!r}")
+        query = domish.Element((namespace, "query"))
+        query["node"] = node
+        for item in items:
+            query.addChild(item.toElement())
+        return query
 
     def on_ping(self, iq):
         return None

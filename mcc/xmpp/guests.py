@@ -224,10 +224,15 @@ class GuestService(XMPPHandler):
     Stanzas from operators to guest JIDs.
     """
 
-    def __init__(self, chats, channel):
+    def __init__(self, chats, channel, text_commands=None):
+        """
+        @param text_commands: the L{TextCommands} that take C{!transfer}
+            and the like out of what operators write, or C{None}.
+        """
         XMPPHandler.__init__(self)
         self.chats = chats
         self.channel = channel
+        self.text_commands = text_commands
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/message", self.on_message)
@@ -235,6 +240,8 @@ class GuestService(XMPPHandler):
 
     def on_message(self, message):
         if message.getAttribute("type") == "error":
+            return
+        if self.text_commands is not None and self.text_commands.handle(message, self.send):
             return
         guest = jids.parse(message["to"]).user
         sender = jids.parse(message["from"])

@@ -21,6 +21,8 @@ from mcc import __version__
 from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
+from mcc.xmpp.chatcommands import ChatCommands, OwnCommands
+from mcc.xmpp.commands import AdHocCommands
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp import clientstate
 from mcc.xmpp.guest_contact import GuestContact, GuestIntroductions, roster_extras
@@ -34,6 +36,7 @@ from mcc.xmpp.roster import RosterService
 from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
 from mcc.xmpp.stream import MAX_DEPTH, GuardedXmlStream
+from mcc.xmpp.textcommands import TextCommands
 from mcc.xmpp.vcard import VCardService
 
 log = Logger()
@@ -119,6 +122,8 @@ class XMPPServer(service.MultiService):
         made_up_credentials=None,
         throttle=None,
         resume_timeout=RESUME_TIMEOUT,
+        operations=None,
+        transcripts=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -134,6 +139,9 @@ class XMPPServer(service.MultiService):
             one of the configured per-address limits.
         @param resume_timeout: seconds a session whose connection dropped
             may be resumed within (XEP-0198).
+        @param operations: the L{IChatOperations} behind the operators'
+            commands (ad-hoc and typed), with C{transcripts}, the
+            L{ITranscriptMailer}; without them, there are no commands.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -158,9 +166,17 @@ class XMPPServer(service.MultiService):
         if operator_channel is None:
             operator_channel = OperatorChannel(self.sessions, self.domain, new_id)
         self.operator_channel = operator_channel
+        own_commands, guest_commands, text_commands = [], None, None
+        if operations is not None:
+            own_commands = [AdHocCommands(
+                OwnCommands(operations, availability, self.sessions, self.domain), clock, new_id
+            )]
+            guest_commands = AdHocCommands(ChatCommands(operations, chats, transcripts), clock, new_id)
+            text_commands = TextCommands(operations, chats, transcripts)
         self._collection(
             DOMAIN,
             [
+                *own_commands,
                 DiscoHandler(),
                 DomainInfo(),
                 PingHandler(),
@@ -188,7 +204,13 @@ class XMPPServer(service.MultiService):
         )
         self._collection(
             GUESTS,
-            [GuestService(chats, self.operator_channel), GuestContact(chats), FallbackHandler()],
+            [
+                GuestService(chats, self.operator_channel, text_commands),
+                # A guest answers disco itself, its commands' nodes included.
+                GuestContact(chats, guest_commands),
+                *([guest_commands] if guest_commands else []),
+                FallbackHandler(),
+            ],
         )
 
     def _collection(self, destination, handlers):
