@@ -203,6 +203,9 @@ class ChatService(service.Service):
     visitors, waiting polls.
 
     @ivar channel: the L{IOperatorChannel} that reaches operators.
+    @ivar on_event: callables C{(chat, kind, data, internal)} told of every
+        event a chat gets (a transfer's steps, a file, an e-mail), for the
+        adapters that show more of a chat than the channel's words.
     """
 
     def __init__(
@@ -225,6 +228,7 @@ class ChatService(service.Service):
         self._visitor_timers = {}
         self._absences = {}
         self._transfers = {}
+        self.on_event = []
         self._polls = Waiter(clock, timeouts.poll)
         availability.add_observer(self._availability_changed)
 
@@ -450,9 +454,12 @@ class ChatService(service.Service):
     def operator_takes(self, guest, operator):
         """
         An operator takes a chat ringing for them without saying anything
-        yet; whether it is theirs now.
+        yet (or a transfer ringing for them); whether it is theirs now.
         """
         chat = self.by_guest(guest)
+        if operator in self.transfer_offered(chat.id):
+            self._take_transfer(chat, operator)
+            chat = self.store.chats.by_id(chat.id)
         candidate = operator in self._chat_candidates(chat)
         if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
@@ -842,6 +849,8 @@ class ChatService(service.Service):
         )
         if not internal:
             self._polls.notify(chat.id, seq)
+        for observer in self.on_event:
+            observer(chat, kind, data, internal)
         return seq
 
     def startService(self):
