@@ -393,6 +393,7 @@ class WebClient:
         return self.render(
             request, "client.html", csrf=session.csrf_token, me=user,
             statuses=STATUSES, chosen=self.presence.status(user.username),
+            max_file_size=self.files.max_size if self.files is not None else 0,
         )
 
     @app.route("/<name>", methods=["GET"])
