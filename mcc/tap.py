@@ -203,7 +203,7 @@ def makeService(config, reactor=None):
         )
 
     queues = Queues(store, reactor)
-    web_channel = WebChannel(reactor, lambda chat: chats.transcript(chat), config.poll_timeout)
+    web_channel = WebChannel(reactor, lambda chat: chats.history(chat), config.poll_timeout)
     web_channel.setName("web-channel")
     chats = ChatService(
         store,

@@ -54,7 +54,7 @@ class World:
         counter = itertools.count()
         self.chats = ChatService(
             self.store, self.availability, QUEUES.__getitem__, self.clock,
-            lambda: f"{next(counter):04d}tok" + "y" * 28, Timeouts(answer=60, visitor=9000),
+            lambda: f"{next(counter):04d}tok" + "y" * 28, Timeouts(answer=60, visitor=9000, poll=25, reconnect=20),
         )
         self.chats.channel = RecordingChannel()
         self.chats.startService()

@@ -240,6 +240,12 @@ async def test_two_operators_transfer_tag_send_files_and_email_the_transcript(se
         assert Path(await download.path()).read_bytes() == scan
         # Shown once, as the link: not again as the XMPP clients' notice.
         await expect(theirs.get_by_role("log")).not_to_contain_text("Download it within")
+        # A reload keeps both files in their places, once each.
+        await pat.reload()
+        theirs = pat.get_by_role("tabpanel")
+        await expect(theirs.get_by_role("link", name="card.pdf")).to_have_count(1)
+        await expect(theirs.get_by_role("link", name="renewal form.pdf")).to_have_count(1)
+        await expect(theirs.get_by_role("list", name="Tags")).to_contain_text("renewals")
 
         # The transcript by e-mail (Alt+E), to the visitor's address.
         await theirs.get_by_label("Your reply").press("Alt+e")

@@ -279,6 +279,16 @@ async def test_files_go_both_ways_and_bad_ones_are_refused(server):
     response, body = await olive.browser.request("GET", f"/api/chats/{chat_id}/files/{got['id']}")
     assert body == from_visitor
 
+    # A reload shows the files where they were in the chat.
+    code, again = await olive.browser.api("POST", "open")
+    shown = [
+        ("file", m["name"]) if m.get("kind") == "file" else ("message", m["text"])
+        for m in again["chats"][0]["transcript"]
+    ]
+    assert shown == [
+        ("message", "A form?"), ("message", "Olive here"), ("file", "form ü.pdf"), ("file", "scan.pdf"),
+    ]
+
 
 @asyncio_test
 async def test_the_transcript_is_emailed_and_bad_addresses_are_refused(server, inbox):

@@ -516,6 +516,13 @@ class ChatService(service.Service):
         """
         return [e for e in self.store.chats.events_after(chat.id, 0) if e.kind == "message"]
 
+    def history(self, chat):
+        """
+        What a chat's operators see of it so far: the messages and the
+        files sent either way, oldest first.
+        """
+        return [e for e in self.store.chats.events_after(chat.id, 0) if e.kind in ("message", "file")]
+
     def by_guest(self, guest):
         """
         The chat a guest JID stands for, or L{UnknownChat}.

@@ -60,8 +60,14 @@ def chat_summary(chat):
 
 def said(event):
     """
-    A chat's message event as the web client shows it.
+    A chat's message event (or file event) as the web client shows it.
     """
+    if event.kind == "file":
+        data = event.data
+        return {
+            "kind": "file", "id": data["id"], "name": data["name"], "size": data["size"],
+            "type": data["type"], "from": data["from"], "at": event.at,
+        }
     return {
         "from": event.data["from"],
         "name": event.data.get("name") or "",
@@ -84,8 +90,8 @@ class WebChannel(service.Service):
     client is open: one that opens later shows the chats ringing for its
     operator.  Stopping, it answers every waiting poll with nothing new.
 
-    @param transcript: C{chat -> message events}, the chat so far
-        (L{ChatService.transcript}).
+    @param transcript: C{chat -> message and file events}, the chat so
+        far (L{ChatService.history}).
     """
 
     def __init__(self, clock, transcript, poll_timeout, max_events=MAX_EVENTS):

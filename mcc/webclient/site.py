@@ -478,7 +478,7 @@ class WebClient:
         for chat_id in self.channel.chats_of(username):
             chat = self.chats.by_id(chat_id)
             chats.append(
-                {"details": chat_summary(chat), "transcript": [said(e) for e in self.chats.transcript(chat)]}
+                {"details": chat_summary(chat), "transcript": [said(e) for e in self.chats.history(chat)]}
             )
         return {"cursor": self.channel.cursor(username), "chats": chats, "now": self.clock.seconds()}
 

@@ -261,7 +261,9 @@
     var chat = paneFor(entry.details);
     chat.ended = false;
     chat.pane.querySelector(".log").textContent = "";
-    entry.transcript.forEach(function (message) { said(chat, message); });
+    entry.transcript.forEach(function (message) {
+      if (message.kind === "file") { fileLine(chat, Object.assign({ chat: entry.details.id }, message)); } else { said(chat, message); }
+    });
     render(chat);
     loadDetails(entry.details.id);
     return chat;
