@@ -182,7 +182,7 @@ async def test_two_operators_transfer_tag_send_files_and_email_the_transcript(se
         await dialog.get_by_label("Note for whoever takes it").fill("Wants to renew a card")
         await dialog.get_by_role("button", name="Transfer").click()
         await expect(dialog).to_be_hidden()
-        await expect(pane.locator(".pane-state")).to_contain_text("transfer to pat pending")
+        await expect(pane.locator(".pane-state")).to_contain_text("transfer to Pat Operator pending")
 
         theirs = pat.get_by_role("tabpanel")
         await expect(theirs.get_by_role("log")).to_contain_text("Note:")

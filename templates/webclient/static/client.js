@@ -314,7 +314,7 @@
       var chat = chats[event.chat];
       if (!chat) { return; }
       if (event.state === "pending") {
-        chat.transfer = event.to;
+        chat.transfer = chat.transferLabel || event.to;
         line(chat, "notice", null, "Transfer to " + event.to + " pending" + (event.note ? " (note: " + event.note + ")" : "") + ".");
       } else if (event.state === "returned") {
         chat.transfer = null;
@@ -531,6 +531,7 @@
         radio.value = target.kind + ":" + target.name;
         if (index === 0) { radio.checked = true; }
         choice.appendChild(radio);
+        radio.dataset.label = target.label;
         var kind = target.kind === "queue" ? "queue, " + target.available + " available" : "operator";
         choice.appendChild(document.createTextNode(" " + target.label + " (" + kind + ")"));
         box.appendChild(choice);
@@ -546,6 +547,7 @@
     if (!chosen) { problem(panel, "Choose where to transfer the chat."); return; }
     var parts = chosen.value.split(":");
     var note = panel.querySelector('textarea[name="note"]');
+    chat.transferLabel = chosen.dataset.label;
     api("POST", "chats/" + id + "/transfer", { kind: parts[0], name: parts.slice(1).join(":"), note: note.value }).then(function (answer) {
       if (answer.error) { refused(chat, panel, answer); return; }
       note.value = "";
@@ -704,7 +706,7 @@
         item.textContent = when.toLocaleString() + " · " + (past.queue || "") + " · " + (past.operator_name || past.state);
         earlier.appendChild(item);
       });
-      chat.transfer = d.transfer_pending && d.operator === me ? (chat.transfer || "elsewhere") : null;
+      chat.transfer = d.transfer_pending && d.operator === me ? (chat.transfer || "a colleague") : null;
       showTags(chat, d.tags);
       render(chat);
     });
