@@ -322,3 +322,11 @@ async def test_the_transcript_is_emailed_and_bad_addresses_are_refused(server, i
     text = parsed.get_body(("plain",)).get_content()
     for line in ("Vera: Send it to me", "Olive Operator: Olive here", "Vera: Thanks!"):
         assert line in text
+
+    # The server's refusal is final, and the operator reads why.
+    code, answer = await olive.act(chat_id, "transcript", {"to": "nobody@example.org"})
+    assert code == 200
+    failed = await olive.until("email", status="failed")
+    assert failed["to"] == "nobody@example.org" and failed["why"]
+    notice = await olive.until("notice", lambda e: e["text"].startswith("The transcript could not be e-mailed"))
+    assert "nobody@example.org" in notice["text"]
