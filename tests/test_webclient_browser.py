@@ -145,7 +145,7 @@ async def visitor_events_until(visitor, kind):
 async def test_two_operators_transfer_tag_send_files_and_email_the_transcript(server, inbox, tmp_path):
     from twisted.internet import reactor
 
-    support = staff(server, "Support", "olive", "pat")
+    staff(server, "Support", "olive", "pat")
     server.store.canned.add("hours", "We are open from 9 to 5.", 0, owner="pat")
     async with chromium() as browser:
         olive = await desk_of(browser, server, "olive")
