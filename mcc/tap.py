@@ -51,6 +51,7 @@ from mcc.throttle import LoginThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
 from mcc.web import BoundedSite, bounded_request
 from mcc.webclient.desk import WebChannel, WebPresence
+from mcc.webclient.site import UPLOAD_PATH as CLIENT_UPLOAD_PATH
 from mcc.webclient.site import WebClient
 from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import UPLOAD_PATH, VisitorAPI
@@ -212,7 +213,7 @@ def makeService(config, reactor=None):
 
     queues = Queues(store, reactor)
     xmpp_channel = OperatorChannel(sessions, config.domain, new_id)
-    web_channel = WebChannel(reactor, lambda chat: chats.transcript(chat), config.poll_timeout)
+    web_channel = WebChannel(reactor, lambda chat: chats.history(chat), config.poll_timeout)
     web_channel.setName("web-channel")
     chats = ChatService(
         store,
@@ -318,7 +319,9 @@ def makeService(config, reactor=None):
         WebPresence(availability, reactor, lambda: secrets.token_urlsafe(12), config.poll_timeout + 20),
         reactor, throttle, config.admin_session_timeout, os.urandom, run_in_thread,
         config.trusted_proxies, config.public_url, config.max_message_size,
+        operations=operations, files=files, transcripts=transcripts,
     )
+    chats.on_event.append(web_channel.recorded)
     web.putChild(b"client", client.resource())
     reports = Reports(ThreadReaders(config.database_path), run_in_thread, zone, reactor)
     admin = AdminSite(
@@ -365,7 +368,9 @@ def makeService(config, reactor=None):
             header_timeout=config.http_header_timeout,
             max_connections_per_address=config.max_http_connections_per_address,
             trusted_proxies=config.trusted_proxies,
-            requestFactory=bounded_request([(b"POST", UPLOAD_PATH, files.max_size)]),
+            requestFactory=bounded_request(
+                [(b"POST", UPLOAD_PATH, files.max_size), (b"POST", CLIENT_UPLOAD_PATH, files.max_size)]
+            ),
         ),
     ).setServiceParent(mcc)
 

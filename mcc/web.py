@@ -7,6 +7,7 @@ many connections one address may hold.
 
 import collections
 import ipaddress
+from urllib.parse import quote
 
 from twisted.internet import protocol
 from twisted.web import http, server
@@ -244,3 +245,22 @@ class BoundedSite(server.Site):
         self._open[host] -= 1
         if not self._open[host]:
             del self._open[host]
+
+
+def attachment(request, stored, data):
+    """
+    The bytes of a file, as a download the browser neither shows nor
+    guesses the type of.
+    """
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in stored.name)
+    request.setResponseCode(200)
+    request.setHeader(b"content-type", stored.content_type.encode("ascii"))
+    request.setHeader(
+        b"content-disposition",
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(stored.name, safe='')}".encode("ascii"),
+    )
+    request.setHeader(b"x-content-type-options", b"nosniff")
+    request.setHeader(b"content-security-policy", b"sandbox; default-src 'none'")
+    request.setHeader(b"cache-control", b"private, no-store")
+    request.setHeader(b"access-control-expose-headers", b"content-disposition")
+    return data

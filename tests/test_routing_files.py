@@ -251,3 +251,12 @@ def test_delete_files_removes_a_chats_files_from_disk_and_store(world):
         with pytest.raises(errors.UnknownFile):
             world.files.open(chat.id, gone.id, token=chat.token)
     assert world.files.delete_files(chat.id) == 0
+
+
+def test_the_history_holds_the_messages_and_the_files_in_order(world):
+    chat = world.active_chat()
+    world.files.send(chat.id, "a.txt", io.BytesIO(b"hello"), token=chat.token)
+    world.chats.operator_says(chat.guest, "ann", "Got it")
+    shown = [(e.kind, e.data.get("text") or e.data.get("name")) for e in world.chats.history(chat)]
+    assert shown == [("message", "Hello"), ("file", "a.txt"), ("message", "Got it")]
+    assert [e.kind for e in world.chats.transcript(chat)] == ["message", "message"]

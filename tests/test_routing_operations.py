@@ -160,6 +160,21 @@ def test_a_transfer_taken_moves_the_chat_and_the_others_are_told(world):
     operations.add_tags(chat.id, "dee", ["renewals"])
 
 
+def test_taking_a_transfer_without_a_word_moves_the_chat_and_observers_see_each_step(world):
+    operations, _, _ = world
+    seen = []
+    operations.chats.on_event.append(lambda chat, kind, data, internal: seen.append((chat.id, kind)))
+    chat = held_by_ann(operations)
+    operations.transfer(chat.id, "ann", queue="Reference", note="renewal")
+    assert (chat.id, "transfer_offered") in seen and (chat.id, "transfer") in seen
+    operations.chats.channel.take()
+    assert operations.chats.operator_takes(chat.guest, "cyd") is True
+    moved = operations.chat(chat.id)
+    assert (moved.operator, moved.queue) == ("cyd", "Reference")
+    assert ("notify", ("ann",), "Cyd took this chat over from you.") in operations.chats.channel.take()
+    assert seen[-3:] == [(chat.id, "transfer_taken"), (chat.id, "transferred"), (chat.id, "picked_up")]
+
+
 def test_an_unanswered_transfer_returns_to_its_operator_with_a_notice(world):
     operations, _, clock = world
     chat = held_by_ann(operations)

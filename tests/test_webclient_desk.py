@@ -127,3 +127,28 @@ def test_a_client_is_only_its_own_operators_and_sign_out_drops_them_all():
     assert availability.status("olive") == "available"
     availability.resource_gone("olive", "phone")
     assert availability.status("olive") == "offline"
+
+
+def test_recorded_events_reach_the_operator_who_keeps_the_chat_as_what_they_are():
+    _, channel = make_channel()
+    active = SimpleNamespace(**{**vars(CHAT), "state": "active", "operator": "olive"})
+    channel.recorded(active, "transfer_offered", {"from": "olive", "queue": None, "user": "pat", "note": "n"}, True)
+    channel.recorded(active, "transfer_returned", {"to": "olive", "reason": "unanswered"}, True)
+    channel.recorded(active, "transfer_taken", {"operator": "pat", "from": "olive"}, True)
+    channel.recorded(active, "file", {"id": "f" * 16, "name": "a.pdf", "size": 3, "type": "application/pdf",
+                                      "from": "visitor"}, False)
+    channel.recorded(active, "email", {"to": "v@example.org", "status": "sent", "why": ""}, True)
+    channel.recorded(active, "message", {"from": "visitor", "text": "not again"}, False)
+    channel.tagged(active, "olive", ["fines"])
+    got = []
+    channel.events("olive", 0).addCallback(got.append)
+    shown = [{k: v for k, v in e.items() if k not in ("seq", "at", "chat")} for e in got[0]]
+    assert shown == [
+        {"kind": "transfer", "state": "pending", "to": "pat", "note": "n"},
+        {"kind": "transfer", "state": "returned", "reason": "unanswered"},
+        {"kind": "transfer", "state": "taken", "by": "pat"},
+        {"kind": "file", "id": "f" * 16, "name": "a.pdf", "size": 3, "type": "application/pdf", "from": "visitor"},
+        {"kind": "email", "to": "v@example.org", "status": "sent", "why": ""},
+        {"kind": "tags", "tags": ["fines"]},
+    ]
+    assert channel.cursor("pat") == 0

@@ -141,3 +141,22 @@ async def test_a_disabled_account_is_signed_out_and_no_longer_present(server):
     assert server.chats.availability.status("olive") == "offline"
     code, answer = await browser.api("POST", "open")
     assert (code, answer["error"]) == (401, "signed-out")
+
+
+@asyncio_test
+async def test_without_smtp_the_transcript_says_email_is_not_set_up(server):
+    staff(server, "Support", "olive")
+    browser = Browser(server)
+    await browser.sign_in("olive", "olive-pw")
+    code, opened = await browser.api("POST", "open")
+    visitor = Visitor(server)
+    await visitor.start(queue="Support", name="Vera", email="vera@example.org", question="Hi?")
+    code, polled = await browser.api("GET", f"events?client={opened['client']}&after={opened['cursor']}")
+    chat_id = polled["events"][0]["chat"]
+    await browser.api("POST", f"chats/{chat_id}/messages", {"text": "Hello"})
+    code, answer = await browser.api("POST", f"chats/{chat_id}/transcript", {})
+    assert (code, answer) == (
+        503, {"error": "mail-not-configured", "message": "E-mail is not set up on this server"},
+    )
+    code, answer = await browser.api("POST", f"chats/{chat_id}/nonsense", {})
+    assert (code, answer["error"]) == (404, "not-found")

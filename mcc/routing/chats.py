@@ -215,6 +215,9 @@ class ChatService(service.Service):
     visitors, waiting polls.
 
     @ivar channel: the L{IOperatorChannel} that reaches operators.
+    @ivar on_event: callables C{(chat, kind, data, internal)} told of every
+        event a chat gets (a transfer's steps, a file, an e-mail), for the
+        adapters that show more of a chat than the channel's words.
     """
 
     def __init__(
@@ -249,6 +252,7 @@ class ChatService(service.Service):
         self._visitor_timers = {}
         self._absences = {}
         self._transfers = {}
+        self.on_event = []
         self._polls = Waiter(clock, timeouts.poll)
         self._acknowledged = {}
         self._looked_at = set()
@@ -546,9 +550,12 @@ class ChatService(service.Service):
     def operator_takes(self, guest, operator):
         """
         An operator takes a chat ringing for them without saying anything
-        yet; whether it is theirs now.
+        yet (or a transfer ringing for them); whether it is theirs now.
         """
         chat = self.by_guest(guest)
+        if operator in self.transfer_offered(chat.id):
+            self._take_transfer(chat, operator)
+            chat = self.store.chats.by_id(chat.id)
         candidate = operator in self._chat_candidates(chat)
         if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
@@ -630,6 +637,13 @@ class ChatService(service.Service):
         visitor's and operators' messages, oldest first.
         """
         return [e for e in self.store.chats.events_after(chat.id, 0) if e.kind == "message"]
+
+    def history(self, chat):
+        """
+        What a chat's operators see of it so far: the messages and the
+        files sent either way, oldest first.
+        """
+        return [e for e in self.store.chats.events_after(chat.id, 0) if e.kind in ("message", "file")]
 
     def by_guest(self, guest):
         """
@@ -974,6 +988,8 @@ class ChatService(service.Service):
             if visitor_channel is not None:
                 visitor_channel.event(chat, kind, data)
         self._changed(chat)
+        for observer in self.on_event:
+            observer(chat, kind, data, internal)
         return seq
 
     def _changed(self, chat):

@@ -60,8 +60,14 @@ def chat_summary(chat):
 
 def said(event):
     """
-    A chat's message event as the web client shows it.
+    A chat's message event (or file event) as the web client shows it.
     """
+    if event.kind == "file":
+        data = event.data
+        return {
+            "kind": "file", "id": data["id"], "name": data["name"], "size": data["size"],
+            "type": data["type"], "from": data["from"], "at": event.at,
+        }
     return {
         "from": event.data["from"],
         "name": event.data.get("name") or "",
@@ -84,8 +90,8 @@ class WebChannel(service.Service):
     client is open: one that opens later shows the chats ringing for its
     operator.  Stopping, it answers every waiting poll with nothing new.
 
-    @param transcript: C{chat -> message events}, the chat so far
-        (L{ChatService.transcript}).
+    @param transcript: C{chat -> message and file events}, the chat so
+        far (L{ChatService.history}).
     """
 
     def __init__(self, clock, transcript, poll_timeout, max_events=MAX_EVENTS):
@@ -142,7 +148,51 @@ class WebChannel(service.Service):
         message's id; a web client asks for none.
         """
 
+    # What the page shows beyond the channel's words
+
+    def recorded(self, chat, kind, data, internal):
+        """
+        An event of C{chat} (L{ChatService.on_event}): a transfer's steps go
+        to the operator who keeps the chat, files and e-mails to the chat's
+        operator, as events the page shows for what they are.
+        """
+        show = getattr(self, "_recorded_" + kind, None)
+        if show is not None:
+            show(chat, data)
+
+    def _recorded_transfer_offered(self, chat, data):
+        if data.get("from"):
+            self._add(
+                data["from"], "transfer", chat, state="pending",
+                to=data.get("queue") or data.get("user"), note=data.get("note") or "",
+            )
+
+    def _recorded_transfer_returned(self, chat, data):
+        self._add(data["to"], "transfer", chat, state="returned", reason=data.get("reason", ""))
+
+    def _recorded_transfer_taken(self, chat, data):
+        self._add(data["from"], "transfer", chat, state="taken", by=data["operator"])
+
+    def _recorded_file(self, chat, data):
+        if chat.operator:
+            self._add(
+                chat.operator, "file", chat, **{
+                    "id": data["id"], "name": data["name"], "size": data["size"],
+                    "type": data["type"], "from": data["from"],
+                }
+            )
+
+    def _recorded_email(self, chat, data):
+        if chat.operator:
+            self._add(chat.operator, "email", chat, to=data["to"], status=data["status"], why=data["why"])
+
     # What the operator does from a web client
+
+    def tagged(self, chat, operator, tags):
+        """
+        C{operator} changed the tags of C{chat}: every tab shows them.
+        """
+        self._add(operator, "tags", chat, tags=list(tags))
 
     def taken(self, chat, operator):
         """

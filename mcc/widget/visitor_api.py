@@ -22,7 +22,7 @@ authenticates with the chat token alone, never with cookies.
 import json
 import re
 from itertools import accumulate
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from klein import Klein
 from twisted.logger import Logger
@@ -52,6 +52,7 @@ from mcc.routing.chats import (
 )
 from mcc.throttle import Throttle
 from mcc.web import ClientAddress
+from mcc.web import attachment as _attachment
 
 log = Logger()
 
@@ -488,25 +489,6 @@ def _content_length(request):
         return None if raw is None else int(raw)
     except ValueError:
         raise BadRequest(400, "invalid-field", "Content-Length is a number") from None
-
-
-def _attachment(request, stored, data):
-    """
-    The bytes of a file, as a download the browser neither shows nor
-    guesses the type of.
-    """
-    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in stored.name)
-    request.setResponseCode(200)
-    request.setHeader(b"content-type", stored.content_type.encode("ascii"))
-    request.setHeader(
-        b"content-disposition",
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(stored.name, safe='')}".encode("ascii"),
-    )
-    request.setHeader(b"x-content-type-options", b"nosniff")
-    request.setHeader(b"content-security-policy", b"sandbox; default-src 'none'")
-    request.setHeader(b"cache-control", b"private, no-store")
-    request.setHeader(b"access-control-expose-headers", b"content-disposition")
-    return data
 
 
 def _query_text(request, name):

@@ -18,6 +18,8 @@
   var cursor = 0;
   var skew = 0;
   var audio = null;
+  var me = main.dataset.me;
+  var maxFile = Number(main.dataset.maxFileSize) || 0;
 
   function api(method, path, body) {
     var options = { method: method, credentials: "same-origin", headers: {} };
@@ -30,6 +32,22 @@
       if (response.status === 401) { window.location.href = "/client/sign-in"; throw new Error("signed out"); }
       return response.json().then(function (answer) { answer.httpStatus = response.status; return answer; });
     });
+  }
+
+  function upload(id, file) {
+    return fetch("/client/api/chats/" + id + "/files", {
+      method: "POST", credentials: "same-origin", body: file,
+      headers: { "x-csrf-token": csrf, "x-file-name": encodeURIComponent(file.name), "content-type": "application/octet-stream" }
+    }).then(function (response) {
+      if (response.status === 413) { return { error: "too-large", message: "The file is larger than " + size(maxFile) + "." }; }
+      return response.json();
+    });
+  }
+
+  function size(bytes) {
+    if (bytes < 1000) { return bytes + " bytes"; }
+    if (bytes < 1000000) { return (bytes / 1000).toFixed(1) + " kB"; }
+    return (bytes / 1000000).toFixed(1) + " MB";
   }
 
   // Sound and notifications
@@ -102,11 +120,14 @@
     item.appendChild(tab);
     list.appendChild(item);
     pane.setAttribute("aria-labelledby", tab.id);
-    var textarea = pane.querySelector("textarea");
+    var textarea = pane.querySelector(".composer textarea");
     textarea.id = "reply-" + id;
     pane.querySelector(".composer label").setAttribute("for", textarea.id);
     panes.appendChild(pane);
-    chat = { details: details, pane: pane, tab: tab, item: item, unread: 0, ended: false, typingTimer: null, composing: false };
+    chat = {
+      details: details, pane: pane, tab: tab, item: item, unread: 0, ended: false, typingTimer: null,
+      composing: false, transfer: null, canned: null, tags: [], visitor: null
+    };
     chats[id] = chat;
     order.push(id);
     tab.addEventListener("click", function () { show(id, true); });
@@ -118,6 +139,7 @@
     pane.querySelector('[data-action="take"]').addEventListener("click", function () { act(id, "take"); });
     pane.querySelector('[data-action="end"]').addEventListener("click", function () { act(id, "end"); });
     pane.querySelector('[data-action="close"]').addEventListener("click", function () { forget(id); });
+    wireTools(id, pane);
     empty.hidden = true;
     if (front === null) { show(id, false); }
     return chat;
@@ -129,18 +151,28 @@
     chat.tab.querySelector(".tab-name").textContent = label(chat);
     pane.querySelector(".pane-title").textContent = label(chat) + " · " + d.queue;
     var state;
+    var mine = d.state === "active" && d.operator === me && !chat.ended;
+    var ringing = !chat.ended && (d.state === "waiting" || (d.state === "active" && d.operator !== me));
     if (chat.ended) { state = "Ended"; }
     else if (d.state === "waiting") { state = "Ringing: reply or take it to answer"; }
-    else if (d.operator === main.dataset.me) { state = "Your chat"; }
-    else { state = (d.operator_name || d.operator) + " has this chat"; }
+    else if (!mine) { state = "Transferred to you by " + (d.operator_name || d.operator) + ": reply or take it to answer"; }
+    else if (chat.transfer) { state = "Your chat · transfer to " + chat.transfer + " pending: yours until someone there takes it"; }
+    else { state = "Your chat"; }
     pane.querySelector(".pane-state").textContent = state;
-    chat.tab.classList.toggle("ringing", d.state === "waiting" && !chat.ended);
+    chat.tab.classList.toggle("ringing", ringing);
+    var owner = d.operator === me;
+    enable(pane, "transfer", mine && !chat.transfer);
+    enable(pane, "tags", owner);
+    enable(pane, "canned", mine);
+    enable(pane, "file", mine);
+    enable(pane, "transcript", owner);
     chat.tab.classList.toggle("ended", chat.ended);
     ["visitor", "email", "question", "page", "queue"].forEach(function (field) {
       pane.querySelector('[data-field="' + field + '"]').textContent = d[field] || "—";
     });
+    if (chat.visitor && chat.visitor.page) { pane.querySelector('[data-field="page"]').textContent = chat.visitor.page; }
     pane.querySelector('[data-field="waiting"]').textContent = waited(d.created_at);
-    pane.querySelector('[data-action="take"]').hidden = d.state !== "waiting" || chat.ended;
+    pane.querySelector('[data-action="take"]').hidden = !ringing;
     pane.querySelector('[data-action="end"]').hidden = chat.ended;
     pane.querySelector('[data-action="close"]').hidden = !chat.ended;
     pane.querySelector(".composer").hidden = chat.ended;
@@ -148,6 +180,12 @@
     unread.textContent = chat.unread ? String(chat.unread) : "";
     unread.setAttribute("aria-label", chat.unread + " unread");
     updateTitle();
+  }
+
+  function enable(pane, operation, on) {
+    var button = pane.querySelector('[data-operation="' + operation + '"]');
+    button.disabled = !on;
+    if (!on && operation !== "file") { closeTool(pane, operation, false); }
   }
 
   function waited(since) {
@@ -168,7 +206,7 @@
     render(chats[id]);
     var log = chats[id].pane.querySelector(".log");
     log.scrollTop = log.scrollHeight;
-    if (focus) { chats[id].pane.querySelector("textarea").focus(); }
+    if (focus) { chats[id].pane.querySelector(".composer textarea").focus(); }
   }
 
   function forget(id) {
@@ -196,6 +234,24 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  function fileLine(chat, event) {
+    var log = chat.pane.querySelector(".log");
+    var item = document.createElement("li");
+    item.className = "file from-" + event.from;
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = event.from === "visitor" ? label(chat) + " sent a file" : "You sent a file";
+    item.appendChild(who);
+    var link = document.createElement("a");
+    link.href = "/client/api/chats/" + event.chat + "/files/" + encodeURIComponent(event.id);
+    link.setAttribute("download", event.name);
+    link.textContent = event.name;
+    item.appendChild(link);
+    item.appendChild(document.createTextNode(" (" + size(event.size) + ")"));
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+
   function said(chat, message) {
     var who = message.from === "visitor" ? (message.name || "Visitor") : (message.name || "Operator");
     line(chat, "from-" + message.from, who, message.text);
@@ -205,8 +261,11 @@
     var chat = paneFor(entry.details);
     chat.ended = false;
     chat.pane.querySelector(".log").textContent = "";
-    entry.transcript.forEach(function (message) { said(chat, message); });
+    entry.transcript.forEach(function (message) {
+      if (message.kind === "file") { fileLine(chat, Object.assign({ chat: entry.details.id }, message)); } else { said(chat, message); }
+    });
     render(chat);
+    loadDetails(entry.details.id);
     return chat;
   }
 
@@ -224,7 +283,7 @@
       if (notFront(event.chat)) { chat.unread += 1; render(chat); }
     },
     resume: function (event) { fill(event); },
-    taken: function (event) { var chat = paneFor(event.details); render(chat); },
+    taken: function (event) { var chat = paneFor(event.details); render(chat); loadDetails(event.chat); },
     message: function (event) {
       var chat = chats[event.chat];
       if (!chat) { return; }
@@ -246,7 +305,45 @@
     },
     notice: function (event) {
       var chat = chats[event.chat];
-      if (chat) { line(chat, "notice", null, event.text); announce(event.text); }
+      if (!chat) { return; }
+      if (chat.fileNotice && event.text.indexOf(chat.fileNotice) === 0) { chat.fileNotice = null; return; }
+      line(chat, "notice", null, event.text);
+      announce(event.text);
+    },
+    transfer: function (event) {
+      var chat = chats[event.chat];
+      if (!chat) { return; }
+      if (event.state === "pending") {
+        chat.transfer = chat.transferLabel || event.to;
+        line(chat, "notice", null, "Transfer to " + event.to + " pending" + (event.note ? " (note: " + event.note + ")" : "") + ".");
+      } else if (event.state === "returned") {
+        chat.transfer = null;
+        line(chat, "notice", null, "The transfer was called off; the chat is still yours.");
+      } else if (event.state === "taken") {
+        chat.transfer = null;
+        line(chat, "notice", null, "The transfer was taken.");
+      }
+      render(chat);
+    },
+    file: function (event) {
+      var chat = chats[event.chat];
+      if (!chat) { return; }
+      fileLine(chat, event);
+      if (event.from === "visitor") {
+        // The notice that follows says the same, with a link for XMPP clients.
+        chat.fileNotice = "The visitor sent a file: " + event.name + " (";
+        announce(label(chat) + " sent the file " + event.name);
+        if (notFront(event.chat)) { chat.unread += 1; alertOperator(label(chat), "sent a file: " + event.name); render(chat); }
+      }
+    },
+    email: function (event) {
+      var chat = chats[event.chat];
+      // Sent and failed come as notices too, in words.
+      if (chat && event.status === "queued") { line(chat, "notice", null, "E-mailing the transcript to " + event.to + "…"); }
+    },
+    tags: function (event) {
+      var chat = chats[event.chat];
+      if (chat) { showTags(chat, event.tags); }
     },
     withdraw: function (event) {
       var chat = chats[event.chat];
@@ -306,11 +403,13 @@
 
   function send(id) {
     var chat = chats[id];
-    var textarea = chat.pane.querySelector("textarea");
+    var textarea = chat.pane.querySelector(".composer textarea");
     var text = textarea.value;
     if (!text.trim() || chat.ended) { return; }
     textarea.value = "";
     if (text.trim() === "/end") { act(id, "end"); return; }
+    var canned = /^\/([a-z0-9][a-z0-9_-]{0,31})$/i.exec(text.trim());
+    if (canned) { sendCanned(id, canned[1], text); return; }
     chat.composing = false;
     window.clearTimeout(chat.typingTimer);
     api("POST", "chats/" + id + "/messages", { text: text }).then(function (answer) {
@@ -342,6 +441,277 @@
     });
   }
 
+  // Chat operations: panels in the pane, one open at a time.
+
+  function tool(pane, name) { return pane.querySelector('[data-tool="' + name + '"]'); }
+
+  function problem(panel, text) { panel.querySelector(".tool-error").textContent = text || ""; }
+
+  function openTool(id, name) {
+    var chat = chats[id];
+    var button = chat.pane.querySelector('[data-operation="' + name + '"]');
+    if (button.disabled) { return; }
+    if (name === "file") { chat.pane.querySelector(".file-input").click(); return; }
+    ["transfer", "tags", "canned", "transcript"].forEach(function (other) {
+      if (other !== name) { closeTool(chat.pane, other, false); }
+    });
+    var panel = tool(chat.pane, name);
+    problem(panel, "");
+    panel.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    var prepare = { transfer: loadTargets, tags: suggestTags, canned: loadCanned, transcript: prepareTranscript }[name];
+    prepare(id, panel);
+    var first = panel.querySelector("input:not([type=radio]), textarea, button");
+    if (name !== "transfer" && first) { first.focus(); }
+  }
+
+  function closeTool(pane, name, focus) {
+    var panel = tool(pane, name);
+    if (!panel || panel.hidden) { return; }
+    panel.hidden = true;
+    var button = pane.querySelector('[data-operation="' + name + '"]');
+    button.setAttribute("aria-expanded", "false");
+    if (focus) { pane.querySelector(".composer textarea").focus(); }
+  }
+
+  function refused(chat, panel, answer) {
+    var text = answer.message || "That did not work.";
+    if (panel) { problem(panel, text); }
+    line(chat, "notice", null, text);
+    return text;
+  }
+
+  function wireTools(id, pane) {
+    pane.querySelectorAll("[data-operation]").forEach(function (button) {
+      button.setAttribute("aria-expanded", "false");
+      button.addEventListener("click", function () {
+        var panel = tool(pane, button.dataset.operation);
+        if (panel && !panel.hidden) { closeTool(pane, button.dataset.operation, true); } else { openTool(id, button.dataset.operation); }
+      });
+    });
+    pane.querySelectorAll(".tool [data-close]").forEach(function (button) {
+      button.addEventListener("click", function () { closeTool(pane, button.closest(".tool").dataset.tool, true); });
+    });
+    pane.querySelectorAll(".tool").forEach(function (panel) {
+      panel.addEventListener("keydown", function (event) {
+        if (event.key === "Escape") { event.preventDefault(); closeTool(pane, panel.dataset.tool, true); }
+      });
+    });
+    var datalist = pane.querySelector(".tag-suggestions");
+    datalist.id = "tag-suggestions-" + id;
+    var tagInput = pane.querySelector('.tags-form input[name="tags"]');
+    tagInput.setAttribute("list", datalist.id);
+    tagInput.addEventListener("input", function () { suggestTags(id, tool(pane, "tags")); });
+    pane.querySelector(".transfer-form").addEventListener("submit", function (event) { event.preventDefault(); transfer(id); });
+    pane.querySelector(".tags-form").addEventListener("submit", function (event) { event.preventDefault(); addTags(id); });
+    pane.querySelector(".transcript-form").addEventListener("submit", function (event) { event.preventDefault(); emailTranscript(id); });
+    var input = pane.querySelector(".file-input");
+    input.id = "file-" + id;
+    input.setAttribute("aria-label", "File to send");
+    input.addEventListener("change", function () {
+      var file = input.files[0];
+      input.value = "";
+      if (file) { sendFile(id, file); }
+    });
+  }
+
+  function loadTargets(id, panel) {
+    var box = panel.querySelector(".targets");
+    box.innerHTML = '<p class="hint">Looking for who is available…</p>';
+    api("POST", "chats/" + id + "/transfer-targets").then(function (answer) {
+      box.textContent = "";
+      if (answer.error) { problem(panel, answer.message); return; }
+      if (!answer.targets.length) { box.innerHTML = '<p class="hint">Nobody else is available now.</p>'; return; }
+      answer.targets.forEach(function (target, index) {
+        var choice = document.createElement("label");
+        choice.className = "choice";
+        var radio = document.createElement("input");
+        radio.type = "radio";
+        radio.name = "target-" + id;
+        radio.value = target.kind + ":" + target.name;
+        if (index === 0) { radio.checked = true; }
+        choice.appendChild(radio);
+        radio.dataset.label = target.label;
+        var kind = target.kind === "queue" ? "queue, " + target.available + " available" : "operator";
+        choice.appendChild(document.createTextNode(" " + target.label + " (" + kind + ")"));
+        box.appendChild(choice);
+      });
+      box.querySelector("input").focus();
+    });
+  }
+
+  function transfer(id) {
+    var chat = chats[id];
+    var panel = tool(chat.pane, "transfer");
+    var chosen = panel.querySelector("input[type=radio]:checked");
+    if (!chosen) { problem(panel, "Choose where to transfer the chat."); return; }
+    var parts = chosen.value.split(":");
+    var note = panel.querySelector('textarea[name="note"]');
+    chat.transferLabel = chosen.dataset.label;
+    api("POST", "chats/" + id + "/transfer", { kind: parts[0], name: parts.slice(1).join(":"), note: note.value }).then(function (answer) {
+      if (answer.error) { refused(chat, panel, answer); return; }
+      note.value = "";
+      closeTool(chat.pane, "transfer", true);
+    });
+  }
+
+  function showTags(chat, tags) {
+    chat.tags = tags;
+    var listing = chat.pane.querySelector(".tag-list");
+    listing.textContent = "";
+    chat.pane.querySelector(".no-tags").hidden = tags.length > 0;
+    tags.forEach(function (name) {
+      var item = document.createElement("li");
+      item.className = "tag";
+      item.appendChild(document.createTextNode(name));
+      if (chat.details.operator === me) {
+        var remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "tag-remove";
+        remove.textContent = "×";
+        remove.setAttribute("aria-label", "Remove tag " + name);
+        remove.addEventListener("click", function () { removeTag(chat.details.id, name); });
+        item.appendChild(remove);
+      }
+      listing.appendChild(item);
+    });
+  }
+
+  function suggestTags(id, panel) {
+    var chat = chats[id];
+    var input = panel.querySelector('input[name="tags"]');
+    var prefix = input.value.split(",").pop().trim();
+    api("POST", "chats/" + id + "/tag-suggestions", { prefix: prefix }).then(function (answer) {
+      if (answer.error) { return; }
+      var datalist = chat.pane.querySelector(".tag-suggestions");
+      var before = input.value.indexOf(",") >= 0 ? input.value.slice(0, input.value.lastIndexOf(",") + 1) + " " : "";
+      datalist.textContent = "";
+      answer.suggestions.forEach(function (name) {
+        var option = document.createElement("option");
+        option.value = before + name;
+        datalist.appendChild(option);
+      });
+    });
+  }
+
+  function addTags(id) {
+    var chat = chats[id];
+    var panel = tool(chat.pane, "tags");
+    var input = panel.querySelector('input[name="tags"]');
+    if (!input.value.trim()) { problem(panel, "Type a tag to add."); return; }
+    api("POST", "chats/" + id + "/tags", { tags: input.value }).then(function (answer) {
+      if (answer.error) { refused(chat, panel, answer); return; }
+      input.value = "";
+      problem(panel, "");
+      showTags(chat, answer.tags);
+      announce("Tags: " + answer.tags.join(", "));
+    });
+  }
+
+  function removeTag(id, name) {
+    var chat = chats[id];
+    api("POST", "chats/" + id + "/untag", { tag: name }).then(function (answer) {
+      if (answer.error) { refused(chat, null, answer); return; }
+      showTags(chat, answer.tags);
+      announce("Removed the tag " + name);
+    });
+  }
+
+  function loadCanned(id, panel) {
+    var chat = chats[id];
+    var listing = panel.querySelector(".canned-list");
+    api("POST", "chats/" + id + "/canned").then(function (answer) {
+      listing.textContent = "";
+      if (answer.error) { problem(panel, answer.message); return; }
+      chat.canned = answer.canned;
+      if (!answer.canned.length) { listing.innerHTML = '<li class="hint">No canned messages for this chat.</li>'; return; }
+      answer.canned.forEach(function (canned) {
+        var item = document.createElement("li");
+        var name = document.createElement("strong");
+        name.textContent = "/" + canned.name;
+        var text = document.createElement("span");
+        text.className = "canned-text";
+        text.textContent = canned.text;
+        var insert = document.createElement("button");
+        insert.type = "button";
+        insert.className = "button";
+        insert.textContent = "Insert";
+        insert.setAttribute("aria-label", "Insert /" + canned.name);
+        insert.addEventListener("click", function () {
+          var reply = chat.pane.querySelector(".composer textarea");
+          reply.value = reply.value ? reply.value + " " + canned.text : canned.text;
+          closeTool(chat.pane, "canned", true);
+        });
+        var sendNow = document.createElement("button");
+        sendNow.type = "button";
+        sendNow.className = "button button-primary";
+        sendNow.textContent = "Send";
+        sendNow.setAttribute("aria-label", "Send /" + canned.name);
+        sendNow.addEventListener("click", function () { sendCanned(id, canned.name); closeTool(chat.pane, "canned", true); });
+        item.append(name, text, insert, sendNow);
+        listing.appendChild(item);
+      });
+    });
+  }
+
+  function sendCanned(id, name, typed) {
+    var chat = chats[id];
+    api("POST", "chats/" + id + "/send-canned", { name: name }).then(function (answer) {
+      if (answer.error) {
+        refused(chat, null, answer.error === "unknown-canned" ? { message: "No canned message is called /" + name + "." } : answer);
+        if (typed) { chat.pane.querySelector(".composer textarea").value = typed; }
+      }
+    });
+  }
+
+  function sendFile(id, file) {
+    var chat = chats[id];
+    if (maxFile && file.size > maxFile) { refused(chat, null, { message: file.name + " is too large: files are limited to " + size(maxFile) + "." }); return; }
+    line(chat, "notice", null, "Sending " + file.name + " (" + size(file.size) + ")…");
+    upload(id, file).then(function (answer) {
+      if (answer.error) { refused(chat, null, { message: file.name + " was not sent: " + answer.message }); }
+    }, function () { refused(chat, null, { message: file.name + " was not sent: the connection failed." }); });
+  }
+
+  function prepareTranscript(id, panel) {
+    var input = panel.querySelector('input[name="to"]');
+    if (!input.value) { input.value = chats[id].details.email || ""; }
+  }
+
+  function emailTranscript(id) {
+    var chat = chats[id];
+    var panel = tool(chat.pane, "transcript");
+    var to = panel.querySelector('input[name="to"]').value.trim();
+    api("POST", "chats/" + id + "/transcript", to ? { to: to } : {}).then(function (answer) {
+      if (answer.error) { refused(chat, panel, answer); return; }
+      closeTool(chat.pane, "transcript", true);
+    });
+  }
+
+  function loadDetails(id) {
+    api("POST", "chats/" + id + "/details").then(function (answer) {
+      var chat = chats[id];
+      if (!chat || answer.error) { return; }
+      var d = answer.details;
+      chat.visitor = d;
+      ["ip", "referrer", "user_agent", "protocol"].forEach(function (field) {
+        chat.pane.querySelector('[data-slot="' + field + '"]').textContent = d[field] || "—";
+      });
+      var earlier = chat.pane.querySelector(".earlier");
+      earlier.textContent = "";
+      chat.pane.querySelector(".no-earlier").hidden = d.earlier.length > 0;
+      d.earlier.forEach(function (past) {
+        var item = document.createElement("li");
+        var when = new Date(past.started_at * 1000);
+        item.textContent = when.toLocaleString() + " · " + (past.queue || "") + " · " + (past.operator_name || past.state);
+        earlier.appendChild(item);
+      });
+      chat.transfer = d.transfer_pending && d.operator === me ? (chat.transfer || "a colleague") : null;
+      showTags(chat, d.tags);
+      render(chat);
+    });
+  }
+
   list.addEventListener("keydown", function (event) {
     var step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
     if (!step || event.altKey || !order.length) { return; }
@@ -356,6 +726,13 @@
     api("POST", "status", { status: event.target.value });
   });
 
+  var SHORTCUTS = { t: "transfer", g: "tags", c: "canned", f: "file", e: "transcript" };
+
+  function letter(event) {
+    // Alt changes event.key on some keyboards; the key's place does not.
+    return /^Key[A-Z]$/.test(event.code || "") ? event.code.slice(3).toLowerCase() : String(event.key).toLowerCase();
+  }
+
   document.addEventListener("keydown", function (event) {
     if (!event.altKey || !order.length) { return; }
     var index = order.indexOf(front);
@@ -365,6 +742,8 @@
       show(order[(index + 1) % order.length], true);
     } else if (event.key === "ArrowUp") {
       show(order[(index - 1 + order.length) % order.length], true);
+    } else if (front !== null && chats[front] && SHORTCUTS[letter(event)]) {
+      openTool(front, SHORTCUTS[letter(event)]);
     } else { return; }
     event.preventDefault();
   });
