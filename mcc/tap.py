@@ -19,6 +19,7 @@ from zope.interface import implementer
 
 from mcc import datadir, resources
 from mcc.admin import AdminSite, Root
+from mcc.admin.queues import queues_tab
 from mcc.admin.reports import reports_tab
 from mcc.admin.widgets import DesignWidgets
 from mcc.credentials import MadeUpCredentials, ensure_server_secret
@@ -299,6 +300,7 @@ def makeService(config, reactor=None):
         config.admin_session_timeout,
         config.poll_timeout,
         sections={
+            "queues": queues_tab(operations),
             "widgets": functools.partial(DesignWidgets, widgets, public_url),
             "reports": reports_tab(reports),
         },
