@@ -276,7 +276,10 @@ def makeService(config, reactor=None):
     watch.setName("widget-watch")
     watch.setServiceParent(mcc)
     web.putChild(
-        b"widget", WidgetSite(widgets, watch, max_message_size=config.max_message_size).resource()
+        b"widget",
+        WidgetSite(
+            widgets, watch, max_message_size=config.max_message_size, max_file_size=files.max_size
+        ).resource(),
     )
 
     # One throttle for both sites that sign in with a password.
