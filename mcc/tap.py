@@ -22,6 +22,7 @@ from zope.interface import implementer
 from mcc import datadir, resources
 from mcc.admin import AdminSite, Root
 from mcc.admin.gateways import gateways_tab
+from mcc.admin.queues import queues_tab
 from mcc.admin.reports import reports_tab
 from mcc.admin.widgets import DesignWidgets
 from mcc.credentials import MadeUpCredentials, ensure_server_secret
@@ -308,7 +309,10 @@ def makeService(config, reactor=None):
     watch.setName("widget-watch")
     watch.setServiceParent(mcc)
     web.putChild(
-        b"widget", WidgetSite(widgets, watch, max_message_size=config.max_message_size).resource()
+        b"widget",
+        WidgetSite(
+            widgets, watch, max_message_size=config.max_message_size, max_file_size=files.max_size
+        ).resource(),
     )
 
     # One throttle for both sites that sign in with a password.
@@ -334,6 +338,7 @@ def makeService(config, reactor=None):
         config.admin_session_timeout,
         config.poll_timeout,
         sections={
+            "queues": queues_tab(operations),
             "widgets": functools.partial(DesignWidgets, widgets, public_url),
             "reports": reports_tab(reports),
             "gateways": gateways_tab(gateways, public_url),

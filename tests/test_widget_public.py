@@ -146,6 +146,21 @@ def test_configuration_for_any_origin(site):
     assert answer["version"] == site.widgets.configuration(snippet.key)["version"]
 
 
+def test_configuration_names_the_file_size_limit_and_whether_visitors_may_send_files(site):
+    """
+    The widget checks a file's size itself: a larger declared body is
+    refused by the HTTP server without CORS headers.
+    """
+    snippet = site.rollover()
+    _, answer = site.json(f"/widget/{snippet.key}/config.json")
+    assert answer["max_file_size"] == 10 * 1000 * 1000
+    assert answer["skin"]["visitor_files"] == "off"
+    root = Resource()
+    root.putChild(b"widget", WidgetSite(site.widgets, site.watch, max_file_size=5000).resource())
+    response = done(StubTreq(root).get(f"{SITE}/widget/{snippet.key}/config.json"))
+    assert json.loads(done(response.content()))["max_file_size"] == 5000
+
+
 def test_configuration_names_the_visitor_api_limits(site):
     snippet = site.rollover()
     _, answer = site.json(f"/widget/{snippet.key}/config.json")

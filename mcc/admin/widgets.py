@@ -19,6 +19,7 @@ from werkzeug.exceptions import NotFound
 from mcc.admin.shell import SECURITY_HEADERS, form_list, form_text
 from mcc.routing.widgets import (
     DEFAULT_SKIN,
+    FILES,
     GENERAL,
     LOOK,
     PRE_CHAT,
@@ -35,6 +36,7 @@ SETTING_GROUPS = (
     ("General", GENERAL),
     ("Look", LOOK),
     ("Pre-chat form", PRE_CHAT),
+    ("Files", FILES),
     ("Visitor-facing text", TEXTS),
 )
 WIDGET_TYPES = (

@@ -100,6 +100,13 @@ PRE_CHAT = (
     Setting("field_email", "E-mail", "off", "choice", FIELD_CHOICES),
     Setting("field_question", "Question", "optional", "choice", FIELD_CHOICES),
 )
+YES_NO = (("off", "No"), ("on", "Yes"))
+FILES = (
+    Setting("visitor_files", "Visitors may send files", "off", "choice", YES_NO),
+)
+"""
+Operators may always send files; visitors only where the skin says so.
+"""
 TEXTS = (
     Setting("text_launcher", "Chat button", "Chat with us"),
     Setting("text_unread", "Chat button, after a message while minimised", "new message"),
@@ -114,6 +121,11 @@ TEXTS = (
     Setting("text_typing", "The operator is typing ({name}: the operator)", "{name} is typing…"),
     Setting("text_looking", "An operator types before taking the chat", "An operator is looking at your question…"),
     Setting("text_transferred", "The chat is transferred", "Transferring you to another operator…"),
+    Setting(
+        "text_transfer",
+        "The chat is transferred to a queue or operator ({name}: where to)",
+        "You are being transferred to {name}.",
+    ),
     Setting("text_ended", "The chat has ended", "The chat has ended."),
     Setting("text_missed", "Nobody answered", "Sorry, nobody could answer in time. Please try again later."),
     Setting("text_you", "The visitor in the chat", "You"),
@@ -131,8 +143,16 @@ TEXTS = (
         "Please keep it to {limit} characters or fewer.",
     ),
     Setting("text_no_javascript", "JavaScript is off", "Turn on JavaScript to chat with us."),
+    Setting("text_file", "Send-a-file button", "Send a file"),
+    Setting(
+        "text_file_too_large",
+        "A file is too large ({limit}: the largest size)",
+        "Files are limited to {limit}.",
+    ),
+    Setting("text_file_empty", "A file is empty", "This file is empty."),
+    Setting("text_file_type", "A file of a type not allowed", "Files of this type cannot be sent."),
 )
-SKIN_SETTINGS = GENERAL + LOOK + PRE_CHAT + TEXTS
+SKIN_SETTINGS = GENERAL + LOOK + PRE_CHAT + FILES + TEXTS
 DEFAULT_SKIN = {setting.name: setting.default for setting in SKIN_SETTINGS}
 CONTRAST_PAIRS = (
     ("colour_on_primary", "colour_primary"),

@@ -25,6 +25,7 @@ from twisted.web import http
 
 from mcc import resources
 from mcc.routing.errors import UnknownSnippet
+from mcc.routing.files import DEFAULT_MAX_SIZE
 from mcc.widget.assets import SCRIPT_TYPE, accepts_gzip, load_assets
 from mcc.widget.visitor_api import FIELD_LIMIT, MAX_MESSAGE_SIZE
 
@@ -51,14 +52,22 @@ class WidgetSite:
     @param watch: the L{mcc.routing.widgets.ConfigurationWatch} for long polls.
     @param max_message_size: the visitor API's limit on a question or
         message, in characters, which the widget's fields keep to.
+    @param max_file_size: the largest file a chat takes, in bytes, which
+        the widget checks before sending one: the HTTP server refuses a
+        larger declared body before the visitor API, without CORS headers,
+        so the widget would not learn why.
     """
 
     app = Klein()
 
-    def __init__(self, widgets, watch, assets=None, max_message_size=MAX_MESSAGE_SIZE):
+    def __init__(
+        self, widgets, watch, assets=None, max_message_size=MAX_MESSAGE_SIZE,
+        max_file_size=DEFAULT_MAX_SIZE,
+    ):
         self.widgets = widgets
         self.watch = watch
         self.max_message_size = max_message_size
+        self.max_file_size = max_file_size
         self.assets = assets or load_assets()
         self._templates = Environment(
             loader=FileSystemLoader(TEMPLATES),
@@ -127,6 +136,7 @@ class WidgetSite:
             script=f"widget.js?v={self.assets['widget.js'].version}",
             max_message_size=self.max_message_size,
             max_field_size=FIELD_LIMIT,
+            max_file_size=self.max_file_size,
         )
         return json.dumps(answer).encode("utf-8")
 

@@ -59,6 +59,8 @@
     ".note{align-self:center;text-align:center;font-size:.88em;font-style:italic}",
     ".typing{min-height:1.3em;font-size:.88em;font-style:italic}",
     ".compose{display:flex;gap:8px;align-items:flex-end}",
+    ".files{display:flex;flex-wrap:wrap;gap:8px;align-items:center}",
+    ".msg a{color:inherit;font-weight:650}",
     ".error{font-weight:600}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "@media (max-width:480px){.corner .panel{position:fixed;inset:0;width:100%;height:100%;",
@@ -91,6 +93,11 @@
 
   function fmt(text, name, field) {
     return text.split("{" + (field || "name") + "}").join(name);
+  }
+
+  // A size in bytes as mcc writes it to operators.
+  function bytes(size) {
+    return size < 1000 ? size + " bytes" : size < 1e6 ? (size / 1000).toFixed(1) + " kB" : (size / 1e6).toFixed(1) + " MB";
   }
 
   // A new element of the host page whose shadow root holds our styles and
@@ -228,17 +235,47 @@
     });
     var end = h("button", { type: "button", "class": "plain", onclick: act.end }, [skin.text_end]);
     var again = h("button", { type: "button", "class": "plain", hidden: true, onclick: act.again }, [skin.text_new]);
-    var el = h("div", { "class": "chat" }, [log, typing, compose, end, again]);
+    // Sending a file, where the skin lets visitors: a button of its own
+    // opens the browser's file chooser, whose input stays out of sight.
+    var chooser = h("input", {
+      type: "file", id: "mcc-file-input", hidden: true, tabindex: "-1", "aria-hidden": "true",
+      onchange: function () {
+        var file = chooser.files[0];
+        chooser.value = "";
+        if (file) {
+          act.file(file);
+        }
+      },
+    });
+    var problem = h("p", { "class": "error", role: "alert", id: "mcc-file-error" });
+    var files = h("div", { "class": "files", hidden: true }, [
+      chooser,
+      h("button", {
+        type: "button", id: "mcc-file", "class": "plain", "aria-describedby": "mcc-file-error",
+        onclick: function () { chooser.click(); },
+      }, [skin.text_file]),
+      problem,
+    ]);
+    var el = h("div", { "class": "chat" }, [log, typing, compose, act.file && files, end, again]);
+    function line(from, who, kids) {
+      // Names and words go in isolates of their own direction, so
+      // that neither turns the other, or the log, around.
+      log.appendChild(h("p", { "class": "msg " + from }, [
+        h("span", { "class": "who" }, [h("bdi", {}, [who]), h("span", { "class": "sr" }, [":"])]),
+      ].concat(kids)));
+      log.scrollTop = log.scrollHeight;
+    }
     return {
-      el: el, log: log, typing: typing, text: text,
+      el: el, log: log, typing: typing, text: text, problem: problem,
       message: function (who, words, from) {
-        // Names and words go in isolates of their own direction, so
-        // that neither turns the other, or the log, around.
-        log.appendChild(h("p", { "class": "msg " + from }, [
-          h("span", { "class": "who" }, [h("bdi", {}, [who]), h("span", { "class": "sr" }, [":"])]),
-          h("span", { dir: "auto" }, [words]),
-        ]));
-        log.scrollTop = log.scrollHeight;
+        line(from, who, [h("span", { dir: "auto" }, [words])]);
+      },
+      file: function (who, e, href) {
+        line(e.from, who, [h("a", { href: href, dir: "auto" }, [h("bdi", {}, [e.name]), " (" + bytes(e.size) + ")"])]);
+      },
+      // Whether the visitor can send a file now: once an operator is there.
+      files: function (on) {
+        files.hidden = !on;
       },
       note: function (words) {
         log.appendChild(h("p", { "class": "note" }, [words]));
@@ -247,7 +284,7 @@
       ended: function () {
         var focused = end.matches(":focus");
         log.removeAttribute("aria-busy");
-        compose.hidden = end.hidden = true;
+        compose.hidden = end.hidden = files.hidden = true;
         again.hidden = false;
         typing.textContent = "";
         if (focused) {
@@ -467,7 +504,12 @@
         p.sub.textContent = "";
         p.body.appendChild(cfg.online ? startForm(skin, start, cfg) : h("p", { "class": "offline" }, [skin.offline_text]));
       } else {
-        view = chatView(skin, { say: say, typing: typing, end: end, again: again }, cfg.max_message_size);
+        var act = { say: say, typing: typing, end: end, again: again };
+        if (skin.visitor_files === "on" && cfg.max_file_size) {
+          act.file = sendFile;
+        }
+        view = chatView(skin, act, cfg.max_message_size);
+        view.files(phase === "chat" && Boolean(operator));
         p.sub.textContent = phase !== "chat" ? "" : operator ? fmt(skin.text_chatting, operator) : skin.text_waiting;
         p.body.appendChild(view.el);
       }
@@ -550,19 +592,26 @@
             unread(true);
           }
         }
+      } else if (e.kind === "file") {
+        view.file(e.from === "visitor" ? skin.text_you : operator, e, api + "/" + token + "/files/" + encodeURIComponent(e.id));
+        if (e.from !== "visitor" && launcher && !open) {
+          unread(true);
+        }
       } else if (e.kind === "typing" && e.from === "operator") {
         view.typing.textContent = e.state === "composing" ? fmt(skin.text_typing, operator)
           : e.state === "looking" && !operator ? skin.text_looking : "";
       } else if (e.kind === "picked_up") {
         operator = e.operator;
+        view.files(true);
         view.note(fmt(skin.text_joined, operator));
         p.sub.textContent = fmt(skin.text_chatting, operator);
       } else if (e.kind === "requeued") {
         operator = "";
+        view.files(false);
         view.note(skin.text_transferred);
         p.sub.textContent = skin.text_waiting;
       } else if (e.kind === "transfer") {
-        view.note(e.text);
+        view.note(e.to ? fmt(skin.text_transfer, e.to) : e.text);
       } else if (e.kind === "ended" || e.kind === "missed") {
         view.note(e.kind === "ended" ? skin.text_ended : skin.text_missed);
       }
@@ -630,6 +679,39 @@
           view.note(refused(answer));
         });
       })();
+    }
+
+    // A file goes as the request's body, its name in a header.  Its size is
+    // checked here first: mcc's HTTP server refuses a larger declared body
+    // before the visitor API can answer in a way this page may read.
+    function sendFile(file) {
+      var skin = cfg.skin;
+      var tell = function (text) {
+        view.problem.textContent = text;
+      };
+      if (file.size > cfg.max_file_size) {
+        return tell(fmt(skin.text_file_too_large, bytes(cfg.max_file_size), "limit"));
+      }
+      if (!file.size) {
+        return tell(skin.text_file_empty);
+      }
+      tell("");
+      w.fetch(api + "/" + token + "/files", {
+        method: "POST", credentials: "omit", body: file,
+        headers: { "x-file-name": encodeURIComponent(file.name) },
+      }).then(function (response) {
+        return response.json().catch(function () {
+          return {};
+        }).then(function (answer) {
+          if (response.status !== 201) {
+            tell(response.status === 413 ? fmt(skin.text_file_too_large, bytes(cfg.max_file_size), "limit")
+              : response.status === 415 ? skin.text_file_type
+              : answer.error === "empty-file" ? skin.text_file_empty : skin.text_error);
+          }
+        });
+      }, function () {
+        tell(skin.text_error);
+      });
     }
 
     function messageId() {
