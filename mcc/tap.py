@@ -202,6 +202,7 @@ def makeService(config, reactor=None):
         )
 
     queues = Queues(store, reactor)
+    xmpp_channel = OperatorChannel(sessions, config.domain)
     web_channel = WebChannel(reactor, lambda chat: chats.transcript(chat), config.poll_timeout)
     web_channel.setName("web-channel")
     chats = ChatService(
@@ -218,7 +219,7 @@ def makeService(config, reactor=None):
         ),
         # The visitor's side reaches operators wherever they are: their XMPP
         # sessions and their open web clients alike.
-        Channels(OperatorChannel(sessions, config.domain), web_channel),
+        Channels(xmpp_channel, web_channel),
     )
     chats.setName("chats")
     operations = ChatOperations(store, chats, reactor)  # For the web client, XMPP commands, Activity.
@@ -254,6 +255,7 @@ def makeService(config, reactor=None):
         sessions=sessions,
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
+        operator_channel=xmpp_channel,
     )
     xmpp.setName("xmpp-server")
     for part in (xmpp, chats, transcripts, web_channel):

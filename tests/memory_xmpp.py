@@ -109,9 +109,9 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
     # Built as mcc.tap builds them: the chats reach operators through the
     # sessions the server binds.
     sessions = SessionRegistry()
+    channel = OperatorChannel(sessions, DOMAIN)
     chats = ChatService(
-        store, availability, {}.__getitem__, clock, new_id, timeouts,
-        OperatorChannel(sessions, DOMAIN),
+        store, availability, {}.__getitem__, clock, new_id, timeouts, channel
     )
     server = XMPPServer(
         config,
@@ -125,8 +125,10 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
         TLS_OPTIONS,
         new_id=new_id,
         sessions=sessions,
+        operator_channel=channel,
     )
     server.store = store
+    server.chats = chats
     # What presence feeds the router, for tests to read.
     server.availability = availability
     for name in users:

@@ -17,6 +17,8 @@ from mcc.xmpp.namespaces import NS_OFFLINE, NS_ROSTER, NS_SESSION, NS_VCARD
 class DomainInfo(XMPPHandler):
     """
     The server's identity and the features it serves, on the domain JID.
+
+    @ivar features: the namespaces of what the server's handlers implement.
     """
 
     FEATURES = (
@@ -27,12 +29,16 @@ class DomainInfo(XMPPHandler):
         NS_OFFLINE,
     )
 
+    def __init__(self, features=FEATURES):
+        XMPPHandler.__init__(self)
+        self.features = tuple(features)
+
     def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
         if nodeIdentifier:
             return defer.succeed([])
         return defer.succeed(
             [disco.DiscoIdentity("server", "im", "mcc")]
-            + [disco.DiscoFeature(feature) for feature in self.FEATURES]
+            + [disco.DiscoFeature(feature) for feature in self.features]
         )
 
     def getDiscoItems(self, requestor, target, nodeIdentifier=""):

@@ -18,6 +18,7 @@ from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.messages import add_delay
 from mcc.xmpp.namespaces import NS_CLIENT
+from mcc.xmpp.taps import MessageTaps
 
 NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
 NS_NICK = "http://jabber.org/protocol/nick"
@@ -66,16 +67,28 @@ def summary(chat):
 
 @implementer(IOperatorChannel)
 class OperatorChannel:
+    """
+    @ivar taps: the L{MessageTaps} that see the guests' messages, so that
+        they are archived and copied like any other; the server sets it.
+    """
+
     def __init__(self, sessions, domain):
         self.sessions = sessions
         self.domain = domain
+        self.taps = MessageTaps()
 
     def _send(self, chat, operator, stanza):
         stanza["from"] = guest_jid(chat, self.domain)
-        for session in self.sessions.available(f"{operator}@{self.domain}"):
-            if session.priority >= 0:
-                stanza["to"] = session.jid.full()
-                session.send(stanza)
+        owner = f"{operator}@{self.domain}"
+        targets = [s for s in self.sessions.available(owner) if s.priority >= 0]
+        is_message = stanza.name == "message"
+        if is_message:
+            self.taps.receiving(stanza, owner)
+        for session in targets:
+            stanza["to"] = session.jid.full()
+            session.send(stanza)
+        if is_message:
+            self.taps.received(stanza, owner, targets)
 
     def _message(self, chat, operator, text=None, state=None, said_at=None):
         """

@@ -21,6 +21,7 @@ from twisted.words.protocols.jabber import error
 
 from mcc.routing.chats import GUEST_PREFIX
 from mcc.xmpp import jids
+from mcc.xmpp.taps import MessageTaps
 
 DOMAIN = "domain"
 ACCOUNTS = "accounts"
@@ -34,10 +35,14 @@ _ERROR_REPLY_TYPES = {
 
 
 class StanzaRouter:
-    def __init__(self, domain, sessions, account_exists):
+    def __init__(self, domain, sessions, account_exists, taps=None):
+        """
+        @param taps: the L{MessageTaps} that see messages sent and delivered.
+        """
         self.domain = domain
         self.sessions = sessions
         self.account_exists = account_exists
+        self.taps = MessageTaps() if taps is None else taps
         self.routes = {}
 
     def addRoute(self, destination, xs):
@@ -60,6 +65,8 @@ class StanzaRouter:
 
     def route_from_client(self, stanza):
         recipient = stanza.getAttribute("to")
+        if stanza.name == "message":
+            self.taps.sent(stanza)
         if recipient is None:
             self._process(ACCOUNTS, stanza)
             return
@@ -73,7 +80,10 @@ class StanzaRouter:
         elif stanza.name == "presence":
             self._process(ACCOUNTS, stanza)
         elif to.resource and (session := self.sessions.get(to)):
-            session.send(stanza)
+            if stanza.name == "message":
+                self.taps.deliver(stanza, to.userhost(), [session])
+            else:
+                session.send(stanza)
         elif to.resource and stanza.name == "iq":
             self._refuse(stanza, "service-unavailable")
         elif self.sessions.is_connected(to.userhost()) or self.account_exists(to.user):

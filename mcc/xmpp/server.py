@@ -21,16 +21,18 @@ from mcc import __version__
 from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
+from mcc.xmpp.carbons import Carbons
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp.guests import GuestService
 from mcc.xmpp.messages import MessageDelivery
-from mcc.xmpp.namespaces import NS_CLIENT
+from mcc.xmpp.namespaces import NS_CARBONS, NS_CLIENT
 from mcc.xmpp.negotiation import ClientNegotiation
 from mcc.xmpp.presence import PresenceService, Subscriptions
 from mcc.xmpp.roster import RosterService
 from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
 from mcc.xmpp.stream import MAX_DEPTH, GuardedXmlStream
+from mcc.xmpp.taps import MessageTaps
 from mcc.xmpp.vcard import VCardService
 
 log = Logger()
@@ -114,6 +116,7 @@ class XMPPServer(service.MultiService):
         sessions=None,
         made_up_credentials=None,
         throttle=None,
+        operator_channel=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -124,6 +127,9 @@ class XMPPServer(service.MultiService):
             the same for the same name until the server restarts.
         @param throttle: the L{LoginThrottle} of failed logins; by default
             one of the configured per-address limits.
+        @param operator_channel: the L{OperatorChannel} through which
+            guests' messages reach operators, so that they are copied
+            (XEP-0280) and archived like the others.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -134,7 +140,12 @@ class XMPPServer(service.MultiService):
         self.new_id = new_id
         self.sessions = SessionRegistry() if sessions is None else sessions
         accounts.on_sessions_ended.append(self.disconnect_user)
-        self.router = StanzaRouter(self.domain, self.sessions, self.account_exists)
+        self.taps = MessageTaps()
+        if operator_channel is not None:
+            operator_channel.taps = self.taps
+        self.router = StanzaRouter(self.domain, self.sessions, self.account_exists, self.taps)
+        carbons = Carbons(self.sessions)
+        self.taps.observers.append(carbons)
         if throttle is None:
             throttle = LoginThrottle(clock, config.auth_failures_allowed, config.auth_failure_window)
         self.throttle = throttle
@@ -148,7 +159,7 @@ class XMPPServer(service.MultiService):
             DOMAIN,
             [
                 DiscoHandler(),
-                DomainInfo(),
+                DomainInfo(DomainInfo.FEATURES + (NS_CARBONS,)),
                 PingHandler(),
                 VersionHandler("mcc", __version__),
                 LegacySession(),
@@ -160,7 +171,8 @@ class XMPPServer(service.MultiService):
             [
                 RosterService(rosters, self.sessions, subscriptions, new_id),
                 PresenceService(rosters, self.sessions, subscriptions, availability),
-                MessageDelivery(offline, self.sessions, clock, self.domain),
+                MessageDelivery(offline, self.sessions, clock, self.domain, self.taps),
+                carbons,
                 VCardService(vcards),
                 DiscoHandler(),
                 AccountInfo(),
