@@ -24,6 +24,7 @@ from mcc.admin.widgets import DesignWidgets
 from mcc.credentials import MadeUpCredentials, ensure_server_secret
 from mcc.datadir import ServiceLock
 from mcc.routing.accounts import Accounts
+from mcc.routing.archive import Archive
 from mcc.routing.availability import Availability
 from mcc.routing.channels import Channels
 from mcc.routing.chats import ChatService, Timeouts
@@ -256,6 +257,7 @@ def makeService(config, reactor=None):
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
         operator_channel=xmpp_channel,
+        archive=Archive(store, reactor, lambda: secrets.token_urlsafe(12)),
     )
     xmpp.setName("xmpp-server")
     for part in (xmpp, chats, transcripts, web_channel):

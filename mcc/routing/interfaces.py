@@ -269,6 +269,25 @@ class IVCards(Interface):
         """
 
 
+class IMessageArchive(Interface):
+    """
+    Each account's archive of the messages it sent and was given (XEP-0313).
+    """
+
+    def keep(owner, contact, stanza):
+        """
+        Archive the serialized C{stanza} exchanged between C{owner} and the
+        bare JID C{contact}; returns the new message's unique id.
+        """
+
+    def query(owner, contact=None, start=None, end=None, after=None, before=None, limit=None):
+        """
+        A page (L{mcc.routing.archive.ArchivePage}) of C{owner}'s messages;
+        raises L{mcc.routing.archive.UnknownArchiveId} for an unknown
+        C{after} or C{before}.
+        """
+
+
 class IChatFiles(Interface):
     """
     Files sent in chats, by the visitor (C{token}, the chat's token) or by

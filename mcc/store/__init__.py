@@ -3,6 +3,7 @@ All of mcc's SQL lives in this package; nothing else speaks to the database.
 """
 
 from mcc.credentials import PasswordError
+from mcc.store.archive import ArchivedMessage, MessageArchive
 from mcc.store.canned import Canned, CannedMessages, DuplicateCanned, UnknownCanned
 from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
@@ -46,6 +47,7 @@ class Store:
         self.outbox = Outbox(db)
         self.tags = Tags(db)
         self.canned = CannedMessages(db)
+        self.archive = MessageArchive(db)
 
     @classmethod
     def open(cls, path):
@@ -84,4 +86,5 @@ __all__ = [
     "Canned",
     "DuplicateCanned",
     "UnknownCanned",
+    "ArchivedMessage",
 ]

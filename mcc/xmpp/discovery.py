@@ -49,18 +49,22 @@ class DomainInfo(XMPPHandler):
 class AccountInfo(XMPPHandler):
     """
     What the server answers for an account's bare JID (XEP-0030 section 3).
+
+    @ivar features: what the server does on behalf of every account.
     """
+
+    FEATURES = (disco.NS_DISCO_INFO, disco.NS_DISCO_ITEMS, NS_VCARD)
+
+    def __init__(self, features=FEATURES):
+        XMPPHandler.__init__(self)
+        self.features = tuple(features)
 
     def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
         if nodeIdentifier:
             return defer.succeed([])
         return defer.succeed(
-            [
-                disco.DiscoIdentity("account", "registered"),
-                disco.DiscoFeature(disco.NS_DISCO_INFO),
-                disco.DiscoFeature(disco.NS_DISCO_ITEMS),
-                disco.DiscoFeature(NS_VCARD),
-            ]
+            [disco.DiscoIdentity("account", "registered")]
+            + [disco.DiscoFeature(feature) for feature in self.features]
         )
 
     def getDiscoItems(self, requestor, target, nodeIdentifier=""):

@@ -21,11 +21,12 @@ from mcc import __version__
 from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
+from mcc.xmpp.archive import ArchiveQueries, MessageArchiving
 from mcc.xmpp.carbons import Carbons
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp.guests import GuestService
 from mcc.xmpp.messages import MessageDelivery
-from mcc.xmpp.namespaces import NS_CARBONS, NS_CLIENT
+from mcc.xmpp.namespaces import NS_CARBONS, NS_CLIENT, NS_MAM, NS_SID
 from mcc.xmpp.negotiation import ClientNegotiation
 from mcc.xmpp.presence import PresenceService, Subscriptions
 from mcc.xmpp.roster import RosterService
@@ -117,6 +118,7 @@ class XMPPServer(service.MultiService):
         made_up_credentials=None,
         throttle=None,
         operator_channel=None,
+        archive=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -130,6 +132,8 @@ class XMPPServer(service.MultiService):
         @param operator_channel: the L{OperatorChannel} through which
             guests' messages reach operators, so that they are copied
             (XEP-0280) and archived like the others.
+        @param archive: the L{IMessageArchive} of accounts' messages
+            (XEP-0313); none is kept without it.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -145,6 +149,14 @@ class XMPPServer(service.MultiService):
             operator_channel.taps = self.taps
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists, self.taps)
         carbons = Carbons(self.sessions)
+        domain_features = list(DomainInfo.FEATURES) + [NS_CARBONS]
+        account_features = list(AccountInfo.FEATURES)
+        account_handlers = [carbons]
+        if archive is not None:
+            # First, so that the copies carry the archive's id.
+            self.taps.observers.append(MessageArchiving(archive, self.domain))
+            account_handlers.append(ArchiveQueries(archive))
+            account_features += [NS_MAM, NS_SID]
         self.taps.observers.append(carbons)
         if throttle is None:
             throttle = LoginThrottle(clock, config.auth_failures_allowed, config.auth_failure_window)
@@ -159,7 +171,7 @@ class XMPPServer(service.MultiService):
             DOMAIN,
             [
                 DiscoHandler(),
-                DomainInfo(DomainInfo.FEATURES + (NS_CARBONS,)),
+                DomainInfo(domain_features),
                 PingHandler(),
                 VersionHandler("mcc", __version__),
                 LegacySession(),
@@ -172,10 +184,10 @@ class XMPPServer(service.MultiService):
                 RosterService(rosters, self.sessions, subscriptions, new_id),
                 PresenceService(rosters, self.sessions, subscriptions, availability),
                 MessageDelivery(offline, self.sessions, clock, self.domain, self.taps),
-                carbons,
+                *account_handlers,
                 VCardService(vcards),
                 DiscoHandler(),
-                AccountInfo(),
+                AccountInfo(account_features),
                 PingHandler(),
                 LegacySession(),
                 FallbackHandler(),
