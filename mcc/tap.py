@@ -31,6 +31,7 @@ from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.files import ChatFiles
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.operations import ChatOperations
+from mcc.routing.personal import Blocklists, LastActivity, PersonalEvents, PrivateStorage
 from mcc.routing.queues import Queues
 from mcc.routing.reports import Reports, system_zone
 from mcc.routing.rosters import Rosters
@@ -258,6 +259,10 @@ def makeService(config, reactor=None):
         throttle=login_throttle(),
         operator_channel=xmpp_channel,
         archive=Archive(store, reactor, lambda: secrets.token_urlsafe(12)),
+        private=PrivateStorage(store),
+        pep=PersonalEvents(store, reactor),
+        blocklists=Blocklists(store),
+        last_activity=LastActivity(store, reactor),
     )
     xmpp.setName("xmpp-server")
     for part in (xmpp, chats, transcripts, web_channel):

@@ -20,6 +20,7 @@ from mcc.routing.archive import Archive
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.offline import OfflineStorage
+from mcc.routing.personal import Blocklists, LastActivity, PersonalEvents, PrivateStorage
 from mcc.routing.rosters import Rosters
 from mcc.routing.vcards import VCards
 from mcc.store import Store
@@ -130,6 +131,10 @@ def make_server(
         sessions=sessions,
         operator_channel=channel,
         archive=Archive(store, clock, new_id, **(archive_options or {})),
+        private=PrivateStorage(store),
+        pep=PersonalEvents(store, clock),
+        blocklists=Blocklists(store),
+        last_activity=LastActivity(store, clock),
     )
     server.store = store
     server.chats = chats

@@ -9,6 +9,7 @@ from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
 from mcc.store.files import ChatFile, ChatFiles
 from mcc.store.messages import OfflineMessages, VCards
+from mcc.store.personal import Blocklists, LastLogouts, PepItem, PepNodes, PrivateXML
 from mcc.store.outbox import Outbox, OutgoingMail
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
@@ -48,6 +49,10 @@ class Store:
         self.tags = Tags(db)
         self.canned = CannedMessages(db)
         self.archive = MessageArchive(db)
+        self.private = PrivateXML(db)
+        self.pep = PepNodes(db)
+        self.blocklists = Blocklists(db)
+        self.last_logouts = LastLogouts(db)
 
     @classmethod
     def open(cls, path):
@@ -87,4 +92,5 @@ __all__ = [
     "DuplicateCanned",
     "UnknownCanned",
     "ArchivedMessage",
+    "PepItem",
 ]

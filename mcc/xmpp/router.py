@@ -43,6 +43,10 @@ class StanzaRouter:
         self.sessions = sessions
         self.account_exists = account_exists
         self.taps = MessageTaps() if taps is None else taps
+        self.blocking = None
+        """
+        The L{Blocking} handler whose blocklists the router obeys, if any.
+        """
         self.routes = {}
 
     def addRoute(self, destination, xs):
@@ -65,13 +69,14 @@ class StanzaRouter:
 
     def route_from_client(self, stanza):
         recipient = stanza.getAttribute("to")
+        to = None if recipient is None else jids.parse(recipient)
+        if to is not None and to.host == self.domain and self._blocked(stanza, to):
+            return
         if stanza.name == "message":
             self.taps.sent(stanza)
-        if recipient is None:
+        if to is None:
             self._process(ACCOUNTS, stanza)
-            return
-        to = jids.parse(recipient)
-        if to.host != self.domain:
+        elif to.host != self.domain:
             self._refuse(stanza, "remote-server-not-found", "this server talks to no other")
         elif to.user is None:
             self._process(DOMAIN, stanza)
@@ -90,6 +95,20 @@ class StanzaRouter:
             self._process(ACCOUNTS, stanza)
         else:
             self._refuse(stanza, "service-unavailable")
+
+    def _blocked(self, stanza, to):
+        """
+        Whether a blocklist (XEP-0191) stops C{stanza}; the sender hears why
+        when the XEP says so.
+        """
+        if self.blocking is None:
+            return False
+        refusal = self.blocking.refusal(stanza, jids.parse(stanza["from"]), to)
+        if refusal is False:
+            return False
+        if refusal is not None and stanza.getAttribute("type") in _ERROR_REPLY_TYPES[stanza.name]:
+            self.route(refusal.toResponse(stanza))
+        return True
 
     def _process(self, destination, stanza):
         # Through the pipe: the handlers observe its other end.

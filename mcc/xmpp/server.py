@@ -21,14 +21,29 @@ from mcc import __version__
 from mcc.credentials import SECRET_BYTES, MadeUpCredentials
 from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
+from mcc.xmpp.activity import AccountLastActivity, EntityTime, ServerUptime
 from mcc.xmpp.archive import ArchiveQueries, MessageArchiving
+from mcc.xmpp.blocking import Blocking
+from mcc.xmpp.caps import CapsPresence, CapsQueries, ClientCapabilities
 from mcc.xmpp.carbons import Carbons
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp.guests import GuestService
 from mcc.xmpp.messages import MessageDelivery
-from mcc.xmpp.namespaces import NS_CARBONS, NS_CLIENT, NS_MAM, NS_SID
+from mcc.xmpp.namespaces import (
+    NS_BLOCKING,
+    NS_CARBONS,
+    NS_CLIENT,
+    NS_LAST,
+    NS_MAM,
+    NS_PRIVATE,
+    NS_SID,
+    NS_TIME,
+)
+from mcc.xmpp.pep import FEATURES as pep_features
+from mcc.xmpp.pep import PersonalEventing
 from mcc.xmpp.negotiation import ClientNegotiation
 from mcc.xmpp.presence import PresenceService, Subscriptions
+from mcc.xmpp.private import PrivateStorageService
 from mcc.xmpp.roster import RosterService
 from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
@@ -119,6 +134,10 @@ class XMPPServer(service.MultiService):
         throttle=None,
         operator_channel=None,
         archive=None,
+        private=None,
+        pep=None,
+        blocklists=None,
+        last_activity=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -134,6 +153,11 @@ class XMPPServer(service.MultiService):
             (XEP-0280) and archived like the others.
         @param archive: the L{IMessageArchive} of accounts' messages
             (XEP-0313); none is kept without it.
+        @param private: the L{IPrivateStorage} of XEP-0049, if offered.
+        @param pep: the L{IPersonalEvents} of XEP-0163, if offered.
+        @param blocklists: the L{IBlocklists} of XEP-0191, if offered.
+        @param last_activity: the L{ILastActivity} of accounts (XEP-0012),
+            if offered; the server's uptime is told in any case.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -148,16 +172,6 @@ class XMPPServer(service.MultiService):
         if operator_channel is not None:
             operator_channel.taps = self.taps
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists, self.taps)
-        carbons = Carbons(self.sessions)
-        domain_features = list(DomainInfo.FEATURES) + [NS_CARBONS]
-        account_features = list(AccountInfo.FEATURES)
-        account_handlers = [carbons]
-        if archive is not None:
-            # First, so that the copies carry the archive's id.
-            self.taps.observers.append(MessageArchiving(archive, self.domain))
-            account_handlers.append(ArchiveQueries(archive))
-            account_features += [NS_MAM, NS_SID]
-        self.taps.observers.append(carbons)
         if throttle is None:
             throttle = LoginThrottle(clock, config.auth_failures_allowed, config.auth_failure_window)
         self.throttle = throttle
@@ -167,11 +181,19 @@ class XMPPServer(service.MultiService):
         subscriptions = Subscriptions(
             rosters, self.sessions, self.domain, self.account_exists, new_id
         )
+        self.last_activity = last_activity
+        self.blocking = None
+        extensions = self._extensions(rosters, archive, private, pep, blocklists, last_activity)
+        domain_handlers, account_handlers, domain_features, account_features, identities = (
+            extensions
+        )
+        self.domain_info = DomainInfo(domain_features)
         self._collection(
             DOMAIN,
             [
                 DiscoHandler(),
-                DomainInfo(domain_features),
+                self.domain_info,
+                *domain_handlers,
                 PingHandler(),
                 VersionHandler("mcc", __version__),
                 LegacySession(),
@@ -181,19 +203,64 @@ class XMPPServer(service.MultiService):
         self._collection(
             ACCOUNTS,
             [
+                self.caps_presence,
                 RosterService(rosters, self.sessions, subscriptions, new_id),
                 PresenceService(rosters, self.sessions, subscriptions, availability),
                 MessageDelivery(offline, self.sessions, clock, self.domain, self.taps),
                 *account_handlers,
                 VCardService(vcards),
                 DiscoHandler(),
-                AccountInfo(account_features),
+                AccountInfo(account_features, identities),
                 PingHandler(),
                 LegacySession(),
                 FallbackHandler(),
             ],
         )
         self._collection(GUESTS, [GuestService(chats), FallbackHandler()])
+
+    def _extensions(self, rosters, archive, private, pep, blocklists, last_activity):
+        """
+        The handlers of the protocols beyond RFC 6120 and 6121, for the
+        domain's collection and the accounts', and what disco#info lists
+        for each: exactly what is offered.
+        """
+        carbons = Carbons(self.sessions)
+        capabilities = ClientCapabilities()
+        domain_handlers = [
+            EntityTime(self.clock), ServerUptime(self.clock), CapsQueries(capabilities, self.domain, self.new_id)
+        ]
+        domain_features = list(DomainInfo.FEATURES) + [NS_CARBONS, NS_TIME, NS_LAST]
+        account_handlers = [carbons]
+        # Before presence is handled, which addresses it to each recipient.
+        self.caps_presence = CapsPresence(capabilities)
+        account_features = list(AccountInfo.FEATURES)
+        identities = []
+        if archive is not None:
+            # First, so that the copies carry the archive's id.
+            self.taps.observers.append(MessageArchiving(archive, self.domain))
+            account_handlers.append(ArchiveQueries(archive))
+            account_features += [NS_MAM, NS_SID]
+        self.taps.observers.append(carbons)
+        if private is not None:
+            account_handlers.append(PrivateStorageService(private))
+            domain_features.append(NS_PRIVATE)
+        if pep is not None:
+            account_handlers.append(
+                PersonalEventing(pep, rosters, self.sessions, capabilities, self.new_id)
+            )
+            account_features += pep_features
+            identities.append(("pubsub", "pep"))
+        if blocklists is not None:
+            self.blocking = Blocking(blocklists, self.sessions, self.new_id)
+            self.router.blocking = self.blocking
+            account_handlers.append(self.blocking)
+            domain_features.append(NS_BLOCKING)
+        if last_activity is not None:
+            account_handlers.append(
+                AccountLastActivity(last_activity, rosters, self.sessions, self.clock)
+            )
+            account_features.append(NS_LAST)
+        return domain_handlers, account_handlers, domain_features, account_features, identities
 
     def _collection(self, destination, handlers):
         collection = InternalComponent(self.router, destination)
@@ -267,11 +334,26 @@ class XMPPServer(service.MultiService):
             account=session.jid.user, resource=session.jid.resource, reason=reason,
         )
         session.stop_keepalive()
+        presence = session.presence
         if session.available or session.directed_to:
             unavailable = domish.Element((NS_CLIENT, "presence"))
             unavailable["type"] = "unavailable"
             session.stanza_received(unavailable)
         self.sessions.remove(session)
+        self._account_left(session, presence)
+
+    def _account_left(self, session, presence):
+        """
+        What follows when an account's last session has gone: its time of
+        leaving is kept (XEP-0012) and its blocklist leaves memory.
+        """
+        if self.sessions.is_connected(session.bare):
+            return
+        if self.last_activity is not None:
+            status = presence is not None and presence.status
+            self.last_activity.signed_out(session.jid.user, str(status).strip() if status else "")
+        if self.blocking is not None:
+            self.blocking.forget(session.bare)
 
     def disconnect_user(self, username, text):
         """
