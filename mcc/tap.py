@@ -330,6 +330,16 @@ def makeService(config, reactor=None):
     ).setServiceParent(mcc)
     listener(
         reactor,
+        "xmpp-tls-listener",
+        "XMPP direct TLS",
+        config.xmpp_tls_endpoint(),
+        xmpp.tls_factory(
+            max_connections_per_address=config.max_xmpp_connections_per_address,
+            max_depth=config.max_stanza_depth,
+        ),
+    ).setServiceParent(mcc)
+    listener(
+        reactor,
         "http-listener",
         "HTTP",
         config.http_endpoint(),

@@ -11,7 +11,7 @@ from twisted.internet import address
 from twisted.python import failure
 from twisted.internet.error import ConnectionDone
 
-from mcc.xmpp.namespaces import NS_BIND, NS_SASL, NS_SESSION, NS_STREAMS, NS_TLS
+from mcc.xmpp.namespaces import NS_BIND, NS_CAPS, NS_SASL, NS_SESSION, NS_STREAMS, NS_TLS
 from tests.memory_xmpp import DOMAIN, TLS_OPTIONS, ClientSide, TLSStringTransport, make_server
 
 AUTH_TIMEOUT = 60
@@ -191,6 +191,7 @@ def test_scram_then_bind_and_session_features(client, mechanism):
     assert client.features() == [
         ((NS_BIND, "bind"), []),
         ((NS_SESSION, "session"), ["optional"]),
+        ((NS_CAPS, "c"), []),
     ]
 
 

@@ -11,9 +11,11 @@ TIMEOUT = 10
 
 
 class Client(slixmpp.ClientXMPP):
-    def __init__(self, jid, password, mechanism=None):
+    def __init__(self, jid, password, mechanism=None, plugins=()):
         slixmpp.ClientXMPP.__init__(self, jid, password, sasl_mech=mechanism)
         for plugin in ("xep_0030", "xep_0054", "xep_0085", "xep_0092", "xep_0199", "xep_0203"):
+            self.register_plugin(plugin)
+        for plugin in plugins:
             self.register_plugin(plugin)
         self.messages = asyncio.Queue()
         self.presences = asyncio.Queue()
@@ -55,11 +57,15 @@ class Client(slixmpp.ClientXMPP):
             await asyncio.gather(task, return_exceptions=True)
 
 
-async def login(server, jid, password, mechanism=None, presence=True, roster=True):
+async def login(
+    server, jid, password, mechanism=None, presence=True, roster=True, plugins=(), direct_tls=False
+):
     """
-    A L{Client} with a bound session (and, by default, roster and presence).
+    A L{Client} with a bound session (and, by default, roster and presence),
+    with slixmpp's C{plugins} besides the usual ones; C{direct_tls} connects
+    to the direct TLS port (XEP-0368) instead of using STARTTLS.
     """
-    client = Client(jid, password, mechanism)
+    client = Client(jid, password, mechanism, plugins)
     client.auto_reconnect = False
     client.ssl_context.load_verify_locations(str(server.certificate))
     started = asyncio.get_running_loop().create_future()
@@ -70,7 +76,12 @@ async def login(server, jid, password, mechanism=None, presence=True, roster=Tru
     client.add_event_handler(
         "disconnected", lambda _: started.done() or started.set_exception(Disconnected(jid))
     )
-    client.connect("127.0.0.1", server.port)
+    if direct_tls:
+        client.enable_starttls = False
+        client.enable_direct_tls = True
+        client.connect("127.0.0.1", server.tls_port)
+    else:
+        client.connect("127.0.0.1", server.port)
     await asyncio.wait_for(started, TIMEOUT)
     if roster:
         await client.get_roster()

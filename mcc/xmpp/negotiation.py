@@ -124,6 +124,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         else:
             features.addElement((NS_BIND, "bind"))
             features.addElement((NS_SESSION, "session")).addElement("optional")
+            features.addChild(self.server.domain_info.caps())
         return features
 
     def _element_received(self, element):

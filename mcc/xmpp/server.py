@@ -10,6 +10,7 @@ import secrets
 from twisted.application import service
 from twisted.internet import protocol
 from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.words.protocols.jabber import xmlstream
 from twisted.words.xish import domish
 from wokkel.component import InternalComponent
@@ -73,16 +74,27 @@ class ClientConnectionFactory(protocol.ServerFactory):
     """
 
     def __init__(
-        self, server, max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS, max_depth=MAX_DEPTH
+        self,
+        server,
+        max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS,
+        max_depth=MAX_DEPTH,
+        direct_tls=False,
     ):
+        """
+        @param direct_tls: whether the connections are TLS from their first
+            byte (XEP-0368), so that STARTTLS is neither offered nor needed.
+        """
         self.server = server
+        self.direct_tls = direct_tls
         self.max_connections_per_address = max_connections_per_address
         self.max_depth = max_depth
         self._open = collections.Counter()
 
     def buildProtocol(self, addr):
+        negotiation = ClientNegotiation(self.server)
+        negotiation.tls_active = self.direct_tls
         xs = GuardedXmlStream(
-            ClientNegotiation(self.server),
+            negotiation,
             self.server.clock,
             self.server.config.max_stanza_size,
             self.max_depth,
@@ -283,6 +295,15 @@ class XMPPServer(service.MultiService):
         L{ClientConnectionFactory}'s keyword arguments.
         """
         return ClientConnectionFactory(self, **limits)
+
+    def tls_factory(self, **limits):
+        """
+        The factory of direct TLS client connections (XEP-0368): TLS with
+        the server's certificate, then the same streams as L{factory}'s.
+        """
+        return TLSMemoryBIOFactory(
+            self.tls_options, False, ClientConnectionFactory(self, direct_tls=True, **limits)
+        )
 
     def account_exists(self, username):
         return self.accounts.find(username) is not None
