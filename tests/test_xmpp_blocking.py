@@ -115,3 +115,20 @@ def test_a_blocklist_holds_for_an_account_with_nobody_online(server):
     (bounce,) = bob.xmlstream.take()
     assert bounce.error.firstChildElement().name == "service-unavailable"
     assert server.store.offline.count("alice") == 0
+
+
+def test_no_presence_passes_between_an_account_and_whom_it_blocks(server):
+    from mcc.routing.rosters import RosterItem
+
+    server.store.rosters.put("alice", RosterItem(BOB, subscription="both"))
+    server.store.rosters.put("bob", RosterItem(ALICE, subscription="both"))
+    desk = bind(server, f"{ALICE}/desk")
+    bob = bind(server, f"{BOB}/laptop")
+    available(bob)
+    block(desk, BOB)
+    bob.xmlstream.take()
+    available(desk)
+    assert [p for p in desk.xmlstream.take() if p.getAttribute("from", "").startswith(BOB)] == []
+    assert [p.toXml() for p in bob.xmlstream.take()] == []
+    send(bob, "<presence xmlns='jabber:client'><show>away</show></presence>")
+    assert [p for p in desk.xmlstream.take() if p.getAttribute("from", "").startswith(BOB)] == []

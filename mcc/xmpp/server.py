@@ -200,6 +200,8 @@ class XMPPServer(service.MultiService):
             extensions
         )
         self.domain_info = DomainInfo(domain_features)
+        presence_service = PresenceService(rosters, self.sessions, subscriptions, availability)
+        presence_service.blocking = self.blocking
         self._collection(
             DOMAIN,
             [
@@ -217,7 +219,7 @@ class XMPPServer(service.MultiService):
             [
                 self.caps_presence,
                 RosterService(rosters, self.sessions, subscriptions, new_id),
-                PresenceService(rosters, self.sessions, subscriptions, availability),
+                presence_service,
                 MessageDelivery(offline, self.sessions, clock, self.domain, self.taps),
                 *account_handlers,
                 VCardService(vcards),
