@@ -86,12 +86,25 @@ class Config:
     offline_sender_window: float = 60.0
     account_failures_allowed: int = 10
     account_max_backoff: float = 900.0
+    xmpp_tls_port: int = 5223
+    xmpp_tls_listen: str = ""
+    """
+    An endpoint description for the direct TLS port (XEP-0368), whose
+    connections begin with TLS; empty: TCP on C{interface} and
+    C{xmpp_tls_port}.
+    """
 
     def xmpp_endpoint(self):
         """
         The endpoint description the XMPP port listens on.
         """
         return self.xmpp_listen or _tcp(self.xmpp_port, self.interface)
+
+    def xmpp_tls_endpoint(self):
+        """
+        The endpoint description the direct TLS port listens on.
+        """
+        return self.xmpp_tls_listen or _tcp(self.xmpp_tls_port, self.interface)
 
     def http_endpoint(self):
         """
@@ -328,6 +341,14 @@ _PARAMETERS = [
         None,
         "Longest lock, in seconds, of an account with failed logins.",
         _positive(float),
+    ),
+    ("xmpp-tls-port", None, "XMPP client port with direct TLS (XEP-0368).", _port),
+    (
+        "xmpp-tls-listen",
+        None,
+        "Where direct TLS XMPP listens, as an endpoint description"
+        " (default: tcp on --interface and --xmpp-tls-port).",
+        _endpoint,
     ),
 ]
 _FLAGS = [

@@ -31,6 +31,7 @@ from mcc.gateways.sms import Webhooks
 from mcc.gateways.telnyx import Telnyx
 from mcc.gateways.twilio import Twilio
 from mcc.routing.accounts import Accounts
+from mcc.routing.archive import Archive
 from mcc.routing.availability import Availability
 from mcc.routing.channels import Channels
 from mcc.routing.chats import ChatService, Timeouts
@@ -40,6 +41,7 @@ from mcc.routing.history import ChatHistory, Retention, zone_named
 from mcc.routing.monitor import LiveMonitor
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.operations import ChatOperations
+from mcc.routing.personal import Blocklists, LastActivity, PersonalEvents, PrivateStorage
 from mcc.routing.queues import Queues
 from mcc.routing.reports import Reports
 from mcc.routing.rosters import Rosters
@@ -269,6 +271,11 @@ def makeService(config, reactor=None):
         transcripts=transcripts,
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
+        archive=Archive(store, reactor, lambda: secrets.token_urlsafe(12)),
+        private=PrivateStorage(store),
+        pep=PersonalEvents(store, reactor),
+        blocklists=Blocklists(store),
+        last_activity=LastActivity(store, reactor),
     )
     xmpp.setName("xmpp-server")
     # SMS gateways: texters reach the router through them, and they get
@@ -358,6 +365,16 @@ def makeService(config, reactor=None):
         "XMPP",
         config.xmpp_endpoint(),
         xmpp.factory(
+            max_connections_per_address=config.max_xmpp_connections_per_address,
+            max_depth=config.max_stanza_depth,
+        ),
+    ).setServiceParent(mcc)
+    listener(
+        reactor,
+        "xmpp-tls-listener",
+        "XMPP direct TLS",
+        config.xmpp_tls_endpoint(),
+        xmpp.tls_factory(
             max_connections_per_address=config.max_xmpp_connections_per_address,
             max_depth=config.max_stanza_depth,
         ),

@@ -44,6 +44,15 @@ class RunningServer:
         return self.service.getServiceNamed("xmpp-server")
 
     @property
+    def tls_port(self):
+        """
+        The direct TLS port (XEP-0368).
+        """
+        from mcc.tap import bound_port
+
+        return bound_port(self.service, "xmpp-tls-listener")
+
+    @property
     def store(self):
         """
         The store behind the routing layer; the adapters never see it.
@@ -72,7 +81,9 @@ class RunningServer:
 
 def test_config(data_dir, **overrides):
     return replace(
-        Config(data_dir=data_dir, xmpp_port=0, http_port=0, interface="127.0.0.1"),
+        Config(
+            data_dir=data_dir, xmpp_port=0, xmpp_tls_port=0, http_port=0, interface="127.0.0.1"
+        ),
         **overrides,
     )
 

@@ -16,9 +16,11 @@ from wokkel.generic import parseXml
 
 from mcc.config import Config
 from mcc.routing.accounts import Accounts
+from mcc.routing.archive import Archive
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.offline import OfflineStorage
+from mcc.routing.personal import Blocklists, LastActivity, PersonalEvents, PrivateStorage
 from mcc.routing.rosters import Rosters
 from mcc.routing.vcards import VCards
 from mcc.store import Store
@@ -85,12 +87,14 @@ class RecordingStream(utility.EventDispatcher):
         return sent
 
 
-def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
+def make_server(
+    clock=None, users=(), offline_limits=None, archive_options=None, **config_overrides
+):
     """
     A started L{XMPPServer} for L{DOMAIN} as C{makeService} builds it, with
     accounts C{users} (names; each one's password is the name reversed), and
     ids C{id1}, C{id2}...; C{offline_limits} are keyword arguments of
-    L{OfflineStorage}.  Its C{store} is there for tests to read.
+    L{OfflineStorage}, C{archive_options} those of L{Archive}.  Its C{store} is there for tests to read.
     """
     clock = Clock() if clock is None else clock
     config = Config(data_dir=Path("unused"), domain=DOMAIN, **config_overrides)
@@ -124,6 +128,11 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
         new_id=new_id,
         sessions=sessions,
         operator_channel=channel,
+        archive=Archive(store, clock, new_id, **(archive_options or {})),
+        private=PrivateStorage(store),
+        pep=PersonalEvents(store, clock),
+        blocklists=Blocklists(store),
+        last_activity=LastActivity(store, clock),
     )
     server.store = store
     server.chats = chats

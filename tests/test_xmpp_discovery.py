@@ -7,13 +7,21 @@ server's handler collections: service discovery (XEP-0030), ping
 import pytest
 
 from mcc import __version__
+from mcc.xmpp import caps, pep
 from mcc.xmpp.namespaces import (
+    NS_BLOCKING,
+    NS_CARBONS,
     NS_DISCO_INFO,
     NS_DISCO_ITEMS,
+    NS_LAST,
+    NS_MAM,
     NS_OFFLINE,
     NS_PING,
+    NS_PRIVATE,
     NS_ROSTER,
     NS_SESSION,
+    NS_SID,
+    NS_TIME,
     NS_VCARD,
     NS_VERSION,
 )
@@ -81,7 +89,7 @@ def test_domain_has_no_items(desk):
 def test_account_info_names_a_registered_account(desk):
     reply = ask(desk, f"<query xmlns='{NS_DISCO_INFO}'/>", to=f"bob@{DOMAIN}")
     assert (reply["type"], reply["from"]) == ("result", f"bob@{DOMAIN}")
-    assert identities(reply.query) == [("account", "registered")]
+    assert identities(reply.query) == [("account", "registered"), ("pubsub", "pep")]
     assert NS_VCARD in features(reply.query)
 
 
@@ -117,3 +125,46 @@ def test_unknown_request_to_the_domain_is_answered_with_an_error(desk, kind):
     reply = ask(desk, "<query xmlns='urn:example:unknown'/>", to=DOMAIN, kind=kind)
     assert (reply["type"], reply["from"]) == ("error", DOMAIN)
     assert reply.error.firstChildElement().name in ("service-unavailable", "feature-not-implemented")
+
+
+def test_domain_info_lists_exactly_what_the_server_implements(desk):
+    reply = ask(desk, f"<query xmlns='{NS_DISCO_INFO}'/>", to=DOMAIN)
+    assert sorted(features(reply.query)) == sorted({
+        NS_DISCO_INFO,
+        NS_DISCO_ITEMS,
+        NS_ROSTER,
+        NS_VCARD,
+        NS_OFFLINE,
+        NS_PING,
+        NS_VERSION,
+        NS_CARBONS,
+        NS_TIME,
+        NS_LAST,
+        NS_PRIVATE,
+        NS_BLOCKING,
+    })
+
+
+def test_account_info_lists_the_archive_and_personal_eventing(desk):
+    reply = ask(desk, f"<query xmlns='{NS_DISCO_INFO}'/>", to=f"alice@{DOMAIN}")
+    assert features(reply.query) == {
+        NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VCARD, NS_PING, NS_MAM, NS_SID, NS_LAST, *pep.FEATURES
+    }
+
+
+def test_the_servers_capabilities_hash_its_disco_info(server, desk):
+    """
+    XEP-0115 section 5: the verification string is the hash of exactly what
+    disco#info answers, and the node it names answers the same.
+    """
+    reply = ask(desk, f"<query xmlns='{NS_DISCO_INFO}'/>", to=DOMAIN)
+    identity = next(reply.query.elements(NS_DISCO_INFO, "identity"))
+    ver = caps.verification(
+        [(identity["category"], identity["type"], "", identity.getAttribute("name", ""))],
+        features(reply.query),
+    )
+    assert server.domain_info.ver == ver
+    node = f"{caps.CAPS_NODE}#{ver}"
+    by_node = ask(desk, f"<query xmlns='{NS_DISCO_INFO}' node='{node}'/>", to=DOMAIN)
+    assert features(by_node.query) == features(reply.query)
+    assert by_node.query["node"] == node

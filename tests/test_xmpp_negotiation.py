@@ -11,7 +11,7 @@ from twisted.internet import address
 from twisted.python import failure
 from twisted.internet.error import ConnectionDone
 
-from mcc.xmpp.namespaces import NS_BIND, NS_SASL, NS_SESSION, NS_STREAMS, NS_TLS
+from mcc.xmpp.namespaces import NS_BIND, NS_CAPS, NS_SASL, NS_SESSION, NS_STREAMS, NS_TLS
 from tests.memory_xmpp import DOMAIN, TLS_OPTIONS, ClientSide, TLSStringTransport, make_server
 
 AUTH_TIMEOUT = 60
@@ -193,6 +193,7 @@ def test_scram_then_bind_and_session_features(client, mechanism):
         ((NS_SESSION, "session"), ["optional"]),
         (("urn:xmpp:sm:3", "sm"), []),
         (("urn:xmpp:csi:0", "csi"), []),
+        ((NS_CAPS, "c"), []),
     ]
 
 

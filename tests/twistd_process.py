@@ -72,6 +72,7 @@ class Twistd:
             str(self.bin / "twistd"), "--nodaemon", "--pidfile=", "mcc",
             "--data-dir", str(self.data_dir), "--interface", "127.0.0.1",
             "--xmpp-port", str(self.port), "--http-port", str(self.http_port),
+            "--xmpp-tls-port", "0",
         ]
 
     async def wait_for_line(self, pattern, timeout=30):

@@ -20,6 +20,8 @@ class Client(slixmpp.ClientXMPP):
             self.register_plugin(plugin)
         for plugin in plugins:
             self.register_plugin(plugin)
+        for plugin in plugins:
+            self.register_plugin(plugin)
         self.messages = asyncio.Queue()
         self.presences = asyncio.Queue()
         self.chat_states = asyncio.Queue()
@@ -61,11 +63,12 @@ class Client(slixmpp.ClientXMPP):
 
 
 async def login(
-    server, jid, password, mechanism=None, presence=True, roster=True, plugins=()
+    server, jid, password, mechanism=None, presence=True, roster=True, plugins=(), direct_tls=False
 ):
     """
-    A L{Client} with a bound session (and, by default, roster and presence);
-    C{plugins} are slixmpp's to register besides the usual ones.
+    A L{Client} with a bound session (and, by default, roster and presence),
+    with slixmpp's C{plugins} besides the usual ones; C{direct_tls} connects
+    to the direct TLS port (XEP-0368) instead of using STARTTLS.
     """
     client = Client(jid, password, mechanism, plugins)
     client.auto_reconnect = False
@@ -78,7 +81,12 @@ async def login(
     client.add_event_handler(
         "disconnected", lambda _: started.done() or started.set_exception(Disconnected(jid))
     )
-    client.connect("127.0.0.1", server.port)
+    if direct_tls:
+        client.enable_starttls = False
+        client.enable_direct_tls = True
+        client.connect("127.0.0.1", server.tls_port)
+    else:
+        client.connect("127.0.0.1", server.port)
     await asyncio.wait_for(started, TIMEOUT)
     if roster:
         await client.get_roster()

@@ -318,6 +318,126 @@ class IVCards(Interface):
         """
 
 
+class IMessageArchive(Interface):
+    """
+    Each account's archive of the messages it sent and was given (XEP-0313).
+    """
+
+    def keep(owner, contact, stanza):
+        """
+        Archive the serialized C{stanza} exchanged between C{owner} and the
+        bare JID C{contact}; returns the new message's unique id.
+        """
+
+    def query(owner, contact=None, start=None, end=None, after=None, before=None, limit=None):
+        """
+        A page (L{mcc.routing.archive.ArchivePage}) of C{owner}'s messages;
+        raises L{mcc.routing.archive.UnknownArchiveId} for an unknown
+        C{after} or C{before}.
+        """
+
+
+class IPrivateStorage(Interface):
+    """
+    Private XML of each account (XEP-0049), by namespace and element name.
+    """
+
+    def get(owner, namespace, name):
+        """
+        The serialized element, or C{None}.
+        """
+
+    def put(owner, namespace, name, xml):
+        """
+        Replace the element C{xml} (serialized).
+        """
+
+
+class IPersonalEvents(Interface):
+    """
+    Each account's personal eventing nodes (XEP-0163): a configuration (a
+    dict of options) and items, newest first.
+    """
+
+    def config(owner, node):
+        """
+        The node's configuration, or C{None} if there is no such node.
+        """
+
+    def nodes(owner):
+        """
+        C{(node, config)} for each of C{owner}'s nodes.
+        """
+
+    def configure(owner, node, config, keep=None):
+        """
+        Create the node or change its configuration; with C{keep}, keep
+        only that many of its latest items.
+        """
+
+    def delete(owner, node):
+        """
+        Remove the node and its items.
+        """
+
+    def publish(owner, node, item_id, payload, keep):
+        """
+        Add or replace an item (serialized payload); keep the latest C{keep}.
+        """
+
+    def retract(owner, node, item_id):
+        """
+        Remove an item; whether it was there.
+        """
+
+    def items(owner, node, limit=None, item_ids=None):
+        """
+        The node's items, newest first: the latest C{limit} or those named.
+        """
+
+
+class IBlocklists(Interface):
+    """
+    The JIDs each account blocks (XEP-0191), as written.
+    """
+
+    def blocked(owner):
+        """
+        Every JID C{owner} blocks.
+        """
+
+    def is_blocked(owner, address):
+        """
+        Whether C{owner} blocks exactly C{address}.
+        """
+
+    def block(owner, addresses):
+        """
+        Add C{addresses} to the blocklist.
+        """
+
+    def unblock(owner, addresses=None):
+        """
+        Remove C{addresses}, or every JID, from the blocklist.
+        """
+
+
+class ILastActivity(Interface):
+    """
+    When each account last signed out (XEP-0012).
+    """
+
+    def signed_out(owner, status=""):
+        """
+        C{owner}'s last session ended now, leaving C{status}.
+        """
+
+    def last(owner):
+        """
+        C{(seconds since the epoch, status)} of the last logout, or C{None}.
+        """
+
+
 class IChatFiles(Interface):
     """
     Files sent in chats, by the visitor (C{token}, the chat's token) or by

@@ -3,6 +3,7 @@ All of mcc's SQL lives in this package; nothing else speaks to the database.
 """
 
 from mcc.credentials import PasswordError
+from mcc.store.archive import ArchivedMessage, MessageArchive
 from mcc.store.canned import Canned, CannedMessages, DuplicateCanned, UnknownCanned
 from mcc.store.chats import Chats, ChatState
 from mcc.store.database import open_database, transaction
@@ -10,6 +11,7 @@ from mcc.store.files import ChatFile, ChatFiles
 from mcc.store.gateways import DuplicateGateway, Gateway, Gateways, UnknownGateway
 from mcc.store.history import IP_POLICIES, OUTCOMES, ChatFilter, History
 from mcc.store.messages import OfflineMessages, VCards
+from mcc.store.personal import Blocklists, LastLogouts, PepItem, PepNodes, PrivateXML
 from mcc.store.outbox import Outbox, OutgoingMail
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
@@ -50,6 +52,11 @@ class Store:
         self.canned = CannedMessages(db)
         self.history = History(db)
         self.gateways = Gateways(db)
+        self.archive = MessageArchive(db)
+        self.private = PrivateXML(db)
+        self.pep = PepNodes(db)
+        self.blocklists = Blocklists(db)
+        self.last_logouts = LastLogouts(db)
 
     @classmethod
     def open(cls, path):
@@ -94,4 +101,6 @@ __all__ = [
     "Gateway",
     "DuplicateGateway",
     "UnknownGateway",
+    "ArchivedMessage",
+    "PepItem",
 ]

@@ -296,6 +296,56 @@ MIGRATIONS = [
     );
     CREATE INDEX sms_outbox_queued ON sms_outbox(gateway_id, number, id) WHERE status = 'queued';
     """,
+    # 11: what XMPP clients keep on the server for an account: its message
+    # archive (XEP-0313), private XML (XEP-0049), personal eventing nodes
+    # and their items (XEP-0163), its blocklist (XEP-0191) and when it last
+    # signed out (XEP-0012).  Contacts are bare JIDs.
+    """
+    CREATE TABLE message_archive (
+        id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        stanza_id TEXT NOT NULL UNIQUE,
+        contact TEXT NOT NULL,
+        stanza TEXT NOT NULL,
+        archived_at REAL NOT NULL
+    );
+    CREATE INDEX message_archive_by_owner ON message_archive(owner, id);
+    CREATE INDEX message_archive_by_contact ON message_archive(owner, contact, id);
+    CREATE INDEX message_archive_by_time ON message_archive(archived_at);
+    CREATE TABLE private_xml (
+        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        xml TEXT NOT NULL,
+        PRIMARY KEY (owner, namespace, name)
+    );
+    CREATE TABLE pep_nodes (
+        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        node TEXT NOT NULL,
+        config TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (owner, node)
+    );
+    CREATE TABLE pep_items (
+        id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL,
+        node TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        published_at REAL NOT NULL,
+        UNIQUE (owner, node, item_id),
+        FOREIGN KEY (owner, node) REFERENCES pep_nodes(owner, node) ON DELETE CASCADE
+    );
+    CREATE TABLE blocklist (
+        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        blocked TEXT NOT NULL,
+        PRIMARY KEY (owner, blocked)
+    );
+    CREATE TABLE last_logout (
+        owner TEXT PRIMARY KEY REFERENCES users(username) ON DELETE CASCADE,
+        at REAL NOT NULL,
+        status TEXT NOT NULL DEFAULT ''
+    );
+    """,
 ]
 
 

@@ -19,7 +19,7 @@ from mcc.routing.chats import ChatError, ChatState, isolated, sendable
 from mcc.routing.rosters import RosterItem
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
-from mcc.xmpp.namespaces import NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_STANZA_ID, NS_VCARD
+from mcc.xmpp.namespaces import NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_SID, NS_VCARD
 from mcc.xmpp.presence import INITIAL_PRESENCE_EVENT
 
 NS_RECEIPTS = "urn:xmpp:receipts"
@@ -69,8 +69,8 @@ def stamp_ids(message, owner, new_id):
     if message.getAttribute("id"):
         return
     message["id"] = new_id()
-    message.addElement((NS_STANZA_ID, "origin-id"))["id"] = message["id"]
-    stanza_id = message.addElement((NS_STANZA_ID, "stanza-id"))
+    message.addElement((NS_SID, "origin-id"))["id"] = message["id"]
+    stanza_id = message.addElement((NS_SID, "stanza-id"))
     stanza_id["by"] = owner
     stanza_id["id"] = new_id()
 

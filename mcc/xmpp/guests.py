@@ -22,8 +22,9 @@ from mcc.xmpp import jids
 from mcc.xmpp.guest_contact import NS_MARKERS, NS_RECEIPTS, guest_item, nickname, stamp_ids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.messages import add_delay
-from mcc.xmpp.namespaces import NS_CLIENT
+from mcc.xmpp.namespaces import NS_CLIENT, NS_HINTS
 from mcc.xmpp.roster import push_item
+from mcc.xmpp.taps import MessageTaps
 
 NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
 NS_NICK = "http://jabber.org/protocol/nick"
@@ -79,6 +80,11 @@ class OperatorChannel:
         Guest -> the sessions (weakly) that have heard from it, whom
         L{introduce} leaves alone.
         """
+        self.taps = MessageTaps()
+        """
+        The L{MessageTaps} that see the guests' messages, so that they are
+        archived and copied like any other; the server sets it.
+        """
 
     def _send(self, chat, operator, stanza, skip=None, only=None):
         """
@@ -88,14 +94,20 @@ class OperatorChannel:
         """
         stanza["from"] = guest_jid(chat, self.domain)
         bare = f"{operator}@{self.domain}"
-        if stanza.name == "message":
+        is_message = stanza.name == "message"
+        if is_message:
             stamp_ids(stanza, bare, self.new_id)
+            self.taps.receiving(stanza, bare)
+        reached = []
         for session in self.sessions.available(bare):
             full = session.jid.full()
             if session.priority >= 0 and full != skip and only in (None, full):
                 stanza["to"] = full
                 session.send(stanza)
                 self._reached.setdefault(chat.guest, weakref.WeakSet()).add(session)
+                reached.append(session)
+        if is_message:
+            self.taps.received(stanza, bare, reached)
 
     def _roster(self, chat, operator, remove=False):
         """
@@ -105,15 +117,21 @@ class OperatorChannel:
         item = guest_item(chat, self.domain)
         push_item(self.sessions, f"{operator}@{self.domain}", item, self.new_id, remove)
 
-    def _message(self, chat, operator, text=None, state=None, said_at=None, skip=None):
+    def _message(
+        self, chat, operator, text=None, state=None, said_at=None, skip=None, transient=False
+    ):
         """
         A chat message from the guest; C{said_at} stamps one said earlier
-        (XEP-0203), so that clients show it as history.
+        (XEP-0203), so that clients show it as history; a C{transient} one
+        is neither archived nor copied (XEP-0334 hints).
         """
         message = domish.Element((NS_CLIENT, "message"))
         message["type"] = "chat"
         if text is not None:
             message.addElement("body", content=sendable(text))
+        if transient:
+            message.addElement((NS_HINTS, "no-store"))
+            message.addElement((NS_HINTS, "no-copy"))
         if state is not None:
             message.addElement((NS_CHATSTATES, state))
         if said_at is not None:
@@ -216,7 +234,11 @@ class OperatorChannel:
         What C{operator} answered from C{resource}, for their other
         resources, so that each of their clients shows who answered.
         """
-        self._message(chat, operator, f"[{chat.operator_name}, from {resource}] {text}", skip=resource)
+        # The answer itself is archived and copied already: this is a notice.
+        self._message(
+            chat, operator, f"[{chat.operator_name}, from {resource}] {text}", skip=resource,
+            transient=True,
+        )
 
 
 class GuestService(XMPPHandler):

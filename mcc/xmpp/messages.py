@@ -15,6 +15,7 @@ from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.namespaces import NS_CLIENT, NS_DELAY
 from mcc.xmpp.presence import INITIAL_PRESENCE_EVENT
+from mcc.xmpp.taps import MessageTaps
 
 REFUSALS = {
     # RFC 6121 section 8.5.2.2.1: storage that cannot take the message
@@ -47,8 +48,13 @@ class MessageDelivery(XMPPHandler):
     @ivar offline: the routing layer's L{IOfflineStorage}.
     """
 
-    def __init__(self, offline, sessions, clock, domain):
+    def __init__(self, offline, sessions, clock, domain, taps=None):
+        """
+        @param taps: the L{MessageTaps} that see each message given to an
+            account, delivered or stored.
+        """
         XMPPHandler.__init__(self)
+        self.taps = MessageTaps() if taps is None else taps
         self.offline = offline
         self.sessions = sessions
         self.clock = clock
@@ -74,8 +80,7 @@ class MessageDelivery(XMPPHandler):
         if kind != "headline" and candidates:
             top = max(s.priority for s in candidates)
             candidates = [s for s in candidates if s.priority == top]
-        for session in candidates:
-            session.send(message)
+        self.taps.deliver(message, bare, candidates)
         if candidates or kind == "headline" or message.body is None:
             return
         self._store(message, bare)

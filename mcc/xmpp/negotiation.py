@@ -128,6 +128,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
             features.addElement((NS_SESSION, "session")).addElement("optional")
             features.addElement((NS_SM, "sm"))
             features.addElement((NS_CSI, "csi"))
+            features.addChild(self.server.domain_info.caps())
         return features
 
     def _element_received(self, element):

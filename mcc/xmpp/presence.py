@@ -162,9 +162,25 @@ class PresenceService(XMPPHandler):
         self.sessions = sessions
         self.subscriptions = subscriptions
         self.availability = availability
+        self.blocking = None
+        """
+        The L{Blocking} handler: no presence passes between an account and
+        a JID it blocks (XEP-0191 section 3.4).
+        """
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/presence", self.on_presence)
+
+    def _apart(self, owner, contact):
+        """
+        Whether the account C{owner} blocks the bare JID C{contact} or the
+        other way round.
+        """
+        if self.blocking is None:
+            return False
+        return self.blocking.blocks(owner, jids.parse(contact)) or self.blocking.blocks(
+            contact, jids.parse(owner)
+        )
 
     def on_presence(self, presence):
         kind = presence.getAttribute("type")
@@ -188,6 +204,8 @@ class PresenceService(XMPPHandler):
             item.contact
             for item in self.rosters.items(localpart(owner))
             if states.shares_presence(item)
+            and self.sessions.is_connected(item.contact)
+            and not self._apart(owner, item.contact)
         ]
         return [s for contact in subscribers for s in self.sessions.available(contact)]
 
@@ -230,7 +248,11 @@ class PresenceService(XMPPHandler):
         What a resource learns when it first becomes available.
         """
         for item in self.rosters.items(localpart(session.bare)):
-            if states.receives_presence(item):
+            if (
+                states.receives_presence(item)
+                and self.sessions.is_connected(item.contact)
+                and not self._apart(session.bare, item.contact)
+            ):
                 for source in self.sessions.available(item.contact):
                     deliver(source.presence, session)
         for other in self.sessions.available(session.bare):

@@ -21,6 +21,7 @@ from twisted.words.protocols.jabber import error
 
 from mcc.routing.chats import GUEST_PREFIX
 from mcc.xmpp import jids
+from mcc.xmpp.taps import MessageTaps
 
 DOMAIN = "domain"
 ACCOUNTS = "accounts"
@@ -34,10 +35,18 @@ _ERROR_REPLY_TYPES = {
 
 
 class StanzaRouter:
-    def __init__(self, domain, sessions, account_exists):
+    def __init__(self, domain, sessions, account_exists, taps=None):
+        """
+        @param taps: the L{MessageTaps} that see messages sent and delivered.
+        """
         self.domain = domain
         self.sessions = sessions
         self.account_exists = account_exists
+        self.taps = MessageTaps() if taps is None else taps
+        self.blocking = None
+        """
+        The L{Blocking} handler whose blocklists the router obeys, if any.
+        """
         self.routes = {}
 
     def addRoute(self, destination, xs):
@@ -60,11 +69,14 @@ class StanzaRouter:
 
     def route_from_client(self, stanza):
         recipient = stanza.getAttribute("to")
-        if recipient is None:
-            self._process(ACCOUNTS, stanza)
+        to = None if recipient is None else jids.parse(recipient)
+        if to is not None and to.host == self.domain and self._blocked(stanza, to):
             return
-        to = jids.parse(recipient)
-        if to.host != self.domain:
+        if stanza.name == "message":
+            self.taps.sent(stanza)
+        if to is None:
+            self._process(ACCOUNTS, stanza)
+        elif to.host != self.domain:
             self._refuse(stanza, "remote-server-not-found", "this server talks to no other")
         elif to.user is None:
             self._process(DOMAIN, stanza)
@@ -73,13 +85,30 @@ class StanzaRouter:
         elif stanza.name == "presence":
             self._process(ACCOUNTS, stanza)
         elif to.resource and (session := self.sessions.get(to)):
-            session.send(stanza)
+            if stanza.name == "message":
+                self.taps.deliver(stanza, to.userhost(), [session])
+            else:
+                session.send(stanza)
         elif to.resource and stanza.name == "iq":
             self._refuse(stanza, "service-unavailable")
         elif self.sessions.is_connected(to.userhost()) or self.account_exists(to.user):
             self._process(ACCOUNTS, stanza)
         else:
             self._refuse(stanza, "service-unavailable")
+
+    def _blocked(self, stanza, to):
+        """
+        Whether a blocklist (XEP-0191) stops C{stanza}; the sender hears why
+        when the XEP says so.
+        """
+        if self.blocking is None:
+            return False
+        refusal = self.blocking.refusal(stanza, jids.parse(stanza["from"]), to)
+        if refusal is False:
+            return False
+        if refusal is not None and stanza.getAttribute("type") in _ERROR_REPLY_TYPES[stanza.name]:
+            self.route(refusal.toResponse(stanza))
+        return True
 
     def _process(self, destination, stanza):
         # Through the pipe: the handlers observe its other end.

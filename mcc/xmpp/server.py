@@ -10,6 +10,7 @@ import secrets
 from twisted.application import service
 from twisted.internet import protocol
 from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.words.protocols.jabber import xmlstream
 from twisted.words.xish import domish
 from wokkel.component import InternalComponent
@@ -23,20 +24,38 @@ from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
 from mcc.xmpp.chatcommands import ChatCommands, OwnCommands
 from mcc.xmpp.commands import AdHocCommands
+from mcc.xmpp.activity import AccountLastActivity, EntityTime, ServerUptime
+from mcc.xmpp.archive import ArchiveQueries, MessageArchiving
+from mcc.xmpp.blocking import Blocking
+from mcc.xmpp.caps import CapsPresence, CapsQueries, ClientCapabilities
+from mcc.xmpp.carbons import Carbons
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp import clientstate
 from mcc.xmpp.guest_contact import GuestContact, GuestIntroductions, roster_extras
 from mcc.xmpp.guests import GuestService, OperatorChannel
 from mcc.xmpp.management import NS_SM, RESUME_TIMEOUT, SessionResumption
 from mcc.xmpp.messages import MessageDelivery
-from mcc.xmpp.namespaces import NS_CLIENT
+from mcc.xmpp.namespaces import (
+    NS_BLOCKING,
+    NS_CARBONS,
+    NS_CLIENT,
+    NS_LAST,
+    NS_MAM,
+    NS_PRIVATE,
+    NS_SID,
+    NS_TIME,
+)
+from mcc.xmpp.pep import FEATURES as pep_features
+from mcc.xmpp.pep import PersonalEventing
 from mcc.xmpp.negotiation import ClientNegotiation
 from mcc.xmpp.presence import PresenceService, Subscriptions
+from mcc.xmpp.private import PrivateStorageService
 from mcc.xmpp.roster import RosterService
 from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
 from mcc.xmpp.stream import MAX_DEPTH, GuardedXmlStream
 from mcc.xmpp.textcommands import TextCommands
+from mcc.xmpp.taps import MessageTaps
 from mcc.xmpp.vcard import VCardService
 
 log = Logger()
@@ -61,16 +80,27 @@ class ClientConnectionFactory(protocol.ServerFactory):
     """
 
     def __init__(
-        self, server, max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS, max_depth=MAX_DEPTH
+        self,
+        server,
+        max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS,
+        max_depth=MAX_DEPTH,
+        direct_tls=False,
     ):
+        """
+        @param direct_tls: whether the connections are TLS from their first
+            byte (XEP-0368), so that STARTTLS is neither offered nor needed.
+        """
         self.server = server
+        self.direct_tls = direct_tls
         self.max_connections_per_address = max_connections_per_address
         self.max_depth = max_depth
         self._open = collections.Counter()
 
     def buildProtocol(self, addr):
+        negotiation = ClientNegotiation(self.server)
+        negotiation.tls_active = self.direct_tls
         xs = GuardedXmlStream(
-            ClientNegotiation(self.server),
+            negotiation,
             self.server.clock,
             self.server.config.max_stanza_size,
             self.max_depth,
@@ -124,6 +154,11 @@ class XMPPServer(service.MultiService):
         resume_timeout=RESUME_TIMEOUT,
         operations=None,
         transcripts=None,
+        archive=None,
+        private=None,
+        pep=None,
+        blocklists=None,
+        last_activity=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -142,6 +177,13 @@ class XMPPServer(service.MultiService):
         @param operations: the L{IChatOperations} behind the operators'
             commands (ad-hoc and typed), with C{transcripts}, the
             L{ITranscriptMailer}; without them, there are no commands.
+        @param archive: the L{IMessageArchive} of accounts' messages
+            (XEP-0313); none is kept without it.
+        @param private: the L{IPrivateStorage} of XEP-0049, if offered.
+        @param pep: the L{IPersonalEvents} of XEP-0163, if offered.
+        @param blocklists: the L{IBlocklists} of XEP-0191, if offered.
+        @param last_activity: the L{ILastActivity} of accounts (XEP-0012),
+            if offered; the server's uptime is told in any case.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -152,7 +194,13 @@ class XMPPServer(service.MultiService):
         self.new_id = new_id
         self.sessions = SessionRegistry() if sessions is None else sessions
         accounts.on_sessions_ended.append(self.disconnect_user)
-        self.router = StanzaRouter(self.domain, self.sessions, self.account_exists)
+        self.taps = MessageTaps()
+        if operator_channel is None:
+            operator_channel = OperatorChannel(self.sessions, self.domain, new_id)
+        # Guests' messages are copied (XEP-0280) and archived like any other.
+        operator_channel.taps = self.taps
+        self.operator_channel = operator_channel
+        self.router = StanzaRouter(self.domain, self.sessions, self.account_exists, self.taps)
         if throttle is None:
             throttle = LoginThrottle(clock, config.auth_failures_allowed, config.auth_failure_window)
         self.throttle = throttle
@@ -163,9 +211,6 @@ class XMPPServer(service.MultiService):
         subscriptions = Subscriptions(
             rosters, self.sessions, self.domain, self.account_exists, new_id
         )
-        if operator_channel is None:
-            operator_channel = OperatorChannel(self.sessions, self.domain, new_id)
-        self.operator_channel = operator_channel
         own_commands, guest_commands, text_commands = [], None, None
         if operations is not None:
             own_commands = [AdHocCommands(
@@ -173,12 +218,22 @@ class XMPPServer(service.MultiService):
             )]
             guest_commands = AdHocCommands(ChatCommands(operations, chats, transcripts), clock, new_id)
             text_commands = TextCommands(operations, chats, transcripts)
+        self.last_activity = last_activity
+        self.blocking = None
+        extensions = self._extensions(rosters, archive, private, pep, blocklists, last_activity)
+        domain_handlers, account_handlers, domain_features, account_features, identities = (
+            extensions
+        )
+        self.domain_info = DomainInfo(domain_features)
+        presence_service = PresenceService(rosters, self.sessions, subscriptions, availability)
+        presence_service.blocking = self.blocking
         self._collection(
             DOMAIN,
             [
                 *own_commands,
                 DiscoHandler(),
-                DomainInfo(),
+                self.domain_info,
+                *domain_handlers,
                 PingHandler(),
                 VersionHandler("mcc", __version__),
                 LegacySession(),
@@ -188,15 +243,17 @@ class XMPPServer(service.MultiService):
         self._collection(
             ACCOUNTS,
             [
+                self.caps_presence,
                 RosterService(
                     rosters, self.sessions, subscriptions, new_id, roster_extras(chats, self.domain)
                 ),
-                PresenceService(rosters, self.sessions, subscriptions, availability),
-                MessageDelivery(offline, self.sessions, clock, self.domain),
+                presence_service,
+                MessageDelivery(offline, self.sessions, clock, self.domain, self.taps),
                 GuestIntroductions(chats, self.operator_channel),
+                *account_handlers,
                 VCardService(vcards),
                 DiscoHandler(),
-                AccountInfo(),
+                AccountInfo(account_features, identities),
                 PingHandler(),
                 LegacySession(),
                 FallbackHandler(),
@@ -212,6 +269,50 @@ class XMPPServer(service.MultiService):
                 FallbackHandler(),
             ],
         )
+
+    def _extensions(self, rosters, archive, private, pep, blocklists, last_activity):
+        """
+        The handlers of the protocols beyond RFC 6120 and 6121, for the
+        domain's collection and the accounts', and what disco#info lists
+        for each: exactly what is offered.
+        """
+        carbons = Carbons(self.sessions)
+        capabilities = ClientCapabilities()
+        domain_handlers = [
+            EntityTime(self.clock), ServerUptime(self.clock), CapsQueries(capabilities, self.domain, self.new_id)
+        ]
+        domain_features = list(DomainInfo.FEATURES) + [NS_CARBONS, NS_TIME, NS_LAST]
+        account_handlers = [carbons]
+        # Before presence is handled, which addresses it to each recipient.
+        self.caps_presence = CapsPresence(capabilities)
+        account_features = list(AccountInfo.FEATURES)
+        identities = []
+        if archive is not None:
+            # First, so that the copies carry the archive's id.
+            self.taps.observers.append(MessageArchiving(archive, self.domain))
+            account_handlers.append(ArchiveQueries(archive))
+            account_features += [NS_MAM, NS_SID]
+        self.taps.observers.append(carbons)
+        if private is not None:
+            account_handlers.append(PrivateStorageService(private))
+            domain_features.append(NS_PRIVATE)
+        if pep is not None:
+            account_handlers.append(
+                PersonalEventing(pep, rosters, self.sessions, capabilities, self.new_id)
+            )
+            account_features += pep_features
+            identities.append(("pubsub", "pep"))
+        if blocklists is not None:
+            self.blocking = Blocking(blocklists, self.sessions, self.new_id)
+            self.router.blocking = self.blocking
+            account_handlers.append(self.blocking)
+            domain_features.append(NS_BLOCKING)
+        if last_activity is not None:
+            account_handlers.append(
+                AccountLastActivity(last_activity, rosters, self.sessions, self.clock)
+            )
+            account_features.append(NS_LAST)
+        return domain_handlers, account_handlers, domain_features, account_features, identities
 
     def _collection(self, destination, handlers):
         collection = InternalComponent(self.router, destination)
@@ -234,6 +335,15 @@ class XMPPServer(service.MultiService):
         L{ClientConnectionFactory}'s keyword arguments.
         """
         return ClientConnectionFactory(self, **limits)
+
+    def tls_factory(self, **limits):
+        """
+        The factory of direct TLS client connections (XEP-0368): TLS with
+        the server's certificate, then the same streams as L{factory}'s.
+        """
+        return TLSMemoryBIOFactory(
+            self.tls_options, False, ClientConnectionFactory(self, direct_tls=True, **limits)
+        )
 
     def account_exists(self, username):
         return self.accounts.find(username) is not None
@@ -303,12 +413,27 @@ class XMPPServer(service.MultiService):
             account=session.jid.user, resource=session.jid.resource, reason=reason,
         )
         session.stop_keepalive()
+        presence = session.presence
         if session.available or session.directed_to:
             unavailable = domish.Element((NS_CLIENT, "presence"))
             unavailable["type"] = "unavailable"
             session.stanza_received(unavailable)
         self.sessions.remove(session)
         self.resumption.session_ended(session)
+        self._account_left(session, presence)
+
+    def _account_left(self, session, presence):
+        """
+        What follows when an account's last session has gone: its time of
+        leaving is kept (XEP-0012) and its blocklist leaves memory.
+        """
+        if self.sessions.is_connected(session.bare):
+            return
+        if self.last_activity is not None:
+            status = presence is not None and presence.status
+            self.last_activity.signed_out(session.jid.user, str(status).strip() if status else "")
+        if self.blocking is not None:
+            self.blocking.forget(session.bare)
 
     def disconnect_user(self, username, text):
         """
