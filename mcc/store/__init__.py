@@ -14,6 +14,7 @@ from mcc.store.outbox import Outbox, OutgoingMail
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
 from mcc.store.tags import DuplicateTag, Tag, Tags, UnknownTag
+from mcc.store.uploads import UploadSlot, UploadSlots
 from mcc.store.users import DuplicateUser, UnknownUser, User, UsernameError, Users
 from mcc.store.widgets import (
     DuplicateSkin,
@@ -50,6 +51,7 @@ class Store:
         self.canned = CannedMessages(db)
         self.history = History(db)
         self.gateways = Gateways(db)
+        self.uploads = UploadSlots(db)
 
     @classmethod
     def open(cls, path):

@@ -296,6 +296,23 @@ MIGRATIONS = [
     );
     CREATE INDEX sms_outbox_queued ON sms_outbox(gateway_id, number, id) WHERE status = 'queued';
     """,
+    # 11: HTTP upload slots (XEP-0363).  A slot is what an account may put
+    # once; stored_at is set when its bytes are on disk.  The owner is not
+    # a foreign key: what an account uploaded stays reachable by its link
+    # after the account goes, like the messages that carry it.
+    """
+    CREATE TABLE upload_slots (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL CHECK (size > 0),
+        content_type TEXT NOT NULL,
+        requested_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        stored_at REAL
+    );
+    CREATE INDEX upload_slots_by_owner ON upload_slots(owner);
+    """,
 ]
 
 

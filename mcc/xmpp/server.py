@@ -37,6 +37,7 @@ from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
 from mcc.xmpp.stream import MAX_DEPTH, GuardedXmlStream
 from mcc.xmpp.textcommands import TextCommands
+from mcc.xmpp.upload import HTTPUpload
 from mcc.xmpp.vcard import VCardService
 
 log = Logger()
@@ -124,6 +125,7 @@ class XMPPServer(service.MultiService):
         resume_timeout=RESUME_TIMEOUT,
         operations=None,
         transcripts=None,
+        uploads=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -142,6 +144,8 @@ class XMPPServer(service.MultiService):
         @param operations: the L{IChatOperations} behind the operators'
             commands (ad-hoc and typed), with C{transcripts}, the
             L{ITranscriptMailer}; without them, there are no commands.
+        @param uploads: the L{mcc.routing.uploads.Uploads} behind HTTP
+            upload (XEP-0363), or C{None} for none.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -177,6 +181,7 @@ class XMPPServer(service.MultiService):
             DOMAIN,
             [
                 *own_commands,
+                *([HTTPUpload(uploads)] if uploads is not None else []),
                 DiscoHandler(),
                 DomainInfo(),
                 PingHandler(),
@@ -205,7 +210,7 @@ class XMPPServer(service.MultiService):
         self._collection(
             GUESTS,
             [
-                GuestService(chats, self.operator_channel, text_commands),
+                GuestService(chats, self.operator_channel, text_commands, uploads),
                 # A guest answers disco itself, its commands' nodes included.
                 GuestContact(chats, guest_commands),
                 *([guest_commands] if guest_commands else []),
