@@ -154,6 +154,7 @@ class XMPPServer(service.MultiService):
         self.clock = clock
         self.tls_options = tls_options
         self.new_id = new_id
+        self.uploads = uploads
         self.sessions = SessionRegistry() if sessions is None else sessions
         accounts.on_sessions_ended.append(self.disconnect_user)
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists)
