@@ -39,6 +39,7 @@ from mcc.routing.history import ChatHistory, Retention, zone_named
 from mcc.routing.monitor import LiveMonitor
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.operations import ChatOperations
+from mcc.routing.push import PushServices
 from mcc.routing.queues import Queues
 from mcc.routing.reports import Reports
 from mcc.routing.rosters import Rosters
@@ -273,6 +274,7 @@ def makeService(config, reactor=None):
         operations=operations,
         transcripts=transcripts,
         uploads=uploads,
+        push=PushServices(store, reactor),
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
     )

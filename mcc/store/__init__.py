@@ -11,6 +11,7 @@ from mcc.store.gateways import DuplicateGateway, Gateway, Gateways, UnknownGatew
 from mcc.store.history import IP_POLICIES, OUTCOMES, ChatFilter, History
 from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.outbox import Outbox, OutgoingMail
+from mcc.store.push import PushRegistrations
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
 from mcc.store.tags import DuplicateTag, Tag, Tags, UnknownTag
@@ -52,6 +53,7 @@ class Store:
         self.history = History(db)
         self.gateways = Gateways(db)
         self.uploads = UploadSlots(db)
+        self.push = PushRegistrations(db)
 
     @classmethod
     def open(cls, path):

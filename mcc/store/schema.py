@@ -296,7 +296,8 @@ MIGRATIONS = [
     );
     CREATE INDEX sms_outbox_queued ON sms_outbox(gateway_id, number, id) WHERE status = 'queued';
     """,
-    # 11: HTTP upload slots (XEP-0363).  A slot is what an account may put
+    # 11: HTTP upload slots (XEP-0363), and the push services (XEP-0357)
+    # accounts enabled.  A slot is what an account may put
     # once; stored_at is set when its bytes are on disk.  The owner is not
     # a foreign key: what an account uploaded stays reachable by its link
     # after the account goes, like the messages that carry it.
@@ -312,6 +313,13 @@ MIGRATIONS = [
         stored_at REAL
     );
     CREATE INDEX upload_slots_by_owner ON upload_slots(owner);
+    CREATE TABLE push_registrations (
+        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        app_server TEXT NOT NULL,
+        node TEXT NOT NULL,
+        enabled_at REAL NOT NULL,
+        PRIMARY KEY (owner, app_server, node)
+    );
     """,
 ]
 

@@ -32,6 +32,7 @@ from mcc.xmpp.messages import MessageDelivery
 from mcc.xmpp.namespaces import NS_CLIENT
 from mcc.xmpp.negotiation import ClientNegotiation
 from mcc.xmpp.presence import PresenceService, Subscriptions
+from mcc.xmpp.push import PushNotifications
 from mcc.xmpp.roster import RosterService
 from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
@@ -126,6 +127,7 @@ class XMPPServer(service.MultiService):
         operations=None,
         transcripts=None,
         uploads=None,
+        push=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -146,6 +148,8 @@ class XMPPServer(service.MultiService):
             L{ITranscriptMailer}; without them, there are no commands.
         @param uploads: the L{mcc.routing.uploads.Uploads} behind HTTP
             upload (XEP-0363), or C{None} for none.
+        @param push: the L{mcc.routing.push.PushServices} behind push
+            (XEP-0357), or C{None} for none.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -198,6 +202,7 @@ class XMPPServer(service.MultiService):
                     rosters, self.sessions, subscriptions, new_id, roster_extras(chats, self.domain)
                 ),
                 PresenceService(rosters, self.sessions, subscriptions, availability),
+                *([PushNotifications(push, self.sessions)] if push is not None else []),
                 MessageDelivery(offline, self.sessions, clock, self.domain),
                 GuestIntroductions(chats, self.operator_channel),
                 VCardService(vcards),
