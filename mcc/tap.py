@@ -42,10 +42,12 @@ from mcc.routing.monitor import LiveMonitor
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.operations import ChatOperations
 from mcc.routing.personal import Blocklists, LastActivity, PersonalEvents, PrivateStorage
+from mcc.routing.push import PushServices
 from mcc.routing.queues import Queues
 from mcc.routing.reports import Reports
 from mcc.routing.rosters import Rosters
 from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
+from mcc.routing.uploads import Uploads
 from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
 from mcc.store import Store
@@ -61,6 +63,7 @@ from mcc.widget.visitor_api import UPLOAD_PATH, VisitorAPI
 from mcc.xmpp.guests import OperatorChannel
 from mcc.xmpp.server import XMPPServer, new_id
 from mcc.xmpp.sessions import SessionRegistry
+from mcc.xmpp.upload import PUT_PATH, UploadResource
 
 FIRST_ADMIN = "admin"
 FIRST_ADMIN_FILE = "first-admin.txt"
@@ -240,10 +243,15 @@ def makeService(config, reactor=None):
     def public_url():
         return config.base_url(bound_port(mcc, "http-listener"))
 
+    files_secret = ensure_server_secret(config.data_dir / FILES_SECRET_FILE)
     files = ChatFiles(
         store, chats, config.data_dir / "files", reactor, lambda: secrets.token_urlsafe(24),
-        ensure_server_secret(config.data_dir / FILES_SECRET_FILE), config.max_file_size,
-        base_url=public_url,
+        files_secret, config.max_file_size, base_url=public_url,
+    )
+    # HTTP upload (XEP-0363) keeps its files with the chats' files.
+    uploads = Uploads(
+        store, files, reactor, lambda: secrets.token_urlsafe(24), files_secret, public_url,
+        config.max_file_size,
     )
     transcripts = TranscriptMailer(store, chats, reactor, mailer(config, reactor), site_name=config.domain)
     transcripts.setName("transcripts")
@@ -269,6 +277,8 @@ def makeService(config, reactor=None):
         operator_channel=xmpp_channel,
         operations=operations,
         transcripts=transcripts,
+        uploads=uploads,
+        push=PushServices(store, reactor),
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
         archive=Archive(store, reactor, lambda: secrets.token_urlsafe(12)),
@@ -306,6 +316,7 @@ def makeService(config, reactor=None):
         files=files,
     )
     web.putChild(b"api", visitor_api.app.resource())
+    web.putChild(b"upload", upload_resource := UploadResource(uploads))
     web.putChild(b"gateways", resource.Resource())
     web.children[b"gateways"].putChild(
         b"sms", Webhooks(gateways, sms_providers, public_url).resource()
@@ -391,7 +402,12 @@ def makeService(config, reactor=None):
             max_connections_per_address=config.max_http_connections_per_address,
             trusted_proxies=config.trusted_proxies,
             requestFactory=bounded_request(
-                [(b"POST", UPLOAD_PATH, files.max_size), (b"POST", CLIENT_UPLOAD_PATH, files.max_size)]
+                [
+                    (b"POST", UPLOAD_PATH, files.max_size),
+                    (b"POST", CLIENT_UPLOAD_PATH, files.max_size),
+                    (b"PUT", PUT_PATH, uploads.max_size),
+                ],
+                [(b"PUT", PUT_PATH, upload_resource.early_check)],
             ),
         ),
     ).setServiceParent(mcc)

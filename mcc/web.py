@@ -55,6 +55,7 @@ low enough that nobody can make it buffer gigabytes.
 """
 
 TOO_LARGE = b"HTTP/1.1 413 Content Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+REFUSED = b"HTTP/1.1 %d %s\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
 
 
 class BoundedRequest(server.Request):
@@ -71,6 +72,12 @@ class BoundedRequest(server.Request):
     than C{max_body} (file uploads); the pattern matches the raw path,
     query included.
     """
+    body_checks = ()
+    """
+    C{(method, path pattern, check)} for routes that can refuse a body
+    from the request's head: C{check(raw path, headers, length)} returns
+    the status refusing it, or C{None} to read it.
+    """
     refused = False
 
     def gotLength(self, length):
@@ -78,8 +85,18 @@ class BoundedRequest(server.Request):
         self.max_body = self._body_limit()
         if length is not None and length > self.max_body:
             self._refuse()
+        elif (status := self._head_refusal(length)) is not None:
+            self._refuse(REFUSED % (status, http.RESPONSES.get(status, b"Refused")))
         else:
             server.Request.gotLength(self, length)
+
+    def _head_refusal(self, length):
+        method = getattr(self.channel, "_command", None)
+        path = getattr(self.channel, "_path", None)
+        for route_method, pattern, check in self.body_checks:
+            if method == route_method and path is not None and pattern.fullmatch(path):
+                return check(path, self.requestHeaders, length)
+        return None
 
     def handleContentChunk(self, data):
         self._body_bytes += len(data)
@@ -104,23 +121,27 @@ class BoundedRequest(server.Request):
                 return limit
         return type(self).max_body
 
-    def _refuse(self):
+    def _refuse(self, response=TOO_LARGE):
         if self.refused:
             return
         self.refused = True
         if self.content is not None:
             self.content.close()
             self.content = None
-        self.channel.transport.write(TOO_LARGE)
+        self.channel.transport.write(response)
         self.channel.loseConnection()
 
 
-def bounded_request(larger_bodies):
+def bounded_request(larger_bodies, body_checks=()):
     """
     A L{BoundedRequest} that lets the routes of C{larger_bodies} (see
-    L{BoundedRequest.larger_bodies}) take bodies up to their own limit.
+    L{BoundedRequest.larger_bodies}) take bodies up to their own limit,
+    and C{body_checks} (L{BoundedRequest.body_checks}) refuse theirs early.
     """
-    return type("BoundedRequest", (BoundedRequest,), {"larger_bodies": tuple(larger_bodies)})
+    return type(
+        "BoundedRequest", (BoundedRequest,),
+        {"larger_bodies": tuple(larger_bodies), "body_checks": tuple(body_checks)},
+    )
 
 
 HEADER_TIMEOUT = 20.0

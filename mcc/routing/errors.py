@@ -107,6 +107,19 @@ class BadLink(FileError):
     reason = "invalid-link"
 
 
+class QuotaExceeded(FileError):
+    reason = "quota-exceeded"
+
+
+class UploadMismatch(FileError):
+    """
+    An upload that is not what its slot was given for: another length or
+    type, or a slot already used.
+    """
+
+    reason = "upload-mismatch"
+
+
 class MailNotConfigured(OperationRefused):
     reason = "mail-not-configured"
 
@@ -157,6 +170,8 @@ __all__ = [
     "FileTypeNotAllowed",
     "UnknownFile",
     "BadLink",
+    "QuotaExceeded",
+    "UploadMismatch",
     "NotYourChat",
     "MailNotConfigured",
     "InvalidAddress",

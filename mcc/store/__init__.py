@@ -13,9 +13,11 @@ from mcc.store.history import IP_POLICIES, OUTCOMES, ChatFilter, History
 from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.personal import Blocklists, LastLogouts, PepItem, PepNodes, PrivateXML
 from mcc.store.outbox import Outbox, OutgoingMail
+from mcc.store.push import PushRegistrations
 from mcc.store.queues import DuplicateQueue, Queue, Queues, UnknownQueue
 from mcc.store.rosters import RosterItem, Rosters
 from mcc.store.tags import DuplicateTag, Tag, Tags, UnknownTag
+from mcc.store.uploads import UploadSlot, UploadSlots
 from mcc.store.users import DuplicateUser, UnknownUser, User, UsernameError, Users
 from mcc.store.widgets import (
     DuplicateSkin,
@@ -57,6 +59,8 @@ class Store:
         self.pep = PepNodes(db)
         self.blocklists = Blocklists(db)
         self.last_logouts = LastLogouts(db)
+        self.uploads = UploadSlots(db)
+        self.push = PushRegistrations(db)
 
     @classmethod
     def open(cls, path):

@@ -346,6 +346,31 @@ MIGRATIONS = [
         status TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 12: HTTP upload slots (XEP-0363), and the push services (XEP-0357)
+    # accounts enabled.  A slot is what an account may put
+    # once; stored_at is set when its bytes are on disk.  The owner is not
+    # a foreign key: what an account uploaded stays reachable by its link
+    # after the account goes, like the messages that carry it.
+    """
+    CREATE TABLE upload_slots (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL CHECK (size > 0),
+        content_type TEXT NOT NULL,
+        requested_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        stored_at REAL
+    );
+    CREATE INDEX upload_slots_by_owner ON upload_slots(owner);
+    CREATE TABLE push_registrations (
+        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        app_server TEXT NOT NULL,
+        node TEXT NOT NULL,
+        enabled_at REAL NOT NULL,
+        PRIMARY KEY (owner, app_server, node)
+    );
+    """,
 ]
 
 

@@ -25,6 +25,7 @@ from mcc.xmpp.messages import add_delay
 from mcc.xmpp.namespaces import NS_CLIENT, NS_HINTS
 from mcc.xmpp.roster import push_item
 from mcc.xmpp.taps import MessageTaps
+from mcc.xmpp.upload import shared_url
 
 NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
 NS_NICK = "http://jabber.org/protocol/nick"
@@ -246,15 +247,19 @@ class GuestService(XMPPHandler):
     Stanzas from operators to guest JIDs.
     """
 
-    def __init__(self, chats, channel, text_commands=None):
+    def __init__(self, chats, channel, text_commands=None, uploads=None):
         """
         @param text_commands: the L{TextCommands} that take C{!transfer}
             and the like out of what operators write, or C{None}.
+        @param uploads: the L{mcc.routing.uploads.Uploads}, through which
+            the address of an operator's own upload reaches the visitor as
+            a file; or C{None}.
         """
         XMPPHandler.__init__(self)
         self.chats = chats
         self.channel = channel
         self.text_commands = text_commands
+        self.uploads = uploads
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/message", self.on_message)
@@ -272,6 +277,8 @@ class GuestService(XMPPHandler):
         try:
             if text in END_COMMANDS:
                 self.chats.operator_ends(guest, operator)
+            elif self._shares(message, guest, operator, sender.resource):
+                pass
             elif text:
                 self._says(message, guest, operator, sender.resource)
             else:
@@ -280,6 +287,17 @@ class GuestService(XMPPHandler):
                         self.chats.operator_typing(guest, operator, state)
         except ChatError as problem:
             self.send(error.StanzaError("item-not-found", text=str(problem)).toResponse(message))
+
+    def _shares(self, message, guest, operator, resource):
+        """
+        Whether the message was the address of one of the operator's
+        uploads, now sent to the visitor as a file.
+        """
+        url = self.uploads and shared_url(message)
+        if not url or self.uploads.share(guest, operator, url) is None:
+            return False
+        self.channel.echo(self.chats.by_guest(guest), operator, resource, url)
+        return True
 
     def _says(self, message, guest, operator, resource):
         """

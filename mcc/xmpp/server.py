@@ -50,12 +50,14 @@ from mcc.xmpp.pep import PersonalEventing
 from mcc.xmpp.negotiation import ClientNegotiation
 from mcc.xmpp.presence import PresenceService, Subscriptions
 from mcc.xmpp.private import PrivateStorageService
+from mcc.xmpp.push import PushNotifications
 from mcc.xmpp.roster import RosterService
 from mcc.xmpp.router import ACCOUNTS, DOMAIN, GUESTS, StanzaRouter
 from mcc.xmpp.sessions import ClientSession, SessionRegistry
 from mcc.xmpp.stream import MAX_DEPTH, GuardedXmlStream
 from mcc.xmpp.textcommands import TextCommands
 from mcc.xmpp.taps import MessageTaps
+from mcc.xmpp.upload import HTTPUpload
 from mcc.xmpp.vcard import VCardService
 
 log = Logger()
@@ -159,6 +161,8 @@ class XMPPServer(service.MultiService):
         pep=None,
         blocklists=None,
         last_activity=None,
+        uploads=None,
+        push=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -184,6 +188,10 @@ class XMPPServer(service.MultiService):
         @param blocklists: the L{IBlocklists} of XEP-0191, if offered.
         @param last_activity: the L{ILastActivity} of accounts (XEP-0012),
             if offered; the server's uptime is told in any case.
+        @param uploads: the L{mcc.routing.uploads.Uploads} behind HTTP
+            upload (XEP-0363), or C{None} for none.
+        @param push: the L{mcc.routing.push.PushServices} behind push
+            (XEP-0357), or C{None} for none.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -192,6 +200,7 @@ class XMPPServer(service.MultiService):
         self.clock = clock
         self.tls_options = tls_options
         self.new_id = new_id
+        self.uploads = uploads
         self.sessions = SessionRegistry() if sessions is None else sessions
         accounts.on_sessions_ended.append(self.disconnect_user)
         self.taps = MessageTaps()
@@ -231,6 +240,7 @@ class XMPPServer(service.MultiService):
             DOMAIN,
             [
                 *own_commands,
+                *([HTTPUpload(uploads)] if uploads is not None else []),
                 DiscoHandler(),
                 self.domain_info,
                 *domain_handlers,
@@ -248,6 +258,7 @@ class XMPPServer(service.MultiService):
                     rosters, self.sessions, subscriptions, new_id, roster_extras(chats, self.domain)
                 ),
                 presence_service,
+                *([PushNotifications(push, self.sessions)] if push is not None else []),
                 MessageDelivery(offline, self.sessions, clock, self.domain, self.taps),
                 GuestIntroductions(chats, self.operator_channel),
                 *account_handlers,
@@ -262,7 +273,7 @@ class XMPPServer(service.MultiService):
         self._collection(
             GUESTS,
             [
-                GuestService(chats, self.operator_channel, text_commands),
+                GuestService(chats, self.operator_channel, text_commands, uploads),
                 # A guest answers disco itself, its commands' nodes included.
                 GuestContact(chats, guest_commands),
                 *([guest_commands] if guest_commands else []),
