@@ -25,7 +25,7 @@ from zope.interface import implementer
 from mcc.routing.chats import OPERATOR, VISITOR, Unavailable, Visitor, check_sendable, sendable
 from mcc.routing.errors import GatewayError, UnknownQueue
 from mcc.routing.interfaces import IVisitorChannel
-from mcc.routing.segments import segments, split
+from mcc.routing.segments import split, texts
 from mcc.store import ChatState
 from mcc.store.gateways import FAILED, SENT, UNCERTAIN
 
@@ -304,9 +304,18 @@ class SMSGateways(service.Service):
         for part in parts:
             self._queue(gateway, contact.number, chat.id, part, pump=False)
         self._pump(gateway.id, contact.number)
-        cost = segments(text) if gateway.concatenate else len(parts)
+        cost = texts(text, gateway.concatenate)
         if cost > 1:
             self._tell(chat, f"Your reply goes out as {cost} texts.")
+
+    def reply_cost(self, chat, text):
+        """
+        How many texts C{text} would cost as a reply in C{chat}, by the
+        rules L{_reply} sends it by.
+        """
+        contact = self.store.gateways.contact_of_chat(chat.id)
+        gateway = contact and self.store.gateways.find(contact.gateway_id)
+        return texts(text, bool(gateway and gateway.concatenate))
 
     def _tell(self, chat, notice):
         chat = self.store.chats.by_id(chat.id)

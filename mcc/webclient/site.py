@@ -8,6 +8,7 @@ operator's numbered events (L{mcc.webclient.desk}).
     GET  /client/api/events?client=ID&after=N  (waits up to the poll timeout)
     POST /client/api/status                {"client", "status"}
     POST /client/api/chats/ID/OPERATION    {...}: messages, typing, take, end
+    POST /client/api/chats/ID/segments     {"text"} -> {"texts": N}, SMS chats
 
 Operations on a chat are looked up in L{OPERATIONS} by name, so more of
 them (transfer, tags, files...) are one entry each.  Every post carries the
@@ -87,7 +88,23 @@ def end(api, username, chat, body):
     return {"chat": chat_summary(api.chats.by_id(chat.id))}
 
 
-OPERATIONS = {"messages": message, "typing": typing, "take": take, "end": end}
+def segments(api, username, chat, body):
+    """
+    How many texts a reply would cost, for a chat whose visitor's channel
+    charges per text (SMS): the count its gateway would send.
+    """
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise ApiError(400, "invalid-field", "'text' is the reply to count")
+    if len(text) > api.max_message_size:
+        raise ApiError(400, "too-long", f"a message holds at most {api.max_message_size} characters")
+    cost = getattr(api.chats.visitor_channels.get(chat.protocol), "reply_cost", None)
+    if cost is None:
+        raise ApiError(400, "not-sms", "only an SMS chat's replies cost texts")
+    return {"texts": cost(chat, text)}
+
+
+OPERATIONS = {"messages": message, "typing": typing, "take": take, "end": end, "segments": segments}
 """
 C{name -> (api, username, chat, body) -> answer}: what
 C{POST /client/api/chats/ID/NAME} does to a chat open for the operator.
