@@ -176,7 +176,9 @@ class SMSGateways(service.Service):
         else:
             public_key = ""
         queue, user = fields.get("queue") or None, fields.get("user") or None
-        if (queue is None) == (user is None):
+        if queue is None and user is None:
+            raise GatewayError("choose the queue or the user this gateway rings", "target")
+        if queue is not None and user is not None:
             raise GatewayError("a gateway rings one queue or one user", "target")
         if queue is not None:
             try:
