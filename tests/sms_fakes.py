@@ -15,6 +15,7 @@ import treq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from klein import Klein
+from twisted.internet.defer import Deferred
 from twisted.web.server import Site
 
 from mcc.gateways.twilio import signature
@@ -41,6 +42,11 @@ class FakeProvider:
         self.answers = []
         """
         Status codes to answer the next calls with, in order; then success.
+        """
+        self.held = None
+        """
+        A list while the provider holds its answers (mcc is then mid-send):
+        one Deferred per held call, to fire to answer it.
         """
         self.port = None
 
@@ -87,7 +93,11 @@ class FakeTwilio(FakeProvider):
             request.setResponseCode(code)
             return json.dumps({"code": 20003 if code == 401 else 20500, "message": "Authenticate" if code == 401 else "Internal error", "status": code}).encode()
         request.setResponseCode(201)
-        return json.dumps({"sid": f"SM{len(self.calls):032d}", "status": "queued"}).encode()
+        answer = json.dumps({"sid": f"SM{len(self.calls):032d}", "status": "queued"}).encode()
+        if self.held is None:
+            return answer
+        self.held.append(Deferred())
+        return self.held[-1].addCallback(lambda _: answer)
 
     async def webhook(self, url, params, token=None, signed=True):
         """

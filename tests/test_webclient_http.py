@@ -160,3 +160,48 @@ async def test_without_smtp_the_transcript_says_email_is_not_set_up(server):
     )
     code, answer = await browser.api("POST", f"chats/{chat_id}/nonsense", {})
     assert (code, answer["error"]) == (404, "not-found")
+
+
+@asyncio_test
+async def test_an_sms_reply_is_counted_in_texts_before_it_is_sent(server):
+    from tests.sms_fakes import FakeTwilio
+    from tests.test_sms_gateways import hook, sms, twilio_gateway
+
+    from twisted.internet import reactor
+
+    staff(server, "support", "olive")
+    twilio = FakeTwilio().listen(reactor)
+    try:
+        gateway = twilio_gateway(server, twilio)
+        browser = Browser(server)
+        await browser.sign_in("olive", "olive-pw")
+        code, opened = await browser.api("POST", "open")
+        await twilio.webhook(hook(server, "twilio"), sms("SM1", "Hello?"))
+        code, polled = await browser.api("GET", f"events?client={opened['client']}&after={opened['cursor']}")
+        (offer,) = polled["events"]
+        assert offer["details"]["protocol"] == "sms"
+        path = f"chats/{offer['chat']}/segments"
+        for text, texts in [
+            ("", 0), ("Yes", 1), ("a" * 160, 1), ("a" * 159 + "€", 2), ("ł" * 70, 1), ("ł" * 71, 2),
+            (" ".join(["renewal"] * 62) + " ok!!", 4),
+        ]:
+            assert await browser.api("POST", path, {"text": text}) == (200, {"texts": texts}), text
+        # A gateway whose provider concatenates costs segments, not parts.
+        gateways = server.service.getServiceNamed("sms-gateways")
+        gateways.update(
+            gateway.id, provider="twilio", number=gateway.number, account=gateway.account,
+            queue="support", concatenate=True,
+        )
+        assert await browser.api("POST", path, {"text": "a" * 307}) == (200, {"texts": 3})
+        code, answer = await browser.api("POST", path, {"text": 5})
+        assert (code, answer["error"]) == (400, "invalid-field")
+        assert server.store.gateways.texts(gateway.id) == []
+
+        visitor = Visitor(server)
+        await visitor.start(queue="support", name="Vera", question="Hi?")
+        code, polled = await browser.api("GET", f"events?client={opened['client']}&after={polled['cursor']}")
+        web_chat = polled["events"][-1]["chat"]
+        code, answer = await browser.api("POST", f"chats/{web_chat}/segments", {"text": "Hi"})
+        assert (code, answer["error"]) == (400, "not-sms")
+    finally:
+        await twilio.stop()

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sms_admin_browser -*-
+# -*- test-case-name: tests.test_admin_gateways,tests.test_sms_admin_browser -*-
 """
 The admin site's Gateways tab: SMS gateways, each a phone number at Twilio
 or Telnyx that rings a queue or a user.  Credentials go in and are never
@@ -72,10 +72,10 @@ class GatewaysTab:
         users = [(f"user:{u.username}", f"User {u.username}") for u in self.site.accounts.all()]
         return queues + users
 
-    def _form(self, request, template, values, selected=None, status=200, error=None):
+    def _form(self, request, template, values, selected=None, status=200, error=None, **context):
         return self._page(
             request, template, status=status, selected=selected, values=values, error=error,
-            targets=self._targets(),
+            targets=self._targets(), **context,
         )
 
     @staticmethod

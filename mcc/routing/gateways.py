@@ -25,9 +25,9 @@ from zope.interface import implementer
 from mcc.routing.chats import OPERATOR, VISITOR, Unavailable, Visitor, check_sendable, sendable
 from mcc.routing.errors import GatewayError, UnknownQueue
 from mcc.routing.interfaces import IVisitorChannel
-from mcc.routing.segments import segments, split
+from mcc.routing.segments import split, texts
 from mcc.store import ChatState
-from mcc.store.gateways import FAILED, SENT
+from mcc.store.gateways import FAILED, SENT, UNCERTAIN
 
 PROTOCOL = "sms"
 PROVIDERS = ("twilio", "telnyx")
@@ -45,6 +45,10 @@ IDLE_TIMEOUT = 4 * 3600.0
 """
 Seconds a texter may stay silent before their chat ends: texting is slow.
 """
+INTERRUPTED = (
+    "mcc stopped while sending this text, so it may not have been sent; "
+    "it is not sent again, so that it cannot arrive twice"
+)
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
@@ -172,7 +176,9 @@ class SMSGateways(service.Service):
         else:
             public_key = ""
         queue, user = fields.get("queue") or None, fields.get("user") or None
-        if (queue is None) == (user is None):
+        if queue is None and user is None:
+            raise GatewayError("choose the queue or the user this gateway rings", "target")
+        if queue is not None and user is not None:
             raise GatewayError("a gateway rings one queue or one user", "target")
         if queue is not None:
             try:
@@ -300,9 +306,18 @@ class SMSGateways(service.Service):
         for part in parts:
             self._queue(gateway, contact.number, chat.id, part, pump=False)
         self._pump(gateway.id, contact.number)
-        cost = segments(text) if gateway.concatenate else len(parts)
+        cost = texts(text, gateway.concatenate)
         if cost > 1:
             self._tell(chat, f"Your reply goes out as {cost} texts.")
+
+    def reply_cost(self, chat, text):
+        """
+        How many texts C{text} would cost as a reply in C{chat}, by the
+        rules L{_reply} sends it by.
+        """
+        contact = self.store.gateways.contact_of_chat(chat.id)
+        gateway = contact and self.store.gateways.find(contact.gateway_id)
+        return texts(text, bool(gateway and gateway.concatenate))
 
     def _tell(self, chat, notice):
         chat = self.store.chats.by_id(chat.id)
@@ -329,22 +344,28 @@ class SMSGateways(service.Service):
         gateway = self.store.gateways.find(gateway_id)
         if text is None or gateway is None:
             return
+        # Marked "sending" first: a restart before the answer finds it so
+        # and does not send it again (see L{_interrupted}).
+        attempt = self.store.gateways.start_sending(text.id, self.clock.seconds())
+        if attempt is None:
+            return
         self._busy.add(key)
         provider = self.providers[gateway.provider]
         sending = defer.maybeDeferred(provider.send, gateway, number, text.body)
-        sending.addCallbacks(self._sent, self._failed, callbackArgs=(text.id, key), errbackArgs=(text.id, key))
+        args = (text.id, attempt, key)
+        sending.addCallbacks(self._sent, self._failed, callbackArgs=args, errbackArgs=args)
         sending.addErrback(lambda failure: log.failure("Recording how a text went", failure))
 
-    def _sent(self, result, text_id, key):
+    def _sent(self, result, text_id, attempt, key):
         self._busy.discard(key)
         if not self.running:
             return
         now = self.clock.seconds()
-        self.store.gateways.settle(text_id, SENT, "", now)
+        self.store.gateways.settle(text_id, attempt, SENT, "", now)
         self.store.gateways.activity(key[0], now, outbound=True, error="", failing=False)
         self._pump(*key)
 
-    def _failed(self, failure, text_id, key):
+    def _failed(self, failure, text_id, attempt, key):
         if not self.running:
             self._busy.discard(key)
             return
@@ -362,14 +383,14 @@ class SMSGateways(service.Service):
                  gateway_id=key[0], tries=text.tries + 1, why=why)
         if not retry or text.tries >= len(self.retry_delays):
             self._busy.discard(key)
-            text = self.store.gateways.settle(text_id, FAILED, why, now)
+            text = self.store.gateways.settle(text_id, attempt, FAILED, why, now)
             chat = text.chat_id is not None and self.store.chats.by_id(text.chat_id)
             if chat:
                 self.chats.record(chat, "sms", {"status": FAILED, "why": why}, internal=True)
                 self._tell(chat, f"A text to the visitor could not be sent: {why}")
             self._pump(*key)
         else:
-            text = self.store.gateways.tried(text_id, why, now)
+            text = self.store.gateways.tried(text_id, attempt, why, now)
             self._timers[key] = self.clock.callLater(self.retry_delays[text.tries - 1], self._retry, key)
 
     def _retry(self, key):
@@ -379,8 +400,28 @@ class SMSGateways(service.Service):
 
     def startService(self):
         service.Service.startService(self)
+        self._interrupted()
         for gateway_id, number in self.store.gateways.queued_recipients():
             self._pump(gateway_id, number)
+
+    def _interrupted(self):
+        """
+        Report the texts a stopped mcc was sending.  Neither Twilio nor
+        Telnyx takes an idempotency key, so sending one again could make it
+        arrive twice: such a text is sent at most once, and its chat and
+        operator are told it may not have arrived.
+        """
+        now = self.clock.seconds()
+        for text in self.store.gateways.interrupted(INTERRUPTED, now):
+            log.warn("SMS {text_id} to a texter of gateway {gateway_id} may not have been sent: "
+                     "mcc stopped while sending it", text_id=text.id, gateway_id=text.gateway_id)
+            self.store.gateways.activity(text.gateway_id, now, error=f"A text {INTERRUPTED}.")
+            chat = text.chat_id is not None and self.store.chats.by_id(text.chat_id)
+            if chat:
+                self.chats.record(chat, "sms", {"status": UNCERTAIN, "why": INTERRUPTED}, internal=True)
+                self._tell(chat, f"This text may not have been sent: {text.body!r}. "
+                                 "mcc stopped while sending it and does not send it again, "
+                                 "so that it cannot arrive twice.")
 
     def stopService(self):
         service.Service.stopService(self)

@@ -48,6 +48,17 @@ def segments(text):
     return -(-size // CONCATENATED[coding])
 
 
+def texts(text, concatenate=False):
+    """
+    How many texts a reply of C{text} costs: its parts as L{split} cuts
+    them, or its segments when the provider concatenates.  The web client
+    shows this before a reply is sent.
+    """
+    if not text.strip():
+        return 0
+    return segments(text.strip()) if concatenate else len(split(text))
+
+
 def fits(text):
     return units(text) <= SINGLE[encoding(text)]
 

@@ -7,8 +7,14 @@ to go out.
 from dataclasses import dataclass
 
 QUEUED = "queued"
+SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+UNCERTAIN = "uncertain"
+"""
+A text that was being sent when mcc stopped: the provider may or may not
+have taken it, and it is not sent again.
+"""
 
 GATEWAY_COLUMNS = (
     "id", "provider", "number", "account", "secret", "public_key", "queue", "target_user",
@@ -18,7 +24,7 @@ GATEWAY_COLUMNS = (
 CONTACT_COLUMNS = ("gateway_id", "number", "chat_id", "stopped", "offline_reply_at", "last_text_at")
 TEXT_COLUMNS = (
     "id", "gateway_id", "chat_id", "number", "body", "status", "tries", "reason",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "attempt",
 )
 EDITABLE = (
     "provider", "number", "account", "secret", "public_key", "queue", "target_user",
@@ -79,6 +85,7 @@ class OutgoingText:
     reason: str
     created_at: float
     updated_at: float
+    attempt: int
 
 
 def _gateway(row):
@@ -287,19 +294,54 @@ class Gateways:
         )
         return [OutgoingText(*row) for row in rows]
 
-    def tried(self, text_id, reason, now):
+    def start_sending(self, text_id, now):
+        """
+        Mark the queued text C{text_id} as being sent, before the provider
+        is asked: the number of this attempt, or C{None} when the text is
+        no longer queued.
+        """
+        row = self._conn.execute(
+            f"UPDATE sms_outbox SET status = '{SENDING}', attempt = attempt + 1, updated_at = ?"
+            f" WHERE id = ? AND status = '{QUEUED}' RETURNING attempt",
+            (now, text_id),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def tried(self, text_id, attempt, reason, now):
+        """
+        Attempt C{attempt} failed in a way worth trying again: the text is
+        queued again.  Only the attempt still in progress changes anything.
+        """
         self._conn.execute(
-            "UPDATE sms_outbox SET tries = tries + 1, reason = ?, updated_at = ? WHERE id = ?",
-            (reason, now, text_id),
+            f"UPDATE sms_outbox SET status = '{QUEUED}', tries = tries + 1, reason = ?, updated_at = ?"
+            f" WHERE id = ? AND status = '{SENDING}' AND attempt = ?",
+            (reason, now, text_id, attempt),
         )
         return self.text(text_id)
 
-    def settle(self, text_id, status, reason, now):
+    def settle(self, text_id, attempt, status, reason, now):
+        """
+        How attempt C{attempt} ended for good; a late answer to an attempt
+        that a restart already gave up on changes nothing.
+        """
         self._conn.execute(
-            "UPDATE sms_outbox SET status = ?, reason = ?, updated_at = ?, tries = tries + 1 WHERE id = ?",
-            (status, reason, now, text_id),
+            "UPDATE sms_outbox SET status = ?, reason = ?, updated_at = ?, tries = tries + 1"
+            f" WHERE id = ? AND status = '{SENDING}' AND attempt = ?",
+            (status, reason, now, text_id, attempt),
         )
         return self.text(text_id)
+
+    def interrupted(self, reason, now):
+        """
+        Mark the texts left "sending" by a stopped mcc as L{UNCERTAIN} and
+        return them: whether the provider took them cannot be known.
+        """
+        rows = self._conn.execute(
+            f"UPDATE sms_outbox SET status = '{UNCERTAIN}', reason = ?, updated_at = ?"
+            f" WHERE status = '{SENDING}' RETURNING {', '.join(TEXT_COLUMNS)}",
+            (reason, now),
+        ).fetchall()
+        return sorted((OutgoingText(*row) for row in rows), key=lambda text: text.id)
 
     def drop_queued(self, gateway_id, number, reason, now):
         """

@@ -371,6 +371,34 @@ MIGRATIONS = [
         PRIMARY KEY (owner, app_server, node)
     );
     """,
+    # 13: a text is marked "sending", with the number of its attempt,
+    # before mcc asks the provider for it, so that a restart knows which
+    # texts it may or may not have sent ("uncertain") instead of sending
+    # them twice.  SQLite cannot change a CHECK: the table is rebuilt.
+    """
+    CREATE TABLE sms_outbox_next (
+        id INTEGER PRIMARY KEY,
+        gateway_id INTEGER NOT NULL REFERENCES sms_gateways(id) ON DELETE CASCADE,
+        chat_id INTEGER REFERENCES chats(id) ON DELETE SET NULL,
+        number TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'uncertain')),
+        tries INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO sms_outbox_next
+        (id, gateway_id, chat_id, number, body, status, tries, reason, created_at, updated_at)
+        SELECT id, gateway_id, chat_id, number, body, status, tries, reason, created_at, updated_at
+        FROM sms_outbox;
+    DROP TABLE sms_outbox;
+    ALTER TABLE sms_outbox_next RENAME TO sms_outbox;
+    CREATE INDEX sms_outbox_queued ON sms_outbox(gateway_id, number, id) WHERE status = 'queued';
+    CREATE INDEX sms_outbox_sending ON sms_outbox(id) WHERE status = 'sending';
+    """,
 ]
 
 

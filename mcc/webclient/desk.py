@@ -46,6 +46,7 @@ def chat_summary(chat):
     return {
         "id": chat.id,
         "state": chat.state,
+        "protocol": chat.protocol,
         "visitor": chat.visitor_name,
         "email": chat.visitor_email,
         "question": chat.question,

@@ -11,6 +11,7 @@ operator's numbered events (L{mcc.webclient.desk}).
     POST /client/api/chats/ID/files        the file as the body, its name in
                                            X-File-Name (UTF-8, percent-encoded)
     GET  /client/api/chats/ID/files/FILE   a file of the chat, as an attachment
+    POST /client/api/chats/ID/segments     {"text"} -> {"texts": N}, SMS chats
 
 Operations on a chat are looked up in L{OPERATIONS} by name; those of
 L{mcc.routing.operations} decide for themselves who may act on which chat.
@@ -149,6 +150,22 @@ def end(api, username, chat, body):
     return {"chat": chat_summary(api.chats.by_id(chat.id))}
 
 
+def segments(api, username, chat, body):
+    """
+    How many texts a reply would cost, for a chat whose visitor's channel
+    charges per text (SMS): the count its gateway would send.
+    """
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise ApiError(400, "invalid-field", "'text' is the reply to count")
+    if len(text) > api.max_message_size:
+        raise ApiError(400, "too-long", f"a message holds at most {api.max_message_size} characters")
+    cost = getattr(api.chats.visitor_channels.get(chat.protocol), "reply_cost", None)
+    if cost is None:
+        raise ApiError(400, "not-sms", "only an SMS chat's replies cost texts")
+    return {"texts": cost(chat, text)}
+
+
 def transfer_targets(api, username, chat, body):
     return {"targets": [asdict(t) for t in api.operations.transfer_targets(chat.id, username)]}
 
@@ -237,6 +254,7 @@ OPERATIONS = {
     "send-canned": send_canned,
     "details": details,
     "transcript": email_transcript,
+    "segments": segments,
 }
 """
 C{name -> (api, username, chat, body) -> answer}: what

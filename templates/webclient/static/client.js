@@ -136,6 +136,7 @@
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); send(id); }
     });
     textarea.addEventListener("input", function () { typed(id); });
+    textarea.addEventListener("input", function () { costs(id); });
     pane.querySelector('[data-action="take"]').addEventListener("click", function () { act(id, "take"); });
     pane.querySelector('[data-action="end"]').addEventListener("click", function () { act(id, "end"); });
     pane.querySelector('[data-action="close"]').addEventListener("click", function () { forget(id); });
@@ -407,6 +408,7 @@
     var text = textarea.value;
     if (!text.trim() || chat.ended) { return; }
     textarea.value = "";
+    costs(id);
     if (text.trim() === "/end") { act(id, "end"); return; }
     var canned = /^\/([a-z0-9][a-z0-9_-]{0,31})$/i.exec(text.trim());
     if (canned) { sendCanned(id, canned[1], text); return; }
@@ -415,6 +417,32 @@
     api("POST", "chats/" + id + "/messages", { text: text }).then(function (answer) {
       if (answer.error) { line(chat, "notice", null, "Not sent: " + answer.message); textarea.value = text; }
     }, function () { line(chat, "notice", null, "Not sent: the connection failed."); textarea.value = text; });
+  }
+
+  // SMS: what a reply will cost, counted by the server's segment rules
+
+  function costs(id) {
+    var chat = chats[id];
+    if (chat.details.protocol !== "sms") { return; }
+    var composer = chat.pane.querySelector(".composer");
+    var shown = composer.querySelector(".sms-cost");
+    if (!shown) {
+      shown = document.createElement("p");
+      shown.className = "sms-cost";
+      shown.setAttribute("aria-live", "polite");
+      shown.dataset.smsCost = "";
+      composer.appendChild(shown);
+    }
+    var textarea = chat.pane.querySelector("textarea");
+    window.clearTimeout(chat.costTimer);
+    if (!textarea.value.trim()) { shown.textContent = ""; return; }
+    chat.costTimer = window.setTimeout(function () {
+      var text = textarea.value;
+      api("POST", "chats/" + id + "/segments", { text: text }).then(function (answer) {
+        if (answer.error || textarea.value !== text) { return; }
+        shown.textContent = answer.texts === 1 ? "Sent as 1 text" : "Sent as " + answer.texts + " texts";
+      });
+    }, 250);
   }
 
   function typed(id) {
