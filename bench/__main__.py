@@ -8,6 +8,7 @@ bench/results/latest.txt (smoke.txt for --smoke).
 
     python -m bench                 # 200 and 1,000 users, 100 and 1,000 chats (make bench)
     python -m bench --smoke         # 20 users, 10 chats, a few seconds (make bench-smoke)
+    python -m bench --history-chats 1000000   # also the Activity tab's histories
 
 Every process it starts (Prosody, twistd, tsung, epmd) is stopped at the
 end, after a failure or a Ctrl-C too.
@@ -21,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import chat, compare, idle, report, roundtrip, tsung
+from bench import chat, compare, history, idle, report, roundtrip, tsung
 from bench.processes import Processes
 
 RESULTS = Path(__file__).with_name("results")
@@ -59,6 +60,11 @@ def _parser():
     parser.add_argument(
         "--idle-visitors", type=int, default=10_000,
         help="idle long-polling visitors; 0 skips (default: 10000)",
+    )
+    parser.add_argument(
+        "--history-chats", type=int, default=0,
+        help="also time the Activity tab's histories on this many generated chats of "
+        "20 events each; 0 skips (default: 0)",
     )
     parser.add_argument(
         "--smoke", action="store_true",
@@ -160,10 +166,13 @@ def run(arguments, folder, processes, out):
         out.write(f"mcc under cProfile: {loads[0].users} users...\n")
         out.flush()
         profile = report.hottest(compare.profile_mcc(processes, folder, loads[0]), loads[0])
-    return report.render(
+    text = report.render(
         report.command_line(), throughput, idle_runs, idle_sessions, profile,
         chat_runs, idle_visitor_run,
     )
+    if arguments.history_chats:
+        text += "\n" + history.report(arguments.history_chats, out)
+    return text
 
 
 def main(argv=None, out=sys.stdout):

@@ -298,7 +298,7 @@ def makeService(config, reactor=None):
     for part in (xmpp, chats, transcripts, web_channel, gateways):
         part.setServiceParent(mcc)
     zone = zone_named(config.time_zone)
-    history = ChatHistory(store, reactor, zone)
+    history = ChatHistory(store, reactor, zone, files=files)
     chats.on_finished.append(history.chat_finished)
     retention = Retention(history, reactor)
     retention.setName("retention")
@@ -367,6 +367,7 @@ def makeService(config, reactor=None):
         run_in_thread=run_in_thread,
         history=history,
         monitor=monitor,
+        operations=operations,
     )
     web.putChild(b"admin", admin.resource())
 

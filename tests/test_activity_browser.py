@@ -46,6 +46,7 @@ def add_chat(server, number, started, queue, visitor_name, messages=()):
         visitor_email=f"visitor{number}@example.org",
         ip="203.0.113.9",
         referrer="https://shop.example/orders",
+        page="https://shop.example/help",
     )
     for offset, (kind, data) in enumerate(messages):
         server.store.chats.add_event(chat.id, kind, data, started + 20 + offset)
@@ -73,8 +74,14 @@ async def test_admin_finds_yesterdays_chat_by_queue_reads_it_and_downloads_the_c
             ("picked_up", {"operator": "Olive Operator"}),
             ("message", {"from": "visitor", "name": "Vera Visitor", "text": "Where is my parcel?"}),
             ("message", {"from": "operator", "name": "Olive Operator", "text": "It left today."}),
+            (
+                "transferred",
+                {"from_queue": "Sales", "to_queue": "Support", "from_operator": "olive", "to_operator": "sue"},
+            ),
         ],
     )
+    server.store.tags.add_to_chat(wanted.id, "Parcel", "parcel", "olive", 1)
+    server.store.tags.add_to_chat(wanted.id, "Late", "late", "olive", 2)
     add_chat(server, 2, moment(yesterday, 11), "Support", "Sue Support")
     add_chat(server, 3, moment(yesterday, 12), "Sales", "=HYPERLINK(\"http://evil\")")
     add_chat(server, 4, moment(today, 0) + 60, "Sales", "Tom Today")
@@ -102,6 +109,8 @@ async def test_admin_finds_yesterdays_chat_by_queue_reads_it_and_downloads_the_c
         await expect(transcript).to_contain_text("Vera Visitor: Where is my parcel?")
         await expect(transcript).to_contain_text("Olive Operator: It left today.")
         await expect(transcript).to_contain_text("Olive Operator picked up the chat.")
+        await expect(transcript).to_contain_text("Transferred from olive to the queue Support, where sue took it.")
+        await expect(page.get_by_text("Parcel, Late")).to_be_visible()
         await expect(page.get_by_text("Times in Europe/Paris.")).to_be_visible()
 
         await page.go_back()
@@ -119,6 +128,9 @@ async def test_admin_finds_yesterdays_chat_by_queue_reads_it_and_downloads_the_c
     assert {record["queue"] for record in records} == {"Sales"}
     assert records[0]["started"].startswith(f"{yesterday.isoformat()}T10:00:00+0")
     assert (records[0]["messages_visitor"], records[0]["messages_operator"]) == ("1", "1")
+    assert (records[0]["transferred_to"], records[0]["tags"]) == ("Support", "Parcel; Late")
+    assert (records[0]["referrer"], records[0]["page"]) == ("https://shop.example/orders", "https://shop.example/help")
+    assert (records[1]["transferred_to"], records[1]["tags"]) == ("", "")
     assert records[1]["visitor_name"] == "'=HYPERLINK(\"http://evil\")"
 
 
@@ -194,10 +206,71 @@ async def test_admin_watches_a_chat_appear_and_be_taken_live(server):
                 "Olive 1 chat"
             )
 
-            await row.get_by_role("link", name="Vera").click()
+            await row.get_by_role("link", name="Vera", exact=True).click()
             transcript = page.locator("ol.transcript")
             await expect(transcript).to_contain_text("Olive here, let me look.")
             await visitor.say("Thank you!")
             await expect(transcript).to_contain_text("Vera: Thank you!", timeout=LIVE)
     finally:
         await olive.close()
+
+
+@requires_tool("chromium")
+@asyncio_test
+async def test_admin_watches_a_transfer_live_and_moves_a_waiting_chat_to_another_queue(server):
+    from twisted.internet import reactor
+
+    from mcc.routing.operations import ChatOperations
+    from tests.test_chat_end_to_end import has_body, message_matching, operators, staff
+    from tests.visitor_client import Visitor
+
+    olive, peter = await operators(server, "olive", "peter")
+    staff(server, "Sales", "olive")
+    staff(server, "Support", "peter")
+    operations = ChatOperations(server.store, server.chats, reactor)
+    vera, walt = Visitor(server), Visitor(server)
+    try:
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await sign_in_as_first_admin(page, server)
+            await page.goto(server.http_url + "/admin/activity/live")
+            sales = page.get_by_role("region", name="Sales")
+            support = page.get_by_role("region", name="Support")
+            await expect(sales.get_by_text("0 waiting, 0 active")).to_be_visible()
+
+            code, body = await vera.start(queue="Sales", name="Vera", question="Is it shipped?")
+            assert code == 201, body
+            await expect(sales.locator("tr", has_text="Vera")).to_contain_text("waiting", timeout=LIVE)
+            offer = await message_matching(olive, has_body("New chat for Sales"))
+            olive.send_message(mto=offer["from"].bare, mbody="Olive here.", mtype="chat")
+            await expect(sales.locator("tr", has_text="Vera")).to_contain_text("talking", timeout=LIVE)
+
+            chat = server.chats.chat(vera.token)
+            operations.transfer(chat.id, "olive", queue="Support", note="A billing question")
+            ringing = await message_matching(peter, has_body("transfers this chat to Support"))
+            peter.send_message(mto=ringing["from"].bare, mbody="Peter from Support.", mtype="chat")
+            row = support.locator("tr", has_text="Vera")
+            await expect(row).to_contain_text("talking", timeout=LIVE)
+            await expect(row).to_contain_text("Peter")
+            await expect(sales.locator("tr", has_text="Vera")).to_have_count(0)
+
+            code, body = await walt.start(queue="Sales", name="Walt", question="Do you ship abroad?")
+            assert code == 201, body
+            await message_matching(olive, has_body("New chat for Sales"))
+            waiting = sales.locator("tr", has_text="Walt")
+            await expect(waiting).to_contain_text("waiting", timeout=LIVE)
+            await waiting.get_by_role("link", name="Transfer or end the chat with Walt").click()
+            await page.get_by_label("Transfer to").select_option(label="Queue Support (1 available)")
+            await page.get_by_label("Note for who takes it").fill("Abroad: Support knows")
+            await page.get_by_role("button", name="Transfer").click()
+            await expect(page.get_by_role("status")).to_contain_text("Transferring chat")
+            rings = await message_matching(peter, has_body("New chat for Support"))
+            assert "Walt" in rings["body"]
+            note = await message_matching(peter, has_body("Note from An administrator"))
+            assert "Abroad: Support knows" in note["body"]
+            await expect(support.locator("tr", has_text="Walt")).to_contain_text("waiting", timeout=LIVE)
+            moved = server.chats.chat(walt.token)
+            assert (moved.queue, moved.state) == ("Support", "waiting")
+    finally:
+        await olive.close()
+        await peter.close()

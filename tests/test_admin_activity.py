@@ -449,3 +449,115 @@ def test_a_csv_stream_that_fails_half_way_cuts_the_connection():
     clock.advance(0)
     assert request.lost and request.producer is None and request.written == []
     assert not finished.called
+
+
+class Intervening:
+    """
+    A chat service and its operations on the world's store, for the admin
+    to transfer and end chats through.
+    """
+
+    def __init__(self, world):
+        from mcc.routing.chats import ChatService, Timeouts
+        from mcc.routing.operations import ChatOperations
+        from tests.test_routing_chats import RecordingChannel
+
+        tokens = (f"{n:02d}" * 12 for n in range(100))
+        self.channel = RecordingChannel()
+        self.chats = ChatService(
+            world.store, world.availability, world.queues.operators_of, world.clock,
+            lambda: next(tokens), Timeouts(answer=60, visitor=900, poll=25, reconnect=30), self.channel,
+        )
+        world.site.operations = ChatOperations(world.store, self.chats, world.clock)
+        world.accounts.add("peter", "peter-pw", display_name="Peter Operator")
+        sales, support = world.queues.create("Sales"), world.queues.create("Support")
+        world.queues.assign(sales.id, ["olive"])
+        world.queues.assign(support.id, ["peter"])
+        world.availability.resource_available("olive", "desk")
+        world.availability.resource_available("peter", "desk")
+
+    def start(self, queue="Sales"):
+        from mcc.routing.chats import Visitor
+
+        return self.chats.start(Visitor(name="Vera", question="hello", ip="203.0.113.7"), queue=queue)
+
+
+@pytest.fixture
+def intervening(world):
+    return Intervening(world)
+
+
+def test_the_monitor_leads_to_transferring_a_waiting_chat_to_another_queue(world, intervening):
+    chat = intervening.start()
+    browser = world.admin()
+    live = browser.get("/admin/activity/live")
+    assert f'href="/admin/activity/chats/{chat.id}/intervene"' in live.text
+    page = browser.get(f"/admin/activity/chats/{chat.id}/intervene")
+    assert page.code == 200
+    assert re.findall(r'<option value="([^"]+)"', page.text) == ["queue:Support", "user:olive", "user:peter"]
+    page = browser.post(f"/admin/activity/chats/{chat.id}/transfer", {"target": "queue:Support", "note": "Billing question"})
+    assert (page.code, page.location) == (303, "/admin/activity/live")
+    assert f"Transferring chat {chat.id} to Support." in browser.follow().text
+    moved = world.store.chats.by_id(chat.id)
+    assert (moved.queue, moved.state) == ("Support", "waiting")
+    transferred = [e.data for e in world.store.chats.events_after(chat.id, 0, include_internal=True) if e.kind == "transferred"]
+    assert transferred == [{"from_queue": "Sales", "to_queue": "Support", "from_operator": None, "to_operator": None}]
+    assert ("offer", chat.guest, ("peter",)) in intervening.channel.calls
+
+
+def test_an_admin_transfers_an_active_chat_to_an_operator_and_ends_another(world, intervening):
+    chat = intervening.start()
+    intervening.chats.operator_says(chat.guest, "olive", "Hi")
+    browser = world.admin()
+    browser.get(f"/admin/activity/chats/{chat.id}/intervene")
+    page = browser.post(f"/admin/activity/chats/{chat.id}/transfer", {"target": "user:peter"})
+    assert page.code == 303
+    assert intervening.chats.transfer_offered(chat.id) == {"peter"}
+    other = intervening.start()
+    browser.get(f"/admin/activity/chats/{other.id}/intervene")
+    page = browser.post(f"/admin/activity/chats/{other.id}/end", {})
+    assert (page.code, page.location) == (303, "/admin/activity/live")
+    ended = world.store.chats.by_id(other.id)
+    assert (ended.state, ended.closed_by) == ("closed", "admin")
+
+
+def test_refused_interventions_say_why_and_change_nothing(world, intervening):
+    chat = intervening.start()
+    browser = world.admin()
+    browser.get(f"/admin/activity/chats/{chat.id}/intervene")
+    world.availability.resource_gone("peter", "desk")
+    page = browser.post(f"/admin/activity/chats/{chat.id}/transfer", {"target": "queue:Support"})
+    assert page.code == 409
+    assert "Nobody is available at Support now." in page.text
+    page = browser.post(f"/admin/activity/chats/{chat.id}/transfer", {"target": "nowhere"})
+    assert page.code == 400 and "Choose where the chat goes." in page.text
+    page = browser.post(f"/admin/activity/chats/{chat.id}/transfer", {"target": "queue:Support"}, csrf="0" * 32)
+    assert page.code == 403
+    assert world.store.chats.by_id(chat.id).queue == "Sales"
+    intervening.chats.visitor_ends(chat.token)
+    page = browser.get(f"/admin/activity/chats/{chat.id}/intervene")
+    assert page.code == 409 and "This chat has ended." in page.text and "End the chat" not in page.text
+    page = browser.post(f"/admin/activity/chats/{chat.id}/end", {})
+    assert page.code == 409 and "This chat has ended." in page.text
+    assert browser.get("/admin/activity/chats/999/intervene").code == 404
+
+
+def test_without_operations_there_is_no_way_to_intervene(world):
+    chat = world.chat(world.clock.seconds(), state="waiting")
+    browser = world.admin()
+    assert "Transfer or end" not in browser.get("/admin/activity/live").text
+    assert browser.get(f"/admin/activity/chats/{chat.id}/intervene").code == 404
+
+
+def test_the_tag_filter_and_the_pages_of_a_chat(world):
+    tagged = world.chat(at(2026, 12, 1, 9), visitor_name="Vera", page="https://shop.example/cart", referrer="https://search.example/")
+    world.chat(at(2026, 12, 1, 10), visitor_name="Walt")
+    world.store.tags.add_to_chat(tagged.id, "Refund", "refund", "olive", 1)
+    browser = world.admin()
+    page = browser.get("/admin/activity?from=2026-12-01&tag=refund")
+    assert '<option selected>Refund</option>' in page.text
+    assert "Vera" in page.text and "Walt" not in page.text
+    page = browser.get(f"/admin/activity/chats/{tagged.id}")
+    assert "<dt>Page</dt><dd>https://shop.example/cart</dd>" in page.text
+    assert "<dt>Came from</dt><dd>https://search.example/</dd>" in page.text
+    assert "<dt>Tags</dt><dd>Refund</dd>" in page.text

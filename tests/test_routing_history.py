@@ -212,10 +212,48 @@ def test_transcript_shows_every_event_and_unknown_kinds_generically(chats):
     assert chats.history.transcript(999) is None
 
 
+def test_transfers_files_and_emails_read_as_sentences():
+    assert describe("transfer", {"text": "You are being transferred to Billing.", "to": "Billing"}) == (
+        "The visitor was told: You are being transferred to Billing."
+    )
+    assert describe(
+        "transfer_offered", {"by": "olive", "from": "olive", "queue": "Billing", "user": None, "note": "VIP"}
+    ) == "olive offered the chat to the queue Billing. Note: VIP"
+    assert describe(
+        "transfer_offered", {"by": "admin", "from": None, "queue": None, "user": "peter", "note": ""}
+    ) == "admin moved the waiting chat to peter."
+    assert describe("transfer_taken", {"operator": "peter", "from": "olive"}) == "peter took the transfer from olive."
+    assert describe("transfer_returned", {"to": "olive", "reason": "unanswered"}) == (
+        "The transfer was called off (nobody took it in time); the chat stayed with olive."
+    )
+    assert describe(
+        "transferred", {"from_queue": "Sales", "to_queue": "Billing", "from_operator": "olive", "to_operator": "peter"}
+    ) == "Transferred from olive to the queue Billing, where peter took it."
+    assert describe(
+        "transferred", {"from_queue": "Sales", "to_queue": "Billing", "from_operator": None, "to_operator": None}
+    ) == "Transferred from the queue Sales to the queue Billing."
+    assert describe(
+        "file", {"id": "x", "name": "invoice.pdf", "size": 1200, "type": "application/pdf", "from": "visitor"}
+    ) == "The visitor sent a file: invoice.pdf (1200 bytes)."
+    assert describe("email", {"to": "v@example.org", "status": "sent", "why": ""}) == (
+        "The transcript by e-mail to v@example.org: sent."
+    )
+    assert describe("email", {"to": "v@example.org", "status": "failed", "why": "550 no such user"}) == (
+        "The transcript by e-mail to v@example.org: could not be sent (550 no such user)."
+    )
+
+
+def test_a_transcript_has_the_chats_tags(chats):
+    chat = chats.add(at(2026, 12, 1, 9))
+    chats.store.tags.add_to_chat(chat.id, "Refund", "refund", "olive", 1)
+    assert chats.history.transcript(chat.id).tags == ("Refund",)
+
+
 def test_describe_knows_the_ends():
     assert describe("ended", {"by": "timeout"}) == "The visitor left."
     assert describe("missed", {"by": "timeout"}) == "Nobody answered the chat in time."
     assert describe("transfer", {}) == "Transfer"
+    assert describe("later_kind", {"a": 1}) == "Later kind (a: 1)"
 
 
 @pytest.mark.parametrize(
@@ -254,13 +292,24 @@ def test_csv_rows_in_range_and_queues_read_in_batches(chats):
             visitor_name="=HYPERLINK(\"http://x\")" if n == 0 else f"Visitor {n}",
             visitor_email="v@example.org",
             ip="203.0.113.7",
-            referrer="https://shop.example/cart",
+            referrer="https://search.example/?q=shoes",
+            page="https://shop.example/cart",
             messages=[
                 ("message", {"from": "visitor", "text": "hi"}),
                 ("message", {"from": "visitor", "text": "anyone?"}),
                 ("message", {"from": "operator", "text": "yes"}),
+                ("transferred", {"from_queue": "Sales", "to_queue": None, "from_operator": "olive", "to_operator": "=peter"}),
+                ("transferred", {"from_queue": "Sales", "to_queue": "Billing", "from_operator": "peter", "to_operator": "olive"}),
+            ] if n == 0 else [
+                ("message", {"from": "visitor", "text": "hi"}),
+                ("message", {"from": "visitor", "text": "anyone?"}),
+                ("message", {"from": "operator", "text": "yes"}),
+                ("transferred", {"from_queue": "Sales", "to_queue": None, "from_operator": "olive", "to_operator": "peter"}),
             ],
         )
+    chats.store.tags.add_to_chat(1, "Refund", "refund", "olive", 1)
+    chats.store.tags.add_to_chat(1, "=cmd", "=cmd", "olive", 2)
+    chats.store.tags.add_to_chat(3, "Shoes", "shoes", "olive", 1)
     chats.add(at(2026, 12, 2, 0, 0), queue="Sales")  # the next day
     query = Query(day("2026-12-01"), day("2026-12-01"), queues=("Sales",))
     rows = csv_text(chats.history.csv_rows(query, batch=2))
@@ -277,16 +326,23 @@ def test_csv_rows_in_range_and_queues_read_in_batches(chats):
         "protocol": "web",
         "state": "answered",
         "operator": "olive",
-        "transferred_to": "",
-        "tags": "",
+        "transferred_to": "Billing",
+        "tags": "Refund; =cmd",
         "visitor_name": "'=HYPERLINK(\"http://x\")",
         "visitor_email": "v@example.org",
         "ip": "203.0.113.7",
-        "referrer": "https://shop.example/cart",
+        "referrer": "https://search.example/?q=shoes",
         "page": "https://shop.example/cart",
         "messages_visitor": "2",
         "messages_operator": "1",
     }
+    second = dict(zip(rows[0], rows[2]))
+    assert (second["transferred_to"], second["tags"]) == ("peter", "Shoes")
+    third = dict(zip(rows[0], rows[3]))
+    assert (third["transferred_to"], third["tags"]) == ("peter", "")
+    tagged = Query(day("2026-12-01"), day("2026-12-01"), tag="  SHOES ")
+    assert [row[0] for row in csv_text(chats.history.csv_rows(tagged))[1:]] == ["3"]
+    assert [chat.id for chat in chats.history.search(tagged).chats] == [3]
 
 
 def test_csv_transcript_column(chats):

@@ -39,7 +39,8 @@ class World:
             visitor_name=f"Visitor {self.count}",
             visitor_email=f"v{self.count}@example.org",
             ip="203.0.113.7",
-            referrer="https://shop.example/",
+            referrer="https://search.example/",
+            page="https://shop.example/",
             user_agent="Firefox",
             question="Where is my order?",
             **fields,
@@ -63,7 +64,7 @@ class World:
     def chat_row(self, chat_id):
         return self.file(
             "SELECT visitor_name, visitor_email, ip, referrer, user_agent, question, queue,"
-            " state, created_at, closed_at FROM chats WHERE id = ?",
+            " state, created_at, closed_at, page FROM chats WHERE id = ?",
             chat_id,
         )
 
@@ -73,6 +74,18 @@ class World:
             " FROM chat_events WHERE chat_id = ? ORDER BY seq",
             chat_id,
         )
+
+
+def result(deferred):
+    """
+    What C{deferred} fired with: the last batch ran already.
+    """
+    found = []
+    deferred.addBoth(found.append)
+    assert found, "the change is still running"
+    if hasattr(found[0], "raiseException"):
+        found[0].raiseException()
+    return found[0]
 
 
 @pytest.fixture
@@ -92,22 +105,23 @@ def test_purge_removes_old_transcripts_and_nothing_else(world):
     still_open = world.chat(DEC_1, state="active")
     world.history.set_transcript_days(10)
     before = {chat.id: world.chat_row(chat.id) for chat in (old, recent, still_open)}
-    assert world.history.purge() == 1
+    assert result(world.history.purge()) == 1
     assert world.events(old.id) == []
     after = world.chat_row(old.id)[0]
     assert after[5] == "" and after[:5] == before[old.id][0][:5] and after[6:] == before[old.id][0][6:]
+    assert after[10] == "https://shop.example/"
     assert world.file("SELECT transcript_removed_at FROM chats WHERE id = ?", old.id) == [
         (world.clock.seconds(),)
     ]
     for kept in (recent, still_open):
         assert world.chat_row(kept.id) == before[kept.id]
         assert len(world.events(kept.id)) == 2
-    assert world.history.purge() == 0
+    assert result(world.history.purge()) == 0
 
 
 def test_without_a_retention_nothing_is_purged(world):
     world.chat(DEC_1)
-    assert world.history.purge() == 0
+    assert result(world.history.purge()) == 0
     assert world.file("SELECT count(*) FROM chat_events") == [(2,)]
 
 
@@ -141,9 +155,9 @@ def test_anonymise_forgets_the_visitors_of_the_range_and_keeps_what_was_said(wor
     before = {chat.id: (world.chat_row(chat.id), world.events(chat.id)) for chat in (other_queue, other_day, still_open)}
     query = Query(day("2026-12-01"), day("2026-12-01"), queues=("Sales",))
     assert world.history.ended_count(query) == 1
-    assert world.history.anonymise(query) == 1
+    assert result(world.history.anonymise(query)) == 1
     assert world.chat_row(inside.id) == [
-        ("", "", "", "", "", "Where is my order?", "Sales", "closed", DEC_1, DEC_1 + 60)
+        ("", "", "", "", "", "Where is my order?", "Sales", "closed", DEC_1, DEC_1 + 60, "")
     ]
     assert world.events(inside.id) == [("message", "", "hello"), ("note", None, "VIP")]
     for chat_id, (row, events) in before.items():
@@ -154,7 +168,7 @@ def test_delete_removes_the_chats_of_the_range_with_their_events_only(world):
     inside = world.chat(DEC_1)
     kept = [world.chat(DEC_1, queue="Support"), world.chat(DEC_1 + DAY), world.chat(DEC_1, state="active")]
     query = Query(day("2026-12-01"), day("2026-12-01"), queues=("Sales",))
-    assert world.history.delete(query) == 1
+    assert result(world.history.delete(query)) == 1
     assert world.chat_row(inside.id) == [] and world.events(inside.id) == []
     assert [row[0] for row in world.file("SELECT id FROM chats ORDER BY id")] == [c.id for c in kept]
     assert world.file("SELECT count(*) FROM chat_events") == [(6,)]
@@ -230,3 +244,81 @@ def test_a_failed_removal_changes_nothing(world):
         world.store.history.remove_transcripts("no_such_column = 1", [], 0)
     assert len(world.events(chat.id)) == 2
     assert world.store.history._conn.in_transaction is False
+
+
+def turn(clock):
+    """
+    Run what is due on C{clock} now, not what that schedules: one turn.
+    """
+    due = list(clock.getDelayedCalls())
+    for call in due:
+        clock.calls.remove(call)
+        call.func(*call.args, **call.kw)
+
+
+class RecordingFiles:
+    """
+    Stands for L{ChatFiles}: which chats' files went.
+    """
+
+    def __init__(self):
+        self.deleted = []
+
+    def delete_files(self, chat_id):
+        self.deleted.append(chat_id)
+        return 0
+
+
+def test_purge_deletes_the_files_of_the_transcripts_it_removes(world):
+    world.history.files = RecordingFiles()
+    old = world.chat(DEC_1, ended=DEC_1 + 60)
+    world.chat(DEC_1 + 25 * DAY, ended=DEC_1 + 25 * DAY + 60)
+    world.chat(DEC_1, state="active")
+    world.history.set_transcript_days(10)
+    assert result(world.history.purge()) == 1
+    assert world.history.files.deleted == [old.id]
+
+
+def test_delete_deletes_the_files_of_the_chats(world):
+    world.history.files = RecordingFiles()
+    inside = world.chat(DEC_1)
+    world.chat(DEC_1, queue="Support")
+    assert result(world.history.delete(Query(day("2026-12-01"), day("2026-12-01"), queues=("Sales",)))) == 1
+    assert world.history.files.deleted == [inside.id]
+
+
+def test_a_queue_that_keeps_no_transcripts_deletes_their_files(world):
+    world.history.files = RecordingFiles()
+    sales = world.store.queues.add("Sales", "", now=0)
+    world.history.set_privacy(sales.id, False, "keep")
+    chat = world.chat(DEC_1)
+    world.history.chat_finished(chat)
+    assert world.history.files.deleted == [chat.id]
+
+
+@pytest.mark.parametrize("action", ["purge", "delete", "anonymise"])
+def test_large_changes_run_in_batches_between_turns_and_count_exactly(world, action):
+    made = [world.chat(DEC_1 + n, ended=DEC_1 + 60) for n in range(7)]
+    world.chat(DEC_1, state="active")
+    world.history.set_transcript_days(10)
+    query = Query(day("2026-12-01"), day("2026-12-01"))
+    running = (
+        world.history.purge(batch=3)
+        if action == "purge"
+        else getattr(world.history, action)(query, batch=3)
+    )
+    found = []
+    running.addCallback(found.append)
+    assert found == []
+    touched = {
+        "purge": "SELECT count(*) FROM chats WHERE transcript_removed_at IS NOT NULL",
+        "delete": "SELECT 8 - count(*) FROM chats",
+        "anonymise": "SELECT count(*) FROM chats WHERE visitor_name = ''",
+    }[action]
+    assert world.file(touched) == [(3,)]
+    turn(world.clock)
+    assert world.file(touched) == [(6,)] and found == []
+    turn(world.clock)
+    assert found == [len(made)] and world.clock.getDelayedCalls() == []
+    assert world.file(touched) == [(7,)]
+    assert world.file("SELECT count(*) FROM chats WHERE state = 'active' AND visitor_name != ''") == [(1,)]

@@ -20,7 +20,7 @@ from werkzeug.exceptions import NotFound
 from zope.interface import implementer
 
 from mcc.admin.shell import form_flag, form_list, form_text
-from mcc.routing.errors import UnknownQueue
+from mcc.routing.errors import ChatError, UnknownQueue
 from mcc.routing.history import OUTCOMES, HistoryError, Query, outcome, parse_day
 from mcc.routing.monitor import elapsed
 
@@ -35,7 +35,7 @@ def query_from(request, today):
     """
     The L{Query} a request's parameters ask for: C{from} and C{to}
     (either alone stands for both; neither, for today), C{queue} (repeated),
-    C{operator}, C{protocol}, C{outcome} and C{q}, the text to find.
+    C{operator}, C{protocol}, C{outcome}, C{tag} and C{q}, the text to find.
     """
     first, last = form_text(request, "from"), form_text(request, "to")
     first = parse_day(first, "from") if first else None
@@ -49,6 +49,7 @@ def query_from(request, today):
         protocol=form_text(request, "protocol"),
         outcome=form_text(request, "outcome"),
         text=form_text(request, "q"),
+        tag=form_text(request, "tag"),
     )
 
 
@@ -62,6 +63,7 @@ def query_parameters(query, **overrides):
         ("operator", query.operator),
         ("protocol", query.protocol),
         ("outcome", query.outcome),
+        ("tag", query.tag),
         ("q", query.text),
     ):
         if value:
@@ -193,6 +195,7 @@ class ActivityTab:
             results=results,
             queue_names=self.history.queue_names(),
             operators=self.history.operators(),
+            tag_names=self.history.tag_names(),
             outcome_names=OUTCOMES,
             protocols=("web",),
             link=lambda **overrides: "?" + query_parameters(query, **overrides),
@@ -219,6 +222,7 @@ class ActivityTab:
             local=self.history.local,
             outcome=outcome(transcript.chat),
             version=self.site.monitor.version if self.site.monitor else 0,
+            can_intervene=self.site.operations is not None,
             back="/admin/activity?"
             + urlencode(
                 [("from", self.history.local(transcript.chat.created_at).date().isoformat())]
@@ -247,7 +251,12 @@ class ActivityTab:
         return self._page(request, "activity/live.html", **self._live_context())
 
     def _live_context(self):
-        return {"snapshot": self.site.monitor.snapshot(), "local": self.history.local, "elapsed": elapsed}
+        return {
+            "snapshot": self.site.monitor.snapshot(),
+            "local": self.history.local,
+            "elapsed": elapsed,
+            "intervene": self.site.operations is not None,
+        }
 
     @app.route("/live.json", methods=["GET"])
     def live_news(self, request):
@@ -359,14 +368,75 @@ class ActivityTab:
         except HistoryError as problem:
             return self._filter_problem(request, problem)
         if action == "delete":
-            count = self.history.delete(query)
-            message = f"Deleted {_chats(count)}."
+            changing, verb = self.history.delete(query), "Deleted"
         else:
-            count = self.history.anonymise(query)
-            message = f"Anonymised {_chats(count)}."
-        return self.site.done(
-            request, self.visit, message, "/admin/activity?" + query_parameters(query)
+            changing, verb = self.history.anonymise(query), "Anonymised"
+        return changing.addCallback(
+            lambda count: self.site.done(
+                request, self.visit, f"{verb} {_chats(count)}.", "/admin/activity?" + query_parameters(query)
+            )
         )
+
+    # Intervening in a chat under way
+
+    def _operations(self):
+        if self.site.operations is None:
+            raise NotFound()
+        return self.site.operations
+
+    def _intervene_page(self, request, chat_id, status=200, error=None, note=""):
+        operations = self._operations()
+        transcript = self.history.transcript(chat_id)
+        if transcript is None:
+            raise NotFound()
+        try:
+            targets = operations.transfer_targets(chat_id, self.visit.user.username, by_admin=True)
+        except ChatError as refused:
+            targets, error = None, error or str(refused)
+            status = status if status != 200 else 409
+        return self._page(
+            request,
+            "activity/intervene.html",
+            status=status,
+            chat=transcript.chat,
+            targets=targets,
+            error=error,
+            note=note,
+            local=self.history.local,
+        )
+
+    @app.route("/chats/<int:chat_id>/intervene", methods=["GET"])
+    def intervene(self, request, chat_id):
+        """
+        The forms that transfer or end a chat waiting or under way.
+        """
+        return self._intervene_page(request, chat_id)
+
+    @app.route("/chats/<int:chat_id>/transfer", methods=["POST"])
+    def transfer(self, request, chat_id):
+        operations = self._operations()
+        kind, _, name = form_text(request, "target").partition(":")
+        note = form_text(request, "note")
+        if kind not in ("queue", "user") or not name:
+            return self._intervene_page(request, chat_id, 400, "Choose where the chat goes.", note)
+        try:
+            operations.transfer(
+                chat_id, self.visit.user.username, note=note, by_admin=True, **{kind: name}
+            )
+        except ChatError as refused:
+            return self._intervene_page(request, chat_id, 409, str(refused), note)
+        return self.site.done(
+            request, self.visit, f"Transferring chat {chat_id} to {name}.", "/admin/activity/live"
+        )
+
+    @app.route("/chats/<int:chat_id>/end", methods=["POST"])
+    def end(self, request, chat_id):
+        operations = self._operations()
+        try:
+            operations.end(chat_id, self.visit.user.username, by_admin=True)
+        except ChatError as refused:
+            return self._intervene_page(request, chat_id, 409, str(refused))
+        return self.site.done(request, self.visit, f"Ended chat {chat_id}.", "/admin/activity/live")
 
 
 def _chats(count):

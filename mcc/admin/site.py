@@ -52,11 +52,14 @@ class AdminSite(AdminShell):
 
     @param history: the L{ChatHistory} the Activity tab reads and changes.
     @param monitor: the L{LiveMonitor} the Activity tab watches.
+    @param operations: the L{ChatOperations} through which the Activity
+        tab transfers and ends chats.
     """
 
     tabs = TABS
 
-    def __init__(self, *args, history=None, monitor=None, **kwargs):
+    def __init__(self, *args, history=None, monitor=None, operations=None, **kwargs):
         AdminShell.__init__(self, *args, **kwargs)
         self.history = history
         self.monitor = monitor
+        self.operations = operations

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from twisted.application.internet import TimerService
+from twisted.internet import defer
 
 from mcc.routing.zones import system_zone
 
@@ -22,6 +23,10 @@ from mcc.store import IP_POLICIES, OUTCOMES, ChatFilter, ChatState
 
 PAGE_SIZE = 50
 CSV_BATCH = 500
+CHANGE_BATCH = 500
+"""
+Chats a bulk change or a purge changes per turn of the reactor.
+"""
 DAY = 24 * 60 * 60.0
 MAX_RETENTION_DAYS = 36500
 FIRST_YEAR = 1970
@@ -54,7 +59,7 @@ FORMULA_STARTS = frozenset("=+-@\t\r")
 What a spreadsheet reads as the start of a formula in a cell (CSV injection).
 """
 
-HIDDEN_KINDS = ("typing",)
+HIDDEN_KINDS = ("typing", "acknowledged", "acknowledgement_wanted")
 """
 Events that say nothing worth reading afterwards.
 """
@@ -107,6 +112,7 @@ class Query:
     protocol: str = ""
     outcome: str = ""
     text: str = ""
+    tag: str = ""
 
     def __post_init__(self):
         if self.first > self.last:
@@ -160,8 +166,73 @@ def describe(kind, data, internal=False):
         }.get(data.get("by"), f"The chat ended ({data.get('by', '')}).")
     if kind == "missed":
         return "Nobody answered the chat in time."
+    if kind in _DESCRIBED:
+        return _DESCRIBED[kind](data)
     fields = ", ".join(f"{name}: {value}" for name, value in sorted(data.items()))
     return f"{kind.replace('_', ' ').capitalize()}" + (f" ({fields})" if fields else "")
+
+
+def _target(queue, user):
+    if queue:
+        return f"the queue {queue}"
+    return user or "nobody"
+
+
+def _transfer_offered(data):
+    target = _target(data.get("queue"), data.get("user"))
+    if data.get("from") is None:
+        text = f"{data.get('by', '')} moved the waiting chat to {target}."
+    else:
+        text = f"{data.get('by', '')} offered the chat to {target}."
+    if data.get("note"):
+        text += f" Note: {data['note']}"
+    return text
+
+
+def _transferred(data):
+    target = _target(data.get("to_queue"), data.get("to_operator"))
+    if data.get("to_queue") and data.get("to_operator"):
+        target += f", where {data['to_operator']} took it"
+    earlier = data.get("from_operator") or (data.get("from_queue") and f"the queue {data['from_queue']}")
+    return f"Transferred {'from ' + earlier + ' ' if earlier else ''}to {target}."
+
+
+_RETURNS = {
+    "unanswered": "nobody took it in time",
+    "ended": "the chat ended first",
+    "restart": "the service restarted",
+}
+
+_EMAIL_STATES = {
+    "queued": "queued",
+    "sent": "sent",
+    "failed": "could not be sent",
+}
+
+
+def _email(data):
+    text = f"The transcript by e-mail to {data.get('to', '')}: {_EMAIL_STATES.get(data.get('status'), data.get('status', ''))}."
+    return text[:-1] + f" ({data['why']})." if data.get("why") else text
+
+
+_DESCRIBED = {
+    "transfer": lambda data: f"The visitor was told: {data['text']}" if data.get("text") else "Transfer",
+    "transfer_offered": _transfer_offered,
+    "transfer_taken": lambda data: f"{data.get('operator', '')} took the transfer from {data.get('from', '')}.",
+    "transfer_returned": lambda data: (
+        f"The transfer was called off ({_RETURNS.get(data.get('reason'), data.get('reason', ''))});"
+        f" the chat stayed with {data.get('to', '')}."
+    ),
+    "transferred": _transferred,
+    "file": lambda data: (
+        f"The {'visitor' if data.get('from') == 'visitor' else 'operator'} sent a file:"
+        f" {data.get('name', '')} ({data.get('size', 0)} bytes)."
+    ),
+    "email": _email,
+}
+"""
+Readable wording of the other kinds the chat service writes.
+"""
 
 
 def masked(ip, policy):
@@ -233,17 +304,21 @@ class Transcript:
     chat: object
     lines: list
     removed_at: datetime | None
+    tags: tuple = ()
 
 
 class ChatHistory:
     """
     The histories of one service, in its time zone C{zone}.
+
+    @param files: the L{ChatFiles} whose files go with the transcripts.
     """
 
-    def __init__(self, store, clock, zone):
+    def __init__(self, store, clock, zone, files=None):
         self.store = store
         self.clock = clock
         self.zone = zone
+        self.files = files
 
     # Days and times of the zone
 
@@ -272,6 +347,7 @@ class ChatHistory:
             outcome=query.outcome,
             text=query.text,
             ended=ended,
+            tag=" ".join(query.tag.split()).casefold(),
         )
 
     # Reading
@@ -326,13 +402,16 @@ class ChatHistory:
             if event.kind not in HIDDEN_KINDS
         ]
         removed = self.store.history.transcript_removed_at(chat.id)
-        return Transcript(chat, lines, self.local(removed))
+        return Transcript(chat, lines, self.local(removed), tuple(self.store.tags.of_chat(chat.id)))
 
     def queue_names(self):
         return [queue.name for queue in self.store.queues.all()]
 
     def operators(self):
         return self.store.history.operators()
+
+    def tag_names(self):
+        return [tag.name for tag in self.store.tags.all()]
 
     # CSV
 
@@ -354,14 +433,20 @@ class ChatHistory:
             cursor = (records[-1].created_at, records[-1].id)
             ids = [chat.id for chat in records]
             counts = self.store.history.message_counts(ids)
+            tags = self.store.history.tags_of(ids)
+            transfers = self.store.history.last_transfers(ids)
             events = self.store.history.events_of(ids) if transcript else {}
             for chat in records:
-                row = self._csv_row(chat, counts[chat.id])
+                row = self._csv_row(chat, counts[chat.id], tags[chat.id], transfers.get(chat.id))
                 if transcript:
                     row.append(neutralised(self._transcript_text(events[chat.id])))
                 yield row
 
-    def _csv_row(self, chat, counts):
+    def _csv_row(self, chat, counts, tags, transfer):
+        """
+        C{transfer} is the data of the chat's last C{transferred} event: it
+        went to a queue (whoever took it there) or to one operator.
+        """
         answered = chat.picked_up_at
         wait = (answered if answered is not None else chat.closed_at)
         if answered is not None and chat.closed_at is not None:
@@ -380,13 +465,13 @@ class ChatHistory:
             neutralised(chat.protocol),
             outcome(chat),
             neutralised(chat.operator or ""),
-            "",
-            "",
+            neutralised((transfer and (transfer.get("to_queue") or transfer.get("to_operator"))) or ""),
+            neutralised("; ".join(tags)),
             neutralised(chat.visitor_name),
             neutralised(chat.visitor_email),
             neutralised(chat.ip),
             neutralised(chat.referrer),
-            neutralised(chat.referrer),
+            neutralised(chat.page),
             str(counts[0]),
             str(counts[1]),
         ]
@@ -438,19 +523,58 @@ class ChatHistory:
             return
         keep, ips = self.store.history.privacy(chat.queue)
         if not keep:
-            self.store.history.remove_transcript(chat.id, self.clock.seconds())
+            if self.store.history.remove_transcript(chat.id, self.clock.seconds()):
+                self._delete_files([chat.id])
         if ips != "keep":
             self.store.history.set_ip(chat.id, masked(chat.ip, ips))
 
-    def purge(self):
+    def _delete_files(self, chat_ids):
+        if self.files is not None:
+            for chat_id in chat_ids:
+                self.files.delete_files(chat_id)
+
+    def _in_batches(self, step):
         """
-        Remove the transcripts older than the retention allows; return how many.
+        Call C{step} (which returns how many chats it changed and whether
+        more are left) now, then once per turn of the reactor until nothing
+        is left: a large range never holds the reactor for long.  A
+        Deferred fires with the total.
+        """
+        done = defer.Deferred()
+        total = 0
+
+        def run():
+            nonlocal total
+            try:
+                count, more = step()
+            except BaseException:
+                done.errback()
+                return
+            total += count
+            if more:
+                self.clock.callLater(0, run)
+            else:
+                done.callback(total)
+
+        run()
+        return done
+
+    def purge(self, batch=CHANGE_BATCH):
+        """
+        Remove the transcripts (and files) older than the retention
+        allows; a Deferred fires with how many.
         """
         days = self.store.history.transcript_days()
         if days is None:
-            return 0
+            return defer.succeed(0)
         now = self.clock.seconds()
-        return self.store.history.purge_transcripts(now - days * DAY, now)
+
+        def step():
+            ids = self.store.history.purgeable(now - days * DAY, batch)
+            self._delete_files(ids)
+            return self.store.history.remove_transcripts_of(ids, now), len(ids) == batch
+
+        return self._in_batches(step)
 
     def ended_count(self, query):
         """
@@ -458,11 +582,38 @@ class ChatHistory:
         """
         return self.store.history.count(self.chat_filter(query, ended=True))
 
-    def delete(self, query):
-        return self.store.history.delete(self.chat_filter(query))
+    def _each_batch(self, query, change, batch):
+        chats = self.chat_filter(query, ended=True)
+        cursor = None
 
-    def anonymise(self, query):
-        return self.store.history.anonymise(self.chat_filter(query))
+        def step():
+            nonlocal cursor
+            found = self.store.history.ended_after(chats, cursor, batch)
+            if not found:
+                return 0, False
+            cursor = tuple(found[-1])
+            return change([chat_id for _, chat_id in found]), len(found) == batch
+
+        return self._in_batches(step)
+
+    def delete(self, query, batch=CHANGE_BATCH):
+        """
+        Delete the ended chats of C{query}, with their events and files; a
+        Deferred fires with how many.
+        """
+
+        def change(ids):
+            self._delete_files(ids)
+            return self.store.history.delete_ended(ids)
+
+        return self._each_batch(query, change, batch)
+
+    def anonymise(self, query, batch=CHANGE_BATCH):
+        """
+        Forget the visitors of the ended chats of C{query}; a Deferred
+        fires with how many.
+        """
+        return self._each_batch(query, self.store.history.anonymise_ended, batch)
 
 
 def _seconds(value):

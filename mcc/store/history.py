@@ -36,8 +36,8 @@ class ChatFilter:
     """
     Chats that started in C{[start, end)}, in one of C{queues} (any when
     empty), taken by C{operator}, over C{protocol}, with C{outcome} (one of
-    L{OUTCOMES}), whose question or messages hold C{text}; C{ended} keeps
-    only chats that are over.
+    L{OUTCOMES}), tagged C{tag} (a folded tag name), whose question or
+    messages hold C{text}; C{ended} keeps only chats that are over.
     """
 
     start: float
@@ -48,6 +48,7 @@ class ChatFilter:
     outcome: str = ""
     text: str = ""
     ended: bool = False
+    tag: str = ""
 
     def where(self):
         """
@@ -66,6 +67,12 @@ class ChatFilter:
             clauses.append(_OUTCOME_SQL[self.outcome])
         if self.ended:
             clauses.append(f"state NOT IN {_OPEN_SQL}")
+        if self.tag:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM chat_tags ct JOIN tags t ON t.id = ct.tag_id"
+                " WHERE ct.chat_id = chats.id AND t.folded = ?)"
+            )
+            values.append(self.tag)
         if self.text:
             pattern = "%" + _like_escaped(self.text) + "%"
             clauses.append(
@@ -166,6 +173,38 @@ class History:
             if speaker in ("visitor", "operator"):
                 counts[chat_id][speaker == "operator"] = count
         return {chat_id: tuple(pair) for chat_id, pair in counts.items()}
+
+    def tags_of(self, chat_ids):
+        """
+        C{chat id -> [tag names]} for C{chat_ids}, in the order they were put.
+        """
+        tags = {chat_id: [] for chat_id in chat_ids}
+        if not tags:
+            return {}
+        rows = self._conn.execute(
+            "SELECT ct.chat_id, t.name FROM chat_tags ct JOIN tags t ON t.id = ct.tag_id"
+            f" WHERE ct.chat_id IN ({', '.join('?' for _ in tags)})"
+            " ORDER BY ct.chat_id, ct.added_at, t.name",
+            list(tags),
+        )
+        for chat_id, name in rows:
+            tags[chat_id].append(name)
+        return tags
+
+    def last_transfers(self, chat_ids):
+        """
+        C{chat id -> data of its last C{transferred} event} for those of
+        C{chat_ids} that were transferred.
+        """
+        if not chat_ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT chat_id, data FROM chat_events"
+            f" WHERE chat_id IN ({', '.join('?' for _ in chat_ids)}) AND kind = 'transferred'"
+            " ORDER BY chat_id, seq",
+            list(chat_ids),
+        )
+        return {chat_id: json.loads(data) for chat_id, data in rows}
 
     def last_messages(self, chat_ids):
         """
@@ -271,36 +310,78 @@ class History:
     def remove_transcript(self, chat_id, now):
         return self.remove_transcripts("id = ?", [chat_id], now)
 
-    def purge_transcripts(self, ended_before, now):
+    def purgeable(self, ended_before, limit):
         """
-        Remove the transcripts of chats that ended before C{ended_before}.
+        At most C{limit} ids of the chats that ended before C{ended_before}
+        and still have their transcript: the next batch of a purge.
         """
-        return self.remove_transcripts("closed_at < ?", [ended_before], now)
+        rows = self._conn.execute(
+            f"SELECT id FROM chats WHERE closed_at < ? AND state NOT IN {_OPEN_SQL}"
+            " AND transcript_removed_at IS NULL ORDER BY id LIMIT ?",
+            (ended_before, limit),
+        )
+        return [chat_id for (chat_id,) in rows]
 
-    def delete(self, chats):
+    def remove_transcripts_of(self, chat_ids, now):
         """
-        Delete the chats of the filter that are over, with their events;
-        return how many.
+        Remove the transcripts of the ended chats among C{chat_ids}.
         """
-        where, values = replace(chats, ended=True).where()
-        return self._conn.execute(f"DELETE FROM chats WHERE {where}", values).rowcount
+        if not chat_ids:
+            return 0
+        return self.remove_transcripts(
+            f"id IN ({', '.join('?' for _ in chat_ids)})", list(chat_ids), now
+        )
 
-    def anonymise(self, chats):
+    def ended_after(self, chats, cursor, limit):
         """
-        Forget who the visitors of the filter's ended chats were: their
-        name, e-mail, address, page and browser, and the name on their
-        messages.  What was said stays.  Return how many chats.
+        At most C{limit} C{(created_at, id)} of the filter's ended chats
+        after C{cursor} (as L{after}): the next batch of a bulk change.
         """
-        where, values = replace(chats, ended=True).where()
+        chats = replace(chats, ended=True)
+        if cursor is not None:
+            chats = replace(chats, start=max(chats.start, cursor[0]))
+        where, values = chats.where()
+        if cursor is not None:
+            where += " AND (created_at > ? OR id > ?)"
+            values = values + list(cursor)
+        rows = self._conn.execute(
+            f"SELECT created_at, id FROM chats WHERE {where} ORDER BY created_at, id LIMIT ?",
+            values + [limit],
+        )
+        return rows.fetchall()
+
+    def delete_ended(self, chat_ids):
+        """
+        Delete the ended chats among C{chat_ids}, with their events; return
+        how many.
+        """
+        if not chat_ids:
+            return 0
+        return self._conn.execute(
+            f"DELETE FROM chats WHERE id IN ({', '.join('?' for _ in chat_ids)})"
+            f" AND state NOT IN {_OPEN_SQL}",
+            list(chat_ids),
+        ).rowcount
+
+    def anonymise_ended(self, chat_ids):
+        """
+        Forget who the visitors of the ended chats among C{chat_ids} were:
+        their name, e-mail, address, pages and browser, and the name on
+        their messages.  What was said stays.  Return how many chats.
+        """
+        if not chat_ids:
+            return 0
+        marks = ", ".join("?" for _ in chat_ids)
+        ended = f"id IN ({marks}) AND state NOT IN {_OPEN_SQL}"
         with self._atomic():
             self._conn.execute(
                 "UPDATE chat_events SET data = json_set(data, '$.name', '')"
-                f" WHERE chat_id IN (SELECT id FROM chats WHERE {where})"
+                f" WHERE chat_id IN (SELECT id FROM chats WHERE {ended})"
                 " AND kind = 'message' AND json_extract(data, '$.from') = 'visitor'",
-                values,
+                list(chat_ids),
             )
             return self._conn.execute(
                 "UPDATE chats SET visitor_name = '', visitor_email = '', ip = '', referrer = '',"
-                f" user_agent = '' WHERE {where}",
-                values,
+                f" page = '', user_agent = '' WHERE {ended}",
+                list(chat_ids),
             ).rowcount

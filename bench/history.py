@@ -1,0 +1,167 @@
+# -*- test-case-name: bench.tests.test_history -*-
+"""
+How long the Activity tab's histories take on a generated history of N
+chats of 20 events each: the calendar month view, a page of a day's list,
+and the CSV file of a year (rows per second and the peak resident memory
+while it streams).  C{python -m bench.history --chats 1000000}, or
+C{python -m bench --history-chats N} as part of the benchmark.
+
+The history is written straight into a fresh database in a temporary
+directory, times drawn from a seeded random generator over 2025.
+"""
+
+import argparse
+import csv
+import datetime
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mcc.routing.history import ChatHistory, Query
+from mcc.store import Store
+
+QUEUES = ("Support", "Sales", "Reference", "Billing", "Returns")
+OPERATORS = tuple(f"operator{n}" for n in range(20))
+EVENTS = 20
+YEAR = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
+UTC = ZoneInfo("UTC")
+BATCH = 20_000
+
+
+class _Clock:
+    def seconds(self):
+        return YEAR + 400 * 86400
+
+
+def generate(path, chats, seed=1):
+    """
+    C{chats} chats spread over 2025, each with L{EVENTS} events (a pick-up,
+    messages both ways, a note, the end), into a new database at C{path}.
+    """
+    store = Store.open(path)
+    rng = random.Random(seed)
+    conn = store.db.conn
+    conn.execute("BEGIN")
+    chat_rows, event_rows = [], []
+    for number in range(1, chats + 1):
+        start = YEAR + rng.random() * 365 * 86400
+        picked = start + rng.expovariate(1 / 30)
+        closed = picked + 20 * 30
+        chat_rows.append((
+            number, f"t{number}", f"g{number}", rng.choice(QUEUES), "web", "closed",
+            rng.choice(OPERATORS), start, picked, closed, f"Visitor {number}",
+            f"v{number}@example.org", "203.0.113.7", "https://shop.example/", "https://search.example/",
+        ))
+        event_rows.append((number, 1, "picked_up", '{"operator": "Operator"}', 0, picked))
+        for seq in range(2, EVENTS):
+            speaker = "visitor" if seq % 2 else "operator"
+            text = f'{{"from": "{speaker}", "name": "", "text": "message {seq} of chat {number}"}}'
+            event_rows.append((number, seq, "message", text, 0, picked + seq * 30))
+        event_rows.append((number, EVENTS, "ended", '{"by": "visitor"}', 0, closed))
+        if len(chat_rows) >= BATCH:
+            _flush(conn, chat_rows, event_rows)
+    _flush(conn, chat_rows, event_rows)
+    conn.execute("COMMIT")
+    store.close()
+
+
+def _flush(conn, chat_rows, event_rows):
+    conn.executemany(
+        "INSERT INTO chats (id, token, guest, queue, protocol, state, operator, created_at,"
+        " picked_up_at, closed_at, visitor_name, visitor_email, ip, page, referrer)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        chat_rows,
+    )
+    conn.executemany(
+        "INSERT INTO chat_events (chat_id, seq, kind, data, internal, at) VALUES (?, ?, ?, ?, ?, ?)",
+        event_rows,
+    )
+    chat_rows.clear()
+    event_rows.clear()
+
+
+def _rss():
+    """
+    The resident memory of this process now, in bytes.
+    """
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class _Sink:
+    def write(self, text):
+        return len(text)
+
+
+def _timed(function):
+    began = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - began
+
+
+def measure(path):
+    """
+    C{[(what, figure)]} for the history in the database at C{path}.
+    """
+    store = Store.open(path)
+    try:
+        history = ChatHistory(store, _Clock(), UTC)
+        busy = datetime.date(2025, 6, 16)
+        month, seconds = _timed(lambda: history.month(busy, Query(busy, busy)))
+        figures = [("calendar month view", f"{seconds * 1000:.0f} ms ({month.total:,} chats)")]
+        results, seconds = _timed(lambda: history.search(Query(busy, busy), 1))
+        figures.append(("a page of a day's list", f"{seconds * 1000:.0f} ms (of {results.total:,})"))
+        year = Query(datetime.date(2025, 1, 1), datetime.date(2025, 12, 31))
+        writer = csv.writer(_Sink(), lineterminator="\r\n")
+        before = peak = _rss()
+        began = time.perf_counter()
+        rows = 0
+        for row in history.csv_rows(year):
+            writer.writerow(row)
+            rows += 1
+            if rows % 10_000 == 0:
+                peak = max(peak, _rss())
+        seconds = time.perf_counter() - began
+        peak = max(peak, _rss())
+        figures.append((
+            "CSV of a year",
+            f"{rows - 1:,} rows in {seconds:.1f} s, {(rows - 1) / seconds:,.0f} rows/s,"
+            f" RSS {before / 2**20:.0f} MiB before, peak {peak / 2**20:.0f} MiB",
+        ))
+        return figures
+    finally:
+        store.close()
+
+
+def report(chats, out=sys.stdout):
+    """
+    Generate C{chats} chats, measure, and return the figures as text.
+    """
+    out.write(f"histories: generating {chats:,} chats...\n")
+    out.flush()
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "mcc.sqlite"
+        began = time.perf_counter()
+        generate(path, chats)
+        lines = [
+            f"Histories: {chats:,} chats, {chats * EVENTS:,} events generated in"
+            f" {time.perf_counter() - began:.1f} s, database {path.stat().st_size / 2**20:.0f} MiB"
+        ]
+        lines += [f"  {what:24} {figure}" for what, figure in measure(path)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None, out=sys.stdout):
+    parser = argparse.ArgumentParser(prog="python -m bench.history", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chats", type=int, default=1_000_000)
+    arguments = parser.parse_args(argv)
+    out.write(report(arguments.chats, out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
