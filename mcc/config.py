@@ -86,6 +86,11 @@ class Config:
     offline_sender_window: float = 60.0
     account_failures_allowed: int = 10
     account_max_backoff: float = 900.0
+    component_listen: str = "tcp:5347:interface=127.0.0.1"
+    """
+    An endpoint description for XEP-0114 components (bridges); loopback
+    by default, as their handshake is not encrypted.
+    """
 
     def xmpp_endpoint(self):
         """
@@ -328,6 +333,12 @@ _PARAMETERS = [
         None,
         "Longest lock, in seconds, of an account with failed logins.",
         _positive(float),
+    ),
+    (
+        "component-listen",
+        None,
+        "Where XEP-0114 components (bridges such as slidge) attach, as an endpoint description.",
+        _endpoint,
     ),
 ]
 _FLAGS = [

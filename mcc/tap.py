@@ -34,6 +34,7 @@ from mcc.routing.availability import Availability
 from mcc.routing.channels import Channels
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.files import ChatFiles
+from mcc.routing.components import RemoteVisitors
 from mcc.routing.gateways import PROTOCOL as SMS, SMSGateways
 from mcc.routing.history import ChatHistory, Retention, zone_named
 from mcc.routing.monitor import LiveMonitor
@@ -244,6 +245,10 @@ def makeService(config, reactor=None):
     transcripts = TranscriptMailer(store, chats, reactor, mailer(config, reactor), site_name=config.domain)
     transcripts.setName("transcripts")
 
+    # Queue addresses and the components remote JIDs reach them through.
+    remote_visitors = RemoteVisitors(store, chats, reactor, config.domain)
+    remote_visitors.setName("remote-visitors")
+    accounts.reserved = remote_visitors.reserves
     xmpp = XMPPServer(
         config,
         accounts,
@@ -267,6 +272,7 @@ def makeService(config, reactor=None):
         transcripts=transcripts,
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
+        remote_visitors=remote_visitors,
     )
     xmpp.setName("xmpp-server")
     # SMS gateways: texters reach the router through them, and they get
@@ -276,7 +282,7 @@ def makeService(config, reactor=None):
     gateways = SMSGateways(store, chats, reactor, sms_providers)
     gateways.setName("sms-gateways")
     chats.visitor_channels[SMS] = gateways
-    for part in (xmpp, chats, transcripts, web_channel, gateways):
+    for part in (xmpp, chats, transcripts, web_channel, gateways, remote_visitors):
         part.setServiceParent(mcc)
     zone = zone_named(config.time_zone)
     history = ChatHistory(store, reactor, zone)
@@ -333,7 +339,7 @@ def makeService(config, reactor=None):
         sections={
             "widgets": functools.partial(DesignWidgets, widgets, public_url),
             "reports": reports_tab(reports),
-            "gateways": gateways_tab(gateways, public_url),
+            "gateways": gateways_tab(gateways, public_url, remote_visitors),
         },
         trusted_proxies=config.trusted_proxies,
         public_url=config.public_url,
@@ -367,6 +373,10 @@ def makeService(config, reactor=None):
             trusted_proxies=config.trusted_proxies,
             requestFactory=bounded_request([(b"POST", UPLOAD_PATH, files.max_size)]),
         ),
+    ).setServiceParent(mcc)
+    listener(
+        reactor, "component-listener", "XMPP components", config.component_listen,
+        xmpp.component_factory(max_depth=config.max_stanza_depth),
     ).setServiceParent(mcc)
 
     log.msg(f"mcc {config.domain}: XMPP on {config.xmpp_endpoint()}")

@@ -18,6 +18,7 @@ from mcc.config import Config
 from mcc.routing.accounts import Accounts
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
+from mcc.routing.components import RemoteVisitors
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.rosters import Rosters
 from mcc.routing.vcards import VCards
@@ -85,12 +86,14 @@ class RecordingStream(utility.EventDispatcher):
         return sent
 
 
-def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
+def make_server(clock=None, users=(), offline_limits=None, queues=None, **config_overrides):
     """
     A started L{XMPPServer} for L{DOMAIN} as C{makeService} builds it, with
     accounts C{users} (names; each one's password is the name reversed), and
     ids C{id1}, C{id2}...; C{offline_limits} are keyword arguments of
-    L{OfflineStorage}.  Its C{store} is there for tests to read.
+    L{OfflineStorage}; C{queues} maps queue names to their operators.  Its
+    C{store} is there for tests to read; C{remote_visitors} holds the
+    queue addresses and components.
     """
     clock = Clock() if clock is None else clock
     config = Config(data_dir=Path("unused"), domain=DOMAIN, **config_overrides)
@@ -102,7 +105,7 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
     def new_id():
         return f"id{next(counter)}"
 
-    # No queues: chats can only be asked of a user.
+    queues = queues or {}
     timeouts = Timeouts(
         config.answer_timeout, config.visitor_timeout, config.poll_timeout, config.reconnect_timeout
     )
@@ -110,7 +113,8 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
     # sessions the server binds.
     sessions = SessionRegistry()
     channel = OperatorChannel(sessions, DOMAIN, new_id)
-    chats = ChatService(store, availability, {}.__getitem__, clock, new_id, timeouts, channel)
+    chats = ChatService(store, availability, queues.__getitem__, clock, new_id, timeouts, channel)
+    remote_visitors = RemoteVisitors(store, chats, clock, DOMAIN, new_secret=lambda: "s3cret")
     server = XMPPServer(
         config,
         accounts,
@@ -124,14 +128,20 @@ def make_server(clock=None, users=(), offline_limits=None, **config_overrides):
         new_id=new_id,
         sessions=sessions,
         operator_channel=channel,
+        remote_visitors=remote_visitors,
     )
+    server.remote_visitors = remote_visitors
+    accounts.reserved = remote_visitors.reserves
     server.store = store
     server.chats = chats
     # What presence feeds the router, for tests to read.
     server.availability = availability
     for name in users:
         accounts.add(name, name[::-1])
+    for name in queues:
+        store.queues.add(name, "", 0)
     server.startService()
+    remote_visitors.startService()
     return server
 
 

@@ -5,6 +5,14 @@ All of mcc's SQL lives in this package; nothing else speaks to the database.
 from mcc.credentials import PasswordError
 from mcc.store.canned import Canned, CannedMessages, DuplicateCanned, UnknownCanned
 from mcc.store.chats import Chats, ChatState
+from mcc.store.components import (
+    Component,
+    Components,
+    DuplicateComponent,
+    DuplicateIdentity,
+    Identity,
+    UnknownComponent,
+)
 from mcc.store.database import open_database, transaction
 from mcc.store.files import ChatFile, ChatFiles
 from mcc.store.gateways import DuplicateGateway, Gateway, Gateways, UnknownGateway
@@ -50,6 +58,7 @@ class Store:
         self.canned = CannedMessages(db)
         self.history = History(db)
         self.gateways = Gateways(db)
+        self.components = Components(db)
 
     @classmethod
     def open(cls, path):
@@ -94,4 +103,9 @@ __all__ = [
     "Gateway",
     "DuplicateGateway",
     "UnknownGateway",
+    "Component",
+    "DuplicateComponent",
+    "UnknownComponent",
+    "Identity",
+    "DuplicateIdentity",
 ]

@@ -23,6 +23,7 @@ from mcc.throttle import LoginThrottle
 from mcc.xmpp import jids
 from mcc.xmpp.chatcommands import ChatCommands, OwnCommands
 from mcc.xmpp.commands import AdHocCommands
+from mcc.xmpp.components import ComponentFactory, RemoteOutlet
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp import clientstate
 from mcc.xmpp.guest_contact import GuestContact, GuestIntroductions, roster_extras
@@ -124,6 +125,7 @@ class XMPPServer(service.MultiService):
         resume_timeout=RESUME_TIMEOUT,
         operations=None,
         transcripts=None,
+        remote_visitors=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -142,6 +144,9 @@ class XMPPServer(service.MultiService):
         @param operations: the L{IChatOperations} behind the operators'
             commands (ad-hoc and typed), with C{transcripts}, the
             L{ITranscriptMailer}; without them, there are no commands.
+        @param remote_visitors: the L{RemoteVisitors} of queue addresses
+            and components, whose replies go out through this server; without
+            it, no component attaches.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -153,6 +158,9 @@ class XMPPServer(service.MultiService):
         self.sessions = SessionRegistry() if sessions is None else sessions
         accounts.on_sessions_ended.append(self.disconnect_user)
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists)
+        self.remote_visitors = remote_visitors
+        if remote_visitors is not None:
+            remote_visitors.outlet = RemoteOutlet(self.router, new_id)
         if throttle is None:
             throttle = LoginThrottle(clock, config.auth_failures_allowed, config.auth_failure_window)
         self.throttle = throttle
@@ -234,6 +242,13 @@ class XMPPServer(service.MultiService):
         L{ClientConnectionFactory}'s keyword arguments.
         """
         return ClientConnectionFactory(self, **limits)
+
+    def component_factory(self, **limits):
+        """
+        The factory of XEP-0114 component connections; C{limits} are
+        L{ComponentFactory}'s keyword arguments.
+        """
+        return ComponentFactory(self, self.remote_visitors, **limits)
 
     def account_exists(self, username):
         return self.accounts.find(username) is not None
