@@ -204,3 +204,81 @@ def test_nobody_there_gets_the_offline_text():
     )
     (reply,) = [e for e in side.elements() if e.name == "message"]
     assert "Nobody" in str(reply.body)
+
+
+def test_chat_states_pass_both_ways():
+    server = queue_server()
+    operator = bind(server, "olivia@example.org/desk")
+    available(operator)
+    factory, xs, side = attached(server)
+    xs.dataReceived(
+        b"<message from='e@bridge.example.org/phone' to='reference@example.org' type='chat'>"
+        b"<body>hi</body></message>"
+    )
+    (chat,) = server.store.chats.unfinished()
+    send(operator, f"<message xmlns='jabber:client' to='{chat.guest}@{DOMAIN}' type='chat'><body>Hello</body></message>")
+    operator.xmlstream.take()
+    side.elements()
+    xs.dataReceived(
+        b"<message from='e@bridge.example.org/phone' to='reference@example.org' type='chat'>"
+        b"<composing xmlns='http://jabber.org/protocol/chatstates'/></message>"
+    )
+    states = [c.name for e in operator.xmlstream.take() for c in e.elements() if c.uri == "http://jabber.org/protocol/chatstates"]
+    assert states == ["composing"]
+    send(
+        operator,
+        f"<message xmlns='jabber:client' to='{chat.guest}@{DOMAIN}' type='chat'>"
+        "<paused xmlns='http://jabber.org/protocol/chatstates'/></message>",
+    )
+    (state,) = side.elements()
+    assert state["to"] == "e@bridge.example.org"
+    assert [c.name for c in state.elements()] == ["paused"]
+
+
+def test_identity_on_a_component_domain_names_its_protocol():
+    server = make_server(users=["olivia"], queues={"reference": ["olivia"]})
+    server.remote_visitors.add_component(BRIDGE, "telegram")
+    server.remote_visitors.set_identity("reference", f"reference@{BRIDGE}")
+    operator = bind(server, "olivia@example.org/desk")
+    available(operator)
+    factory, xs, side = connect(server)
+    xs.dataReceived(f"<handshake>{handshake(xs.sid, 's3cret')}</handshake>".encode())
+    side.elements()
+    xs.dataReceived(
+        b"<message from='bob\\40telegram.org@bridge.example.org' to='reference@bridge.example.org'"
+        b" type='chat'><body>hi</body></message>"
+    )
+    (chat,) = server.store.chats.unfinished()
+    assert (chat.protocol, chat.visitor_name) == ("telegram", "bob@telegram.org")
+    assert server.chats.visitor_channels["telegram"] is server.remote_visitors
+
+
+def test_a_message_to_no_queue_address_is_refused():
+    server = queue_server()
+    factory, xs, side = attached(server)
+    xs.dataReceived(
+        b"<message from='f@bridge.example.org' to='olivia@example.org' type='chat' id='x'><body>hi</body></message>"
+    )
+    (reply,) = side.elements()
+    assert reply["type"] == "error" and reply["to"] == "f@bridge.example.org"
+    assert reply.error.firstChildElement().name == "service-unavailable"
+    assert server.store.chats.unfinished() == []
+
+
+def test_a_later_component_replaces_the_earlier():
+    server = make_server()
+    factory, first_xs, first = attached(server)
+    second_xs = factory.buildProtocol(None)
+    transport = TLSStringTransport("127.0.0.1")
+    second_xs.makeConnection(transport)
+    second_xs.dataReceived((HEADER % BRIDGE).encode())
+    second_xs.dataReceived(f"<handshake>{handshake(second_xs.sid, 's3cret')}</handshake>".encode())
+    assert stream_error(first) == "conflict"
+    assert factory.attached[BRIDGE] is second_xs
+
+
+def test_handshake_times_out():
+    server = make_server()
+    factory, xs, side = connect(server)
+    server.clock.advance(server.config.auth_timeout)
+    assert stream_error(side) == "connection-timeout"

@@ -1,10 +1,11 @@
-# -*- test-case-name: tests.test_sms_admin_browser -*-
+# -*- test-case-name: tests.test_sms_admin_browser,tests.test_admin_components -*-
 """
 The admin site's Gateways tab: SMS gateways, each a phone number at Twilio
 or Telnyx that rings a queue or a user.  Credentials go in and are never
 shown again in full (their last four characters only); each gateway's page
 gives the webhook address to paste into the provider's console and what it
-did last.
+did last.  Its XMPP page lists the components bridges attach as (each
+secret shown once, when made) and the queues' XMPP addresses.
 """
 
 import functools

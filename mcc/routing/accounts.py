@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_admin,tests.test_cli,tests.test_routing_services -*-
+# -*- test-case-name: tests.test_admin,tests.test_cli,tests.test_routing_services,tests.test_components -*-
 """
 Operator and admin accounts, as the admin site and the web sign-in use them.
 """

@@ -95,7 +95,11 @@ class RemoteVisitors(service.Service):
         Callables given a component's domain once it is disabled or deleted.
         """
         chats.availability.add_observer(self._availability_changed)
+        # Before the router starts: the chats it watches again after a
+        # restart need their protocol's idle timeout.
         chats.visitor_channels[PROTOCOL] = self
+        for component in store.components.all():
+            chats.visitor_channels.setdefault(component.protocol, self)
 
     # Components, for the admin site
 
@@ -303,8 +307,3 @@ class RemoteVisitors(service.Service):
     def _send(self, address, remote, text):
         if self.outlet is not None:
             self.outlet.message(address, remote, text)
-
-    def startService(self):
-        service.Service.startService(self)
-        for component in self.store.components.all():
-            self.chats.visitor_channels.setdefault(component.protocol, self)

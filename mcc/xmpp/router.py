@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_xmpp_router -*-
+# -*- test-case-name: tests.test_xmpp_router,tests.test_components -*-
 """
 Where each stanza goes: RFC 6121 section 8 for a single-domain server.
 

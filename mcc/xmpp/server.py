@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_xmpp_clients,tests.test_xmpp_router,tests.test_xmpp_limits -*-
+# -*- test-case-name: tests.test_xmpp_clients,tests.test_xmpp_router,tests.test_xmpp_limits,tests.test_components -*-
 """
 The XMPP server of one domain: client connections, the router, and the
 handler collections that do the server's share of the work.
