@@ -282,3 +282,27 @@ def test_handshake_times_out():
     factory, xs, side = connect(server)
     server.clock.advance(server.config.auth_timeout)
     assert stream_error(side) == "connection-timeout"
+
+
+def test_a_local_client_reaches_the_component_domain():
+    server = make_server(users=["olivia"])
+    factory, xs, side = attached(server)
+    operator = bind(server, "olivia@example.org/desk")
+    send(operator, "<message xmlns='jabber:client' to='g@bridge.example.org' type='chat'><body>ping</body></message>")
+    (forwarded,) = side.elements()
+    assert (forwarded.uri, forwarded["from"], forwarded["to"]) == (
+        "jabber:component:accept", "olivia@example.org/desk", "g@bridge.example.org"
+    )
+    assert forwarded.body.uri == "jabber:component:accept"
+
+
+def test_the_remote_jid_shows_as_the_chat_s_page():
+    server = queue_server()
+    operator = bind(server, "olivia@example.org/desk")
+    available(operator)
+    factory, xs, side = attached(server)
+    xs.dataReceived(
+        b"<message from='h@bridge.example.org/x' to='reference@example.org' type='chat'><body>hi</body></message>"
+    )
+    (chat,) = server.store.chats.unfinished()
+    assert chat.page == "xmpp:h@bridge.example.org"

@@ -230,7 +230,8 @@ class RemoteVisitors(service.Service):
         protocol = self._protocol(source)
         self.chats.visitor_channels.setdefault(protocol, self)
         name = sendable((nick or "").strip())[:100] or remote
-        visitor = Visitor(name=name, email="", question=text, protocol=protocol, page=f"xmpp:{address}")
+        # The page a visitor chats from is, here, the address they write from.
+        visitor = Visitor(name=name, question=text, protocol=protocol, page=f"xmpp:{remote}")
         try:
             chat = self.chats.start(visitor, queue=identity.queue)
         except Unavailable:

@@ -17,6 +17,7 @@ from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 from zope.interface import implementer
 
+from mcc.routing.errors import ChatError
 from mcc.routing.interfaces import IRemoteOutlet
 from mcc.throttle import Throttle
 from mcc.xmpp import jids
@@ -212,6 +213,13 @@ class RemoteStanza:
         self.source = source
 
     def handle(self, stanza, sender, recipient):
+        try:
+            self._handle(stanza, sender, recipient)
+        except ChatError as problem:
+            log.info("Refused a stanza from {sender}: {problem}", sender=sender.full(), problem=problem)
+            self._refuse(stanza, "not-acceptable", str(problem))
+
+    def _handle(self, stanza, sender, recipient):
         address = recipient.userhost()
         if not self.visitors.is_identity(address):
             self._refuse(stanza, "service-unavailable")
