@@ -10,7 +10,7 @@ import pytest
 from twisted.internet import address
 
 from mcc.routing.components import handshake
-from mcc.routing.errors import ComponentError
+from mcc.routing.errors import ComponentError, DuplicateIdentity
 from mcc.routing.accounts import AccountError
 from tests.memory_xmpp import (
     DOMAIN, ClientSide, TLSStringTransport, available, bind, make_server, send,
@@ -306,3 +306,16 @@ def test_the_remote_jid_shows_as_the_chat_s_page():
     )
     (chat,) = server.store.chats.unfinished()
     assert chat.page == "xmpp:h@bridge.example.org"
+
+
+def test_an_address_of_another_queue_is_refused_and_nothing_lost():
+    server = make_server(queues={"reference": [], "loans": []})
+    visitors = server.remote_visitors
+    visitors.set_identity("reference", "reference@example.org")
+    visitors.set_identity("loans", "loans@example.org")
+    with pytest.raises(DuplicateIdentity):
+        visitors.set_identity("loans", "reference@example.org")
+    assert visitors.identity_of("loans").address == "loans@example.org"
+    assert visitors.identity_of("reference").address == "reference@example.org"
+    visitors.set_identity("loans", "")
+    assert visitors.identity_of("loans") is None

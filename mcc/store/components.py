@@ -144,6 +144,10 @@ class Components:
         Give C{queue} the address C{address}, or none when it is C{None}.
         """
         (queue_id,) = self._conn.execute("SELECT id FROM queues WHERE name = ?", (queue,)).fetchone()
+        taken = address is not None and self.identity_at(address)
+        if taken and taken.queue != queue:
+            # Refused before anything changes: the queue keeps its address.
+            raise DuplicateIdentity(f"the queue {taken.queue} has the address {address}")
         self._conn.execute("DELETE FROM queue_identities WHERE queue_id = ?", (queue_id,))
         if address is None:
             return None
