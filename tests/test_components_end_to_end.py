@@ -7,13 +7,12 @@ through a queue's XMPP address.
 
 import asyncio
 
-import slixmpp
 from slixmpp.componentxmpp import ComponentXMPP
 
 from mcc.tap import bound_port
 from tests.conftest import asyncio_test
 from tests.test_chat_end_to_end import close_all, has_body, message_matching, operators, staff
-from tests.xmpp_client import TIMEOUT, until
+from tests.xmpp_client import TIMEOUT
 
 BRIDGE = "bridge.localhost"
 REMOTE = f"user@{BRIDGE}"

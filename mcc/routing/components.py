@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_components -*-
+# -*- test-case-name: tests.test_components,tests.test_components_end_to_end -*-
 """
 IM identities: queues reachable at XMPP addresses from remote JIDs, and the
 XEP-0114 components (bridges such as slidge) those JIDs arrive through.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_components -*-
+# -*- test-case-name: tests.test_components,tests.test_components_end_to_end -*-
 """
 XEP-0114 components: bridges (slidge, biboumi...) attach on their own port
 as C{jabber:component:accept} streams, each authenticated by the hex SHA-1
@@ -8,8 +8,6 @@ sends to a queue's address go to L{RemoteVisitors}; L{RemoteOutlet} sends
 the answers back through the route of the remote JID's domain, which a
 server-to-server link can provide as well.
 """
-
-import collections
 
 from twisted.internet import protocol
 from twisted.logger import Logger
