@@ -93,6 +93,11 @@ class Config:
     connections begin with TLS; empty: TCP on C{interface} and
     C{xmpp_tls_port}.
     """
+    component_listen: str = "tcp:5347:interface=127.0.0.1"
+    """
+    An endpoint description for XEP-0114 components (bridges); loopback
+    by default, as their handshake is not encrypted.
+    """
 
     def xmpp_endpoint(self):
         """
@@ -348,6 +353,12 @@ _PARAMETERS = [
         None,
         "Where direct TLS XMPP listens, as an endpoint description"
         " (default: tcp on --interface and --xmpp-tls-port).",
+        _endpoint,
+    ),
+    (
+        "component-listen",
+        None,
+        "Where XEP-0114 components (bridges such as slidge) attach, as an endpoint description.",
         _endpoint,
     ),
 ]

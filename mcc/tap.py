@@ -36,6 +36,7 @@ from mcc.routing.availability import Availability
 from mcc.routing.channels import Channels
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.routing.files import ChatFiles
+from mcc.routing.components import RemoteVisitors
 from mcc.routing.gateways import PROTOCOL as SMS, SMSGateways
 from mcc.routing.history import ChatHistory, Retention, zone_named
 from mcc.routing.monitor import LiveMonitor
@@ -256,6 +257,10 @@ def makeService(config, reactor=None):
     transcripts = TranscriptMailer(store, chats, reactor, mailer(config, reactor), site_name=config.domain)
     transcripts.setName("transcripts")
 
+    # Queue addresses and the components remote JIDs reach them through.
+    remote_visitors = RemoteVisitors(store, chats, reactor, config.domain)
+    remote_visitors.setName("remote-visitors")
+    accounts.reserved = remote_visitors.reserves
     xmpp = XMPPServer(
         config,
         accounts,
@@ -286,6 +291,7 @@ def makeService(config, reactor=None):
         pep=PersonalEvents(store, reactor),
         blocklists=Blocklists(store),
         last_activity=LastActivity(store, reactor),
+        remote_visitors=remote_visitors,
     )
     xmpp.setName("xmpp-server")
     # SMS gateways: texters reach the router through them, and they get
@@ -295,7 +301,7 @@ def makeService(config, reactor=None):
     gateways = SMSGateways(store, chats, reactor, sms_providers)
     gateways.setName("sms-gateways")
     chats.visitor_channels[SMS] = gateways
-    for part in (xmpp, chats, transcripts, web_channel, gateways):
+    for part in (xmpp, chats, transcripts, web_channel, gateways, remote_visitors):
         part.setServiceParent(mcc)
     zone = zone_named(config.time_zone)
     history = ChatHistory(store, reactor, zone, files=files)
@@ -359,7 +365,7 @@ def makeService(config, reactor=None):
             "queues": queues_tab(operations),
             "widgets": functools.partial(DesignWidgets, widgets, public_url),
             "reports": reports_tab(reports),
-            "gateways": gateways_tab(gateways, public_url),
+            "gateways": gateways_tab(gateways, public_url, remote_visitors),
         },
         trusted_proxies=config.trusted_proxies,
         public_url=config.public_url,
@@ -411,6 +417,10 @@ def makeService(config, reactor=None):
                 [(b"PUT", PUT_PATH, upload_resource.early_check)],
             ),
         ),
+    ).setServiceParent(mcc)
+    listener(
+        reactor, "component-listener", "XMPP components", config.component_listen,
+        xmpp.component_factory(max_depth=config.max_stanza_depth),
     ).setServiceParent(mcc)
 
     log.msg(f"mcc {config.domain}: XMPP on {config.xmpp_endpoint()}")

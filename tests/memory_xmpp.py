@@ -19,6 +19,7 @@ from mcc.routing.accounts import Accounts
 from mcc.routing.archive import Archive
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
+from mcc.routing.components import RemoteVisitors
 from mcc.routing.offline import OfflineStorage
 from mcc.routing.personal import Blocklists, LastActivity, PersonalEvents, PrivateStorage
 from mcc.routing.rosters import Rosters
@@ -88,13 +89,16 @@ class RecordingStream(utility.EventDispatcher):
 
 
 def make_server(
-    clock=None, users=(), offline_limits=None, archive_options=None, **config_overrides
+    clock=None, users=(), offline_limits=None, archive_options=None, queues=None,
+    **config_overrides
 ):
     """
     A started L{XMPPServer} for L{DOMAIN} as C{makeService} builds it, with
     accounts C{users} (names; each one's password is the name reversed), and
     ids C{id1}, C{id2}...; C{offline_limits} are keyword arguments of
-    L{OfflineStorage}, C{archive_options} those of L{Archive}.  Its C{store} is there for tests to read.
+    L{OfflineStorage}, C{archive_options} those of L{Archive}; C{queues}
+    maps queue names to their operators.  Its C{store} is there for tests
+    to read; C{remote_visitors} holds the queue addresses and components.
     """
     clock = Clock() if clock is None else clock
     config = Config(data_dir=Path("unused"), domain=DOMAIN, **config_overrides)
@@ -106,7 +110,7 @@ def make_server(
     def new_id():
         return f"id{next(counter)}"
 
-    # No queues: chats can only be asked of a user.
+    queues = queues or {}
     timeouts = Timeouts(
         config.answer_timeout, config.visitor_timeout, config.poll_timeout, config.reconnect_timeout
     )
@@ -114,7 +118,8 @@ def make_server(
     # sessions the server binds.
     sessions = SessionRegistry()
     channel = OperatorChannel(sessions, DOMAIN, new_id)
-    chats = ChatService(store, availability, {}.__getitem__, clock, new_id, timeouts, channel)
+    chats = ChatService(store, availability, queues.__getitem__, clock, new_id, timeouts, channel)
+    remote_visitors = RemoteVisitors(store, chats, clock, DOMAIN, new_secret=lambda: "s3cret")
     server = XMPPServer(
         config,
         accounts,
@@ -133,14 +138,20 @@ def make_server(
         pep=PersonalEvents(store, clock),
         blocklists=Blocklists(store),
         last_activity=LastActivity(store, clock),
+        remote_visitors=remote_visitors,
     )
+    server.remote_visitors = remote_visitors
+    accounts.reserved = remote_visitors.reserves
     server.store = store
     server.chats = chats
     # What presence feeds the router, for tests to read.
     server.availability = availability
     for name in users:
         accounts.add(name, name[::-1])
+    for name in queues:
+        store.queues.add(name, "", 0)
     server.startService()
+    remote_visitors.startService()
     return server
 
 

@@ -43,6 +43,7 @@ class Twistd:
         self.cwd = cwd
         self.port = port or free_port()
         self.http_port = http_port or free_port()
+        self.component_port = free_port()
         self.certificate = data_dir / "tls" / "cert.pem"
         self.http_url = f"http://127.0.0.1:{self.http_port}"
         self.lines = []
@@ -73,6 +74,7 @@ class Twistd:
             "--data-dir", str(self.data_dir), "--interface", "127.0.0.1",
             "--xmpp-port", str(self.port), "--http-port", str(self.http_port),
             "--xmpp-tls-port", "0",
+            "--component-listen", f"tcp:{self.component_port}:interface=127.0.0.1",
         ]
 
     async def wait_for_line(self, pattern, timeout=30):

@@ -1,10 +1,11 @@
-# -*- test-case-name: tests.test_admin_gateways,tests.test_sms_admin_browser -*-
+# -*- test-case-name: tests.test_admin_gateways,tests.test_sms_admin_browser,tests.test_admin_components -*-
 """
 The admin site's Gateways tab: SMS gateways, each a phone number at Twilio
 or Telnyx that rings a queue or a user.  Credentials go in and are never
 shown again in full (their last four characters only); each gateway's page
 gives the webhook address to paste into the provider's console and what it
-did last.
+did last.  Its XMPP page lists the components bridges attach as (each
+secret shown once, when made) and the queues' XMPP addresses.
 """
 
 import functools
@@ -15,7 +16,10 @@ from werkzeug.exceptions import NotFound
 
 from mcc.admin.shell import form_flag, form_text
 from mcc.gateways.sms import webhook_url
-from mcc.routing.errors import DuplicateGateway, GatewayError, UnknownGateway
+from mcc.routing.errors import (
+    ComponentError, DuplicateComponent, DuplicateGateway, DuplicateIdentity, GatewayError,
+    UnknownComponent, UnknownGateway,
+)
 from mcc.routing.gateways import last_four
 
 FIELDS = ("provider", "number", "account", "secret", "public_key", "target", "offline_reply")
@@ -40,8 +44,13 @@ class GatewaysTab:
 
     app = Klein()
 
-    def __init__(self, gateways, public_url, site, visit):
+    def __init__(self, gateways, public_url, components, site, visit):
+        """
+        @param components: the L{mcc.routing.components.RemoteVisitors} of
+            XMPP components and queue addresses, or C{None}.
+        """
         self.gateways = gateways
+        self.components = components
         self.public_url = public_url
         self.site = site
         self.visit = visit
@@ -49,20 +58,21 @@ class GatewaysTab:
     def resource(self):
         return self.app.resource()
 
-    @app.handle_errors(UnknownGateway, NotFound)
+    @app.handle_errors(UnknownGateway, UnknownComponent, NotFound)
     def not_found(self, request, failure):
         if failure.check(NotFound):
             return self.site.not_found(request)
         return self.site.not_found(request, failure.value)
 
     def _page(self, request, template, status=200, selected=None, **context):
-        if self.gateways is None:
+        if self.gateways is None and self.components is None:
             return self.site.page(
                 request, self.visit, "placeholder.html", title="Gateways",
                 summary="Add-ons such as SMS chat and IM identities.",
             )
         return self.site.page(
-            request, self.visit, template, status=status, gateways=self.gateways.all(),
+            request, self.visit, template, status=status,
+            gateways=self.gateways.all() if self.gateways is not None else [],
             selected=selected, providers=PROVIDER_NAMES, when=_when, last_four=last_four,
             **context,
         )
@@ -170,8 +180,63 @@ class GatewaysTab:
         return self.site.done(request, self.visit, f"Deleted the gateway {gateway.number}.", "/admin/gateways")
 
 
-def gateways_tab(gateways=None, public_url=lambda: ""):
+    # XMPP: components and queue identities
+
+    def _xmpp(self, request, status=200, error=None, secret=None, created=None):
+        if self.components is None:
+            raise NotFound()
+        identities = {identity.queue: identity.address for identity in self.components.identities()}
+        return self._page(
+            request, "gateways/xmpp.html", status=status, error=error, secret=secret,
+            created=created, components=self.components.components(),
+            queues=self.site.queues.all(), identities=identities,
+        )
+
+    @app.route("/xmpp", methods=["GET"])
+    def xmpp(self, request):
+        return self._xmpp(request)
+
+    @app.route("/xmpp/components", methods=["POST"])
+    def add_component(self, request):
+        if self.components is None:
+            raise NotFound()
+        try:
+            component, secret = self.components.add_component(
+                form_text(request, "domain"), form_text(request, "protocol")
+            )
+        except (ComponentError, DuplicateComponent) as problem:
+            return self._xmpp(request, status=400, error=problem)
+        # The secret shows this once: the page is not a redirect.
+        return self._xmpp(request, secret=secret, created=component)
+
+    @app.route("/xmpp/components/<int:component_id>/disable", methods=["POST"])
+    def disable_component(self, request, component_id):
+        enable = form_text(request, "enable") == "1"
+        component = self.components.set_component_disabled(component_id, not enable)
+        word = "Enabled" if enable else "Disabled"
+        return self.site.done(request, self.visit, f"{word} the component {component.domain}.", "/admin/gateways/xmpp")
+
+    @app.route("/xmpp/components/<int:component_id>/delete", methods=["POST"])
+    def delete_component(self, request, component_id):
+        component = self.components.component(component_id)
+        self.components.delete_component(component.id)
+        return self.site.done(request, self.visit, f"Deleted the component {component.domain}.", "/admin/gateways/xmpp")
+
+    @app.route("/xmpp/identities", methods=["POST"])
+    def set_identity(self, request):
+        if self.components is None:
+            raise NotFound()
+        queue = form_text(request, "queue")
+        try:
+            self.components.set_identity(queue, form_text(request, "address"))
+        except (ComponentError, DuplicateIdentity) as problem:
+            return self._xmpp(request, status=400, error=problem)
+        return self.site.done(request, self.visit, f"Saved the XMPP address of {queue}.", "/admin/gateways/xmpp")
+
+
+def gateways_tab(gateways=None, public_url=lambda: "", components=None):
     """
-    The server of the Gateways tab for L{Tab}, with C{gateways}, the rules.
+    The server of the Gateways tab for L{Tab}, with C{gateways}, the SMS
+    rules, and C{components}, the L{RemoteVisitors} of XMPP addresses.
     """
-    return functools.partial(GatewaysTab, gateways, public_url)
+    return functools.partial(GatewaysTab, gateways, public_url, components)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_admin,tests.test_cli,tests.test_routing_services -*-
+# -*- test-case-name: tests.test_admin,tests.test_cli,tests.test_routing_services,tests.test_components -*-
 """
 Operator and admin accounts, as the admin site and the web sign-in use them.
 """
@@ -39,6 +39,11 @@ class Accounts:
         self.clock = clock
         self.on_sessions_ended = []
         self._made_up_credentials = made_up_credentials
+        self.reserved = lambda username: False
+        """
+        Whether a name is taken by something other than an account: a
+        queue's XMPP address on the service's domain.
+        """
 
     def authenticate(self, username, password):
         """
@@ -73,6 +78,8 @@ class Accounts:
         _check_password(password)
         _check_display_name(display_name)
         _check_email(email)
+        if self.reserved(username.strip().lower()):
+            raise AccountError(f"{username!r} is a queue's XMPP address")
         return self.store.users.add(
             username,
             password,

@@ -27,6 +27,7 @@ from mcc.store.widgets import (
 
 from mcc.store.canned import DuplicateCanned, UnknownCanned
 from mcc.store.tags import DuplicateTag, UnknownTag
+from mcc.store.components import DuplicateComponent, DuplicateIdentity, UnknownComponent
 from mcc.store.gateways import DuplicateGateway, UnknownGateway
 
 
@@ -136,6 +137,10 @@ __all__ = [
     "GatewayError",
     "DuplicateGateway",
     "UnknownGateway",
+    "ComponentError",
+    "DuplicateComponent",
+    "DuplicateIdentity",
+    "UnknownComponent",
     "OperationRefused",
     "NotYourChat",
     "NotPermitted",
@@ -186,6 +191,19 @@ class GatewayError(ChatError):
     """
 
     reason = "invalid-gateway"
+
+    def __init__(self, message, field=None):
+        ChatError.__init__(self, message)
+        self.field = field
+
+
+class ComponentError(ChatError):
+    """
+    A component or queue address refused (a domain that is not one, an
+    address taken by an account); the message says which, and why.
+    """
+
+    reason = "invalid-component"
 
     def __init__(self, message, field=None):
         ChatError.__init__(self, message)

@@ -69,6 +69,34 @@ class IVisitorChannel(Interface):
         """
 
 
+class IRemoteOutlet(Interface):
+    """
+    How queue identities reach remote JIDs: the XMPP server sends through
+    the component (or, later, the server-to-server link) of their domain.
+    Each call names the queue's address it comes from and the bare JID.
+    """
+
+    def message(sender, recipient, text):
+        """
+        A chat message.
+        """
+
+    def chat_state(sender, recipient, state):
+        """
+        An XEP-0085 chat state: composing, paused, active...
+        """
+
+    def presence(sender, recipient, available, status):
+        """
+        The address's presence: available or not, with a status text.
+        """
+
+    def subscribed(sender, recipient):
+        """
+        The address accepted C{recipient}'s subscription request.
+        """
+
+
 class ISMSProvider(Interface):
     """
     Sends texts through one SMS provider's API.

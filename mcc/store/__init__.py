@@ -6,6 +6,14 @@ from mcc.credentials import PasswordError
 from mcc.store.archive import ArchivedMessage, MessageArchive
 from mcc.store.canned import Canned, CannedMessages, DuplicateCanned, UnknownCanned
 from mcc.store.chats import Chats, ChatState
+from mcc.store.components import (
+    Component,
+    Components,
+    DuplicateComponent,
+    DuplicateIdentity,
+    Identity,
+    UnknownComponent,
+)
 from mcc.store.database import open_database, transaction
 from mcc.store.files import ChatFile, ChatFiles
 from mcc.store.gateways import DuplicateGateway, Gateway, Gateways, UnknownGateway
@@ -61,6 +69,7 @@ class Store:
         self.last_logouts = LastLogouts(db)
         self.uploads = UploadSlots(db)
         self.push = PushRegistrations(db)
+        self.components = Components(db)
 
     @classmethod
     def open(cls, path):
@@ -107,4 +116,9 @@ __all__ = [
     "UnknownGateway",
     "ArchivedMessage",
     "PepItem",
+    "Component",
+    "DuplicateComponent",
+    "UnknownComponent",
+    "Identity",
+    "DuplicateIdentity",
 ]

@@ -399,6 +399,34 @@ MIGRATIONS = [
     CREATE INDEX sms_outbox_queued ON sms_outbox(gateway_id, number, id) WHERE status = 'queued';
     CREATE INDEX sms_outbox_sending ON sms_outbox(id) WHERE status = 'sending';
     """,
+    # 14: XMPP components (XEP-0114) that bridges attach as, each with its
+    # own domain and shared secret; the XMPP address of a queue (on the
+    # service's domain or a component's); and each remote JID's state with
+    # an address: its chat and whether it subscribed to its presence.
+    """
+    CREATE TABLE xmpp_components (
+        id INTEGER PRIMARY KEY,
+        domain TEXT NOT NULL UNIQUE,
+        secret TEXT NOT NULL,
+        protocol TEXT NOT NULL DEFAULT 'xmpp',
+        disabled INTEGER NOT NULL DEFAULT 0,
+        last_connected_at REAL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE queue_identities (
+        queue_id INTEGER PRIMARY KEY REFERENCES queues(id) ON DELETE CASCADE,
+        address TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE xmpp_contacts (
+        address TEXT NOT NULL,
+        remote TEXT NOT NULL,
+        chat_id INTEGER REFERENCES chats(id) ON DELETE SET NULL,
+        subscribed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (address, remote)
+    );
+    CREATE INDEX xmpp_contacts_by_chat ON xmpp_contacts(chat_id);
+    """,
 ]
 
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_xmpp_router -*-
+# -*- test-case-name: tests.test_xmpp_router,tests.test_components -*-
 """
 Where each stanza goes: RFC 6121 section 8 for a single-domain server.
 
@@ -14,6 +14,9 @@ L{InternalComponent} through an in-memory pipe:
 
 What those handlers send back comes to L{route} and is delivered to the full
 JID it is addressed to, or dropped when that resource has gone.
+
+Other domains are reached through remote routes (L{add_remote}): an
+attached XEP-0114 component today, a server-to-server link later.
 """
 
 from twisted.python import log
@@ -48,6 +51,22 @@ class StanzaRouter:
         The L{Blocking} handler whose blocklists the router obeys, if any.
         """
         self.routes = {}
+        self.remotes = {}
+        """
+        C{domain -> callable} sending a stanza to that domain.
+        """
+
+    def add_remote(self, domain, send):
+        self.remotes[domain] = send
+
+    def remove_remote(self, domain):
+        self.remotes.pop(domain, None)
+
+    def _remote(self, stanza, domain):
+        send = self.remotes.get(domain)
+        if send is not None:
+            send(stanza)
+        return send is not None
 
     def addRoute(self, destination, xs):
         self.routes[destination] = xs
@@ -63,7 +82,12 @@ class StanzaRouter:
         Deliver what the server's handlers send to the resource it names.
         """
         recipient = stanza.getAttribute("to")
-        session = recipient and self.sessions.get(jids.parse(recipient))
+        to = recipient and jids.parse(recipient)
+        if to and to.host != self.domain:
+            if not self._remote(stanza, to.host):
+                log.msg(f"dropped {stanza.name} to {recipient}: no route to {to.host}")
+            return
+        session = to and self.sessions.get(to)
         if session:
             session.send(stanza)
 
@@ -77,7 +101,8 @@ class StanzaRouter:
         if to is None:
             self._process(ACCOUNTS, stanza)
         elif to.host != self.domain:
-            self._refuse(stanza, "remote-server-not-found", "this server talks to no other")
+            if not self._remote(stanza, to.host):
+                self._refuse(stanza, "remote-server-not-found", f"no route to {to.host}")
         elif to.user is None:
             self._process(DOMAIN, stanza)
         elif to.user.startswith(GUEST_PREFIX):

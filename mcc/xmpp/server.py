@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_xmpp_clients,tests.test_xmpp_router,tests.test_xmpp_limits -*-
+# -*- test-case-name: tests.test_xmpp_clients,tests.test_xmpp_router,tests.test_xmpp_limits,tests.test_components -*-
 """
 The XMPP server of one domain: client connections, the router, and the
 handler collections that do the server's share of the work.
@@ -29,6 +29,7 @@ from mcc.xmpp.archive import ArchiveQueries, MessageArchiving
 from mcc.xmpp.blocking import Blocking
 from mcc.xmpp.caps import CapsPresence, CapsQueries, ClientCapabilities
 from mcc.xmpp.carbons import Carbons
+from mcc.xmpp.components import ComponentFactory, RemoteOutlet
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
 from mcc.xmpp import clientstate
 from mcc.xmpp.guest_contact import GuestContact, GuestIntroductions, roster_extras
@@ -163,6 +164,7 @@ class XMPPServer(service.MultiService):
         last_activity=None,
         uploads=None,
         push=None,
+        remote_visitors=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -192,6 +194,9 @@ class XMPPServer(service.MultiService):
             upload (XEP-0363), or C{None} for none.
         @param push: the L{mcc.routing.push.PushServices} behind push
             (XEP-0357), or C{None} for none.
+        @param remote_visitors: the L{RemoteVisitors} of queue addresses
+            and components, whose replies go out through this server; without
+            it, no component attaches.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -210,6 +215,9 @@ class XMPPServer(service.MultiService):
         operator_channel.taps = self.taps
         self.operator_channel = operator_channel
         self.router = StanzaRouter(self.domain, self.sessions, self.account_exists, self.taps)
+        self.remote_visitors = remote_visitors
+        if remote_visitors is not None:
+            remote_visitors.outlet = RemoteOutlet(self.router, new_id)
         if throttle is None:
             throttle = LoginThrottle(clock, config.auth_failures_allowed, config.auth_failure_window)
         self.throttle = throttle
@@ -355,6 +363,13 @@ class XMPPServer(service.MultiService):
         return TLSMemoryBIOFactory(
             self.tls_options, False, ClientConnectionFactory(self, direct_tls=True, **limits)
         )
+
+    def component_factory(self, **limits):
+        """
+        The factory of XEP-0114 component connections; C{limits} are
+        L{ComponentFactory}'s keyword arguments.
+        """
+        return ComponentFactory(self, self.remote_visitors, **limits)
 
     def account_exists(self, username):
         return self.accounts.find(username) is not None
