@@ -27,7 +27,7 @@ from mcc.store import Store
 QUEUES = ("Support", "Sales", "Reference", "Billing", "Returns")
 OPERATORS = tuple(f"operator{n}" for n in range(20))
 EVENTS = 20
-YEAR = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
+YEAR = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC).timestamp()
 UTC = ZoneInfo("UTC")
 BATCH = 20_000
 

@@ -25,7 +25,7 @@ from mcc.store.reports import ThreadReaders
 QUEUES = ("Support", "Sales", "Reference", "Billing", "Returns")
 OPERATORS = tuple(f"operator{n}" for n in range(20))
 PROTOCOLS = ("web", "web", "web", "direct", "sms", "xmpp")
-YEAR = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
+YEAR = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC).timestamp()
 
 
 class _Clock:

@@ -112,7 +112,7 @@ class MadeUpCredentials:
         self._secret = secret
 
     def _derive(self, purpose, name, size):
-        digest = hmac.digest(self._secret, f"{purpose}\0{name}".encode("utf-8"), "sha256")
+        digest = hmac.digest(self._secret, f"{purpose}\0{name}".encode(), "sha256")
         return digest[:size]
 
     def __call__(self, name):

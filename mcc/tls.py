@@ -40,7 +40,7 @@ def ensure_self_signed(cert_path, key_path, domain, now):
         return False
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
-    start = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    start = datetime.datetime.fromtimestamp(now, datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -111,7 +111,7 @@ class Finch:
 
         try:
             await asyncio.wait_for(poll(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AssertionError(f"{failure}; finch shows:\n{await self.screen()}") from None
 
     async def keys(self, *keys):

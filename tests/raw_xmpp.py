@@ -147,7 +147,7 @@ class RawClient:
         """
         Send SASL PLAIN; return the server's C{<success/>} or C{<failure/>}.
         """
-        message = base64.b64encode(f"\0{username}\0{password}".encode("utf-8")).decode("ascii")
+        message = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
         self.send(f"<auth xmlns='{NS_SASL}' mechanism='PLAIN'>{message}</auth>")
         return await self.receive()
 

@@ -194,5 +194,5 @@ def test_time_zone_is_the_systems_unless_named():
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "../etc/passwd", "CEST+2"])
 def test_a_time_zone_that_is_none_is_a_usage_error(zone):
-    with pytest.raises(usage.UsageError, match=f"--time-zone: '.*' is not an IANA time zone like Europe/Paris"):
+    with pytest.raises(usage.UsageError, match="--time-zone: '.*' is not an IANA time zone like Europe/Paris"):
         parse(f"--time-zone={zone}")

@@ -23,7 +23,7 @@ from mcc.store import Store
 from mcc.store.reports import ChatFilter, ReportQueries, ThreadReaders
 from tests.test_admin import World
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def at(text):

@@ -7,9 +7,7 @@ operator is a slixmpp client.
 import asyncio
 import time
 
-import pytest_twisted
 import treq
-from twisted.internet import defer
 
 from mcc.routing.segments import segments
 from tests.conftest import asyncio_test

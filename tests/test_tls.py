@@ -33,7 +33,7 @@ def test_certificate_names_the_domain(tmp_path):
     assert san.value.get_values_for_type(x509.DNSName) == ["chat.example.org"]
     common_names = certificate.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
     assert [name.value for name in common_names] == ["chat.example.org"]
-    start = datetime.datetime.fromtimestamp(NOW, datetime.timezone.utc)
+    start = datetime.datetime.fromtimestamp(NOW, datetime.UTC)
     assert certificate.not_valid_before_utc < start
     assert certificate.not_valid_after_utc == start + datetime.timedelta(days=VALID_DAYS)
 

@@ -53,7 +53,7 @@ async def run_tool(*argv, env=None, stdin=b"", timeout=30):
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         process.kill()
         await process.wait()
         raise

@@ -288,7 +288,7 @@ class ActivityTab:
             query = self._query(request)
         except HistoryError as problem:
             self.site.headers(request, b"text/plain; charset=utf-8", status=400)
-            return f"{problem}\n".encode("utf-8")
+            return f"{problem}\n".encode()
         self.site.headers(request, b"text/csv; charset=utf-8")
         request.setHeader(
             b"content-disposition",

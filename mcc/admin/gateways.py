@@ -9,7 +9,7 @@ secret shown once, when made) and the queues' XMPP addresses.
 """
 
 import functools
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from klein import Klein
 from werkzeug.exceptions import NotFound
@@ -29,7 +29,7 @@ PROVIDER_NAMES = {"twilio": "Twilio", "telnyx": "Telnyx"}
 def _when(at):
     if at is None:
         return "never"
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 class GatewaysTab:

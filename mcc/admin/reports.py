@@ -205,7 +205,7 @@ class ReportsTab:
             report_request = self.reports.request(self._args(request))
         except ReportError as problem:
             self.site.headers(request, b"text/plain; charset=utf-8", status=400)
-            return f"{problem}\n".encode("utf-8")
+            return f"{problem}\n".encode()
         return self.reports.run(name, report_request).addCallback(self._csv, request)
 
     def _csv(self, report, request):

@@ -11,7 +11,7 @@ import email.policy
 import hmac
 import html
 import re
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from email.message import EmailMessage
 from email.utils import formatdate
 from io import BytesIO
@@ -68,7 +68,7 @@ def check_subject(subject):
 
 
 def _when(at):
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def transcript_lines(chat, events):

@@ -35,7 +35,7 @@ class EntityTime(XMPPHandler, IQHandlerMixin):
         self.xmlstream.addObserver(TIME, self.handleRequest)
 
     def on_time(self, iq):
-        moment = datetime.datetime.fromtimestamp(self.clock.seconds(), datetime.timezone.utc)
+        moment = datetime.datetime.fromtimestamp(self.clock.seconds(), datetime.UTC)
         reply = domish.Element((NS_TIME, "time"))
         reply.addElement("tzo", content="+00:00")
         reply.addElement("utc", content=moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))

@@ -7,7 +7,7 @@ Both only translate between data forms and the routing layer's
 L{IChatOperations}, which decides who may do what.
 """
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from twisted.words.xish import domish
 from wokkel import data_form
@@ -38,7 +38,7 @@ STATUSES = {"available": "Available: chats ring for me", "away": "Away: no new c
 def when(at):
     if at is None:
         return ""
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def visitor(chat):

@@ -19,7 +19,6 @@ from mcc.xmpp.namespaces import (
     NS_CLIENT,
     NS_DATA,
     NS_NODE_CONFIG,
-    NS_PUBLISH_OPTIONS,
     NS_PUBSUB,
     NS_PUBSUB_ERRORS,
     NS_PUBSUB_EVENT,
