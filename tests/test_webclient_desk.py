@@ -17,7 +17,7 @@ from mcc.webclient.desk import Behind, WebChannel, WebPresence
 
 CHAT = SimpleNamespace(
     id=7, guest="guest.abc", state="waiting", visitor_name="Vera", visitor_email="",
-    question="Hi", referrer="https://shop.example/", queue="Support", target_user=None,
+    question="Hi", page="https://shop.example/", referrer="", queue="Support", target_user=None,
     created_at=0.0, operator=None, operator_name=None, protocol="web",
 )
 

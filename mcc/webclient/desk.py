@@ -50,7 +50,7 @@ def chat_summary(chat):
         "visitor": chat.visitor_name,
         "email": chat.visitor_email,
         "question": chat.question,
-        "page": chat.referrer,
+        "page": chat.page,
         "queue": chat.queue or chat.target_user,
         "for_user": chat.target_user is not None,
         "created_at": chat.created_at,
