@@ -19,8 +19,9 @@ $(INSTALLED): setup.py setup.cfg pyproject.toml
 run: $(INSTALLED)
 	$(BIN)/twistd --nodaemon --pidfile= mcc --data-dir $(DATA_DIR) $(ARGS)
 
-## Run the whole test suite.
+## Check the code with ruff, then run the whole test suite.
 test: $(INSTALLED)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -179,7 +179,7 @@ def _endpoint(value):
         # Nothing listens yet: the endpoint is built and dropped.
         endpoints.serverFromString(None, value)
     except (ValueError, KeyError, TypeError, IndexError) as problem:
-        raise ValueError(f"not an endpoint description like tcp:5222: {value!r} ({problem})")
+        raise ValueError(f"not an endpoint description like tcp:5222: {value!r} ({problem})") from problem
     return value
 
 

@@ -91,7 +91,8 @@ class FakeTwilio(FakeProvider):
             code = 401
         if code:
             request.setResponseCode(code)
-            return json.dumps({"code": 20003 if code == 401 else 20500, "message": "Authenticate" if code == 401 else "Internal error", "status": code}).encode()
+            message = "Authenticate" if code == 401 else "Internal error"
+            return json.dumps({"code": 20003 if code == 401 else 20500, "message": message, "status": code}).encode()
         request.setResponseCode(201)
         answer = json.dumps({"sid": f"SM{len(self.calls):032d}", "status": "queued"}).encode()
         if self.held is None:
@@ -129,7 +130,8 @@ class FakeTelnyx(FakeProvider):
             code = 401
         if code:
             request.setResponseCode(code)
-            return json.dumps({"errors": [{"code": "10009", "title": "Authentication failed", "detail": "The API key is wrong."}]}).encode()
+            problem = {"code": "10009", "title": "Authentication failed", "detail": "The API key is wrong."}
+            return json.dumps({"errors": [problem]}).encode()
         return json.dumps({"data": {"id": f"msg-{len(self.calls)}", "record_type": "message"}}).encode()
 
     async def webhook(self, url, event_id, sender, to, text, media=(), timestamp=None, signed=True):

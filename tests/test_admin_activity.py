@@ -161,7 +161,9 @@ def test_csv_of_a_range_and_queue_streams_every_row(world):
 
 
 def test_csv_without_queues_has_all_and_transcript_adds_the_text(world):
-    world.chat(at(2026, 12, 1, 9), queue="Sales", messages=[("message", {"from": "visitor", "name": "V", "text": "hi"})])
+    world.chat(
+        at(2026, 12, 1, 9), queue="Sales", messages=[("message", {"from": "visitor", "name": "V", "text": "hi"})]
+    )
     world.chat(at(2026, 12, 1, 9, 5), queue="Support")
     browser = world.admin()
     rows = rows_of(world.download(browser, "/admin/activity/chats.csv?from=2026-12-01&to=2026-12-01&transcript=1"))
@@ -279,7 +281,7 @@ def test_privacy_settings_per_queue_and_retention(world):
     browser = world.admin()
     page = browser.get("/admin/activity/privacy")
     assert page.code == 200
-    assert 'name="keep_%d" value="1" checked' % sales.id in page.text
+    assert f'name="keep_{sales.id}" value="1" checked' in page.text
     page = browser.post(
         "/admin/activity/privacy",
         {f"keep_{support.id}": "1", f"ips_{sales.id}": "subnet", f"ips_{support.id}": "none", "transcript_days": "30"},
@@ -315,7 +317,10 @@ def test_an_empty_retention_keeps_transcripts(world):
     assert world.history.transcript_days() is None
 
 
-@pytest.mark.parametrize("action, verb, done_message", [("delete", "Delete", "Deleted 2 chats."), ("anonymise", "Anonymise", "Anonymised 2 chats.")])
+@pytest.mark.parametrize(
+    "action, verb, done_message",
+    [("delete", "Delete", "Deleted 2 chats."), ("anonymise", "Anonymise", "Anonymised 2 chats.")],
+)
 def test_bulk_changes_say_how_many_first(world, action, verb, done_message):
     world.chat(at(2026, 12, 1, 9), visitor_name="A")
     world.chat(at(2026, 12, 1, 10), visitor_name="B")
@@ -327,7 +332,8 @@ def test_bulk_changes_say_how_many_first(world, action, verb, done_message):
     assert page.code == 200
     assert f"{verb} 2 chats?" in page.text
     assert world.store.chats.by_id(1).visitor_name == "A"
-    assert re.search(r'<form method="post" action="/admin/activity/bulk\?' + re.escape(query.replace("&", "&amp;")), page.text)
+    form = r'<form method="post" action="/admin/activity/bulk\?' + re.escape(query.replace("&", "&amp;"))
+    assert re.search(form, page.text)
     page = browser.post(f"/admin/activity/bulk?{query}", {"action": action})
     assert (page.code, page.location) == (303, f"/admin/activity?{query}")
     assert done_message in browser.follow().text
@@ -495,12 +501,15 @@ def test_the_monitor_leads_to_transferring_a_waiting_chat_to_another_queue(world
     page = browser.get(f"/admin/activity/chats/{chat.id}/intervene")
     assert page.code == 200
     assert re.findall(r'<option value="([^"]+)"', page.text) == ["queue:Support", "user:olive", "user:peter"]
-    page = browser.post(f"/admin/activity/chats/{chat.id}/transfer", {"target": "queue:Support", "note": "Billing question"})
+    page = browser.post(
+        f"/admin/activity/chats/{chat.id}/transfer", {"target": "queue:Support", "note": "Billing question"}
+    )
     assert (page.code, page.location) == (303, "/admin/activity/live")
     assert f"Transferring chat {chat.id} to Support." in browser.follow().text
     moved = world.store.chats.by_id(chat.id)
     assert (moved.queue, moved.state) == ("Support", "waiting")
-    transferred = [e.data for e in world.store.chats.events_after(chat.id, 0, include_internal=True) if e.kind == "transferred"]
+    events = world.store.chats.events_after(chat.id, 0, include_internal=True)
+    transferred = [e.data for e in events if e.kind == "transferred"]
     assert transferred == [{"from_queue": "Sales", "to_queue": "Support", "from_operator": None, "to_operator": None}]
     assert ("offer", chat.guest, ("peter",)) in intervening.channel.calls
 

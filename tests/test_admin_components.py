@@ -71,7 +71,8 @@ def test_queue_address_is_set_and_an_account_name_refused():
     world.queues.create("reference", "")
     admin = world.admin()
     admin.get("/admin/gateways/xmpp")
-    assert admin.post("/admin/gateways/xmpp/identities", {"queue": "reference", "address": "olive@example.org"}).code == 400
+    taken = {"queue": "reference", "address": "olive@example.org"}
+    assert admin.post("/admin/gateways/xmpp/identities", taken).code == 400
     admin.get("/admin/gateways/xmpp")
     admin.post("/admin/gateways/xmpp/identities", {"queue": "reference", "address": "reference@example.org"})
     assert world.visitors.identity_of("reference").address == "reference@example.org"

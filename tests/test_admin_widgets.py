@@ -356,7 +356,7 @@ def test_the_code_sub_tab_says_when_the_public_url_is_a_loopback_address(world):
     browser = world.admin()
     assert "--public-url" not in browser.get("/admin/widgets/code").text
     for url in ("http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080"):
-        world.site.sections["widgets"] = functools.partial(DesignWidgets, world.widgets, lambda: url)
+        world.site.sections["widgets"] = functools.partial(DesignWidgets, world.widgets, lambda url=url: url)
         page = browser.get("/admin/widgets/code")
         assert f"The generated code names {url}, an address of this machine only" in page.text
         assert "<code>--public-url</code>" in page.text

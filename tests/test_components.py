@@ -148,7 +148,10 @@ def test_chat_through_a_component():
     assert chat.visitor_name == "Alice"
     offered = [e for e in operator.xmlstream.take() if e.name == "message"]
     assert any("Hello?" in str(e.body) for e in offered if e.body)
-    send(operator, f"<message xmlns='jabber:client' to='{chat.guest}@{DOMAIN}' type='chat'><body>Hi Alice</body></message>")
+    send(
+        operator,
+        f"<message xmlns='jabber:client' to='{chat.guest}@{DOMAIN}' type='chat'><body>Hi Alice</body></message>",
+    )
     replies = [e for e in side.elements() if e.name == "message"]
     assert [(e["from"], e["to"], str(e.body)) for e in replies] == [
         ("reference@example.org", "alice\\40telegram.org@bridge.example.org", "Hi Alice")
@@ -216,7 +219,10 @@ def test_chat_states_pass_both_ways():
         b"<body>hi</body></message>"
     )
     (chat,) = server.store.chats.unfinished()
-    send(operator, f"<message xmlns='jabber:client' to='{chat.guest}@{DOMAIN}' type='chat'><body>Hello</body></message>")
+    send(
+        operator,
+        f"<message xmlns='jabber:client' to='{chat.guest}@{DOMAIN}' type='chat'><body>Hello</body></message>",
+    )
     operator.xmlstream.take()
     side.elements()
     xs.dataReceived(

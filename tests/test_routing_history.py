@@ -298,13 +298,22 @@ def test_csv_rows_in_range_and_queues_read_in_batches(chats):
                 ("message", {"from": "visitor", "text": "hi"}),
                 ("message", {"from": "visitor", "text": "anyone?"}),
                 ("message", {"from": "operator", "text": "yes"}),
-                ("transferred", {"from_queue": "Sales", "to_queue": None, "from_operator": "olive", "to_operator": "=peter"}),
-                ("transferred", {"from_queue": "Sales", "to_queue": "Billing", "from_operator": "peter", "to_operator": "olive"}),
+                (
+                    "transferred",
+                    {"from_queue": "Sales", "to_queue": None, "from_operator": "olive", "to_operator": "=peter"},
+                ),
+                (
+                    "transferred",
+                    {"from_queue": "Sales", "to_queue": "Billing", "from_operator": "peter", "to_operator": "olive"},
+                ),
             ] if n == 0 else [
                 ("message", {"from": "visitor", "text": "hi"}),
                 ("message", {"from": "visitor", "text": "anyone?"}),
                 ("message", {"from": "operator", "text": "yes"}),
-                ("transferred", {"from_queue": "Sales", "to_queue": None, "from_operator": "olive", "to_operator": "peter"}),
+                (
+                    "transferred",
+                    {"from_queue": "Sales", "to_queue": None, "from_operator": "olive", "to_operator": "peter"},
+                ),
             ],
         )
     chats.store.tags.add_to_chat(1, "Refund", "refund", "olive", 1)

@@ -116,7 +116,10 @@ def test_low_contrast_is_refused_with_the_ratio():
     "values, message",
     [
         ({"colour_text": "navy"}, "Panel text: 'navy' is not a colour like #1f56c9"),
-        ({"logo_url": "javascript:alert(1)"}, "Logo or avatar URL: 'javascript:alert(1)' is not an http or https address"),
+        (
+            {"logo_url": "javascript:alert(1)"},
+            "Logo or avatar URL: 'javascript:alert(1)' is not an http or https address",
+        ),
         ({"language": "english!"}, "Language of the texts: 'english!' is not a language tag like en or pt-BR"),
         ({"position": "middle"}, "Corner (floating widgets): 'middle' is not one of the choices"),
         ({"field_email": "maybe"}, "E-mail: 'maybe' is not one of the choices"),

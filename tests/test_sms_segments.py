@@ -30,7 +30,7 @@ def test_ucs2_limits_and_surrogates():
 
 
 def test_split_at_word_boundaries_one_segment_each():
-    words = ("word%03d" % n for n in range(70))
+    words = (f"word{n:03d}" for n in range(70))
     text = " ".join(words)  # 70 * 8 - 1 = 559 characters
     parts = split(text)
     assert " ".join(parts) == text

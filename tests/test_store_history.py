@@ -152,7 +152,9 @@ def test_anonymise_forgets_the_visitors_of_the_range_and_keeps_what_was_said(wor
     other_queue = world.chat(DEC_1, queue="Support")
     other_day = world.chat(DEC_1 + DAY)
     still_open = world.chat(DEC_1, state="waiting")
-    before = {chat.id: (world.chat_row(chat.id), world.events(chat.id)) for chat in (other_queue, other_day, still_open)}
+    before = {
+        chat.id: (world.chat_row(chat.id), world.events(chat.id)) for chat in (other_queue, other_day, still_open)
+    }
     query = Query(day("2026-12-01"), day("2026-12-01"), queues=("Sales",))
     assert world.history.ended_count(query) == 1
     assert result(world.history.anonymise(query)) == 1

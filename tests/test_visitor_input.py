@@ -127,7 +127,12 @@ def test_a_message_id_belongs_to_its_chat():
     availability = Availability()
     tokens = iter(f"{n:04d}" + "t" * 28 for n in range(100))
     chats = ChatService(
-        store, availability, {"sales": ["ann"]}.__getitem__, Clock(), lambda: next(tokens), Timeouts(answer=60, visitor=90, poll=25, reconnect=30)
+        store,
+        availability,
+        {"sales": ["ann"]}.__getitem__,
+        Clock(),
+        lambda: next(tokens),
+        Timeouts(answer=60, visitor=90, poll=25, reconnect=30),
     )
     chats.channel = RecordingChannel()
     availability.resource_available("ann", "desk")

@@ -251,7 +251,10 @@ async def test_files_go_both_ways_and_bad_ones_are_refused(server):
     assert response.headers.getRawHeaders("content-disposition")[0].startswith("attachment;")
 
     code, answer = await pat.upload(chat_id, "x.pdf", b"data")
-    assert (code, answer) == (403, b'{"error": "not-your-chat", "message": "only the operator who has this chat can do that"}')
+    assert (code, answer) == (
+        403,
+        b'{"error": "not-your-chat", "message": "only the operator who has this chat can do that"}',
+    )
     response, body = await pat.browser.request("GET", f"/api/chats/{chat_id}/files/{sent['id']}")
     assert response.code == 403
     for name, body, status, reason in [

@@ -240,7 +240,9 @@ def test_no_javascript_page_shows_the_contingency_or_the_skins_words(site):
 
 
 def test_page_text_is_escaped_but_the_font_stack_is_css(site):
-    skin = site.widgets.create_skin("Odd", {"title": "<b>Help</b>", "font": "Georgia, Cambria, 'Times New Roman', serif"})
+    skin = site.widgets.create_skin(
+        "Odd", {"title": "<b>Help</b>", "font": "Georgia, Cambria, 'Times New Roman', serif"}
+    )
     snippet = site.snippet(levels=[Level(skin.id, username="olive")])
     _, body = site.get(f"/widget/{snippet.key}/chat")
     page = body.decode("utf-8")

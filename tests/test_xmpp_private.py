@@ -21,7 +21,8 @@ def server():
 
 def private(session, kind, child, to=None):
     to = f" to='{to}'" if to else ""
-    send(session, f"<iq xmlns='jabber:client' type='{kind}' id='p1'{to}><query xmlns='{NS_PRIVATE}'>{child}</query></iq>")
+    query = f"<query xmlns='{NS_PRIVATE}'>{child}</query>"
+    send(session, f"<iq xmlns='jabber:client' type='{kind}' id='p1'{to}>{query}</iq>")
     (reply,) = session.xmlstream.take()
     assert reply["id"] == "p1"
     return reply

@@ -54,7 +54,7 @@ class Twistd:
             *self.command(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             env=self.env, cwd=self.cwd,
         )
-        await self.wait_for_line(r"starting on %d" % self.http_port)
+        await self.wait_for_line(rf"starting on {self.http_port}")
         # An answered request means the reactor runs, and so handles
         # SIGTERM: before that, the signal would kill it outright.  (A mere
         # connection is not enough: the kernel accepts it on the listening

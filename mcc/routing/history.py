@@ -211,7 +211,8 @@ _EMAIL_STATES = {
 
 
 def _email(data):
-    text = f"The transcript by e-mail to {data.get('to', '')}: {_EMAIL_STATES.get(data.get('status'), data.get('status', ''))}."
+    status = data.get("status", "")
+    text = f"The transcript by e-mail to {data.get('to', '')}: {_EMAIL_STATES.get(status, status)}."
     return text[:-1] + f" ({data['why']})." if data.get("why") else text
 
 

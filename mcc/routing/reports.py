@@ -53,7 +53,7 @@ def zone_named(name):
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ReportError(f"unknown time zone {name!r}: use a name such as Europe/Paris or UTC")
+        raise ReportError(f"unknown time zone {name!r}: use a name such as Europe/Paris or UTC") from None
 
 
 @dataclass(frozen=True)
@@ -306,4 +306,4 @@ def _date(args, name, default):
     try:
         return datetime.date.fromisoformat(text)
     except ValueError:
-        raise ReportError(f"{name!r} is a date written YYYY-MM-DD, not {text!r}")
+        raise ReportError(f"{name!r} is a date written YYYY-MM-DD, not {text!r}") from None

@@ -121,4 +121,7 @@ __all__ = [
     "UnknownComponent",
     "Identity",
     "DuplicateIdentity",
+    "ChatState",
+    "UploadSlot",
+    "PasswordError",
 ]

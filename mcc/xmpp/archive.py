@@ -154,7 +154,7 @@ class ArchiveQueries(XMPPHandler, IQHandlerMixin):
         try:
             result = self.archive.query(localpart(owner), **filters, **paging)
         except UnknownArchiveId as unknown:
-            raise error.StanzaError("item-not-found", text=str(unknown))
+            raise error.StanzaError("item-not-found", text=str(unknown)) from None
         session = iq.session
         for message in result.messages:
             session.send(self._result(message, owner, session, query.getAttribute("queryid")))
@@ -189,7 +189,7 @@ class ArchiveQueries(XMPPHandler, IQHandlerMixin):
                 else:
                     raise error.StanzaError("bad-request", text=f"no field {name!r} here")
             except (ValueError, jid.InvalidFormat):
-                raise error.StanzaError("bad-request", text=f"{name} {text!r} is not valid")
+                raise error.StanzaError("bad-request", text=f"{name} {text!r} is not valid") from None
         return filters
 
     @staticmethod

@@ -106,7 +106,7 @@ class Blocking(XMPPHandler, IQHandlerMixin):
             try:
                 addresses.append(jids.parse(item.getAttribute("jid", "")).full())
             except jid.InvalidFormat:
-                raise error.StanzaError("jid-malformed", text=f"{item.getAttribute('jid')!r}")
+                raise error.StanzaError("jid-malformed", text=f"{item.getAttribute('jid')!r}") from None
         blocked = self._list(owner)
         if command.name == "block":
             if not addresses:

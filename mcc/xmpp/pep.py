@@ -136,7 +136,7 @@ def read_options(form):
         except ValueError:
             raise refusal("not-acceptable", "unsupported-access-model"
                           if name == "access_model" else None,
-                          f"{var} cannot be {text!r}")
+                          f"{var} cannot be {text!r}") from None
     return options
 
 
