@@ -6,15 +6,10 @@ private tmux server whose screen the test reads and types into.
 
 import asyncio
 import contextlib
-import os
-import secrets
 import shutil
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-from tests.tools import run_tool
-
-SCREEN_TIMEOUT = 10
+from tests.tmux import SCREEN_TIMEOUT, TmuxProgram
 
 ACCOUNTS = """<?xml version='1.0' encoding='UTF-8' ?>
 <account version='1.0'><account>
@@ -59,39 +54,15 @@ def prepare_home(home, jid, password, host, port, certificate):
     (purple / "prefs.xml").write_text(PREFS)
 
 
-class Finch:
+class Finch(TmuxProgram):
     """
-    One finch process in its own tmux server (C{tmux -L}).
+    One finch process in its own tmux server.
     """
 
-    def __init__(self, home):
-        self.home = home
-        self.socket = f"mcc-finch-{secrets.token_hex(4)}"
-        self.env = {**os.environ, "HOME": str(home)}
-        self.env.pop("TMUX", None)
-        self.socket_path = None
-
-    async def tmux(self, *args):
-        return await run_tool("tmux", "-f", "/dev/null", "-L", self.socket, *args, env=self.env)
+    name = "finch"
 
     async def start(self):
-        status, _, err = await self.tmux(
-            "new-session", "-d", "-s", "finch", "-x", "200", "-y", "50", "finch"
-        )
-        assert status == 0, err
-        # tmux leaves its socket behind when its server ends.
-        _, out, _ = await self.tmux("display-message", "-p", "#{socket_path}")
-        self.socket_path = out.strip()
-
-    async def screen(self):
-        _, out, _ = await self.tmux("capture-pane", "-p", "-t", "finch")
-        return out
-
-    async def wait_for_screen(self, text, timeout=SCREEN_TIMEOUT):
-        """
-        Wait until C{text} shows; long lines wrap, so look for short texts.
-        """
-        await self._wait(lambda screen: text in screen, f"{text!r} not on the screen", timeout)
+        await self.start_command("finch")
 
     async def focus_next_window(self, timeout=SCREEN_TIMEOUT):
         """
@@ -104,38 +75,12 @@ class Finch:
             lambda screen: _first_line(screen) != top, "no other window came to the front", timeout
         )
 
-    async def _wait(self, condition, failure, timeout):
-        async def poll():
-            while not condition(await self.screen()):
-                await asyncio.sleep(0.2)
-
-        try:
-            await asyncio.wait_for(poll(), timeout)
-        except TimeoutError:
-            raise AssertionError(f"{failure}; finch shows:\n{await self.screen()}") from None
-
-    async def keys(self, *keys):
-        await self.tmux("send-keys", "-t", "finch", *keys)
-
-    async def type_line(self, text):
-        await self.tmux("send-keys", "-t", "finch", "-l", text)
-        await self.keys("Enter")
-
-    async def running(self):
-        status, _, _ = await self.tmux("has-session", "-t", "finch")
-        return status == 0
-
     async def quit(self, timeout=5):
         """
         Quit from the menu (Alt+q), which logs the account out cleanly.
         """
         await self.keys("M-q")
-
-        async def ended():
-            while await self.running():
-                await asyncio.sleep(0.1)
-
-        await asyncio.wait_for(ended(), timeout)
+        await self.wait_ended(timeout)
 
     async def close(self):
         """
@@ -145,9 +90,7 @@ class Finch:
             # A finch stuck in some dialog ignores Alt+q: killed below.
             with contextlib.suppress(asyncio.TimeoutError):
                 await self.quit()
-        await self.tmux("kill-server")
-        if self.socket_path:
-            Path(self.socket_path).unlink(missing_ok=True)
+        await self.kill()
 
 
 def _first_line(screen):
