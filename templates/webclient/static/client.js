@@ -433,7 +433,8 @@
       shown.dataset.smsCost = "";
       composer.appendChild(shown);
     }
-    var textarea = chat.pane.querySelector("textarea");
+    // The reply's own box: the tools' panels (a transfer's note) have theirs.
+    var textarea = composer.querySelector("textarea");
     window.clearTimeout(chat.costTimer);
     if (!textarea.value.trim()) { shown.textContent = ""; return; }
     chat.costTimer = window.setTimeout(function () {
