@@ -156,23 +156,20 @@ class History:
         )
         return [ChatRecord(*row) for row in rows]
 
-    def message_counts(self, chat_ids):
+    def summaries(self, chat_ids):
         """
-        C{chat id -> (visitor's messages, operators' messages)} for C{chat_ids}.
+        C{chat id -> (visitor's messages, operators' messages, where its
+        last transfer sent it or "")} for C{chat_ids}: the summary columns
+        the chat's events keep up to date, so that no event is read.
         """
-        counts = {chat_id: [0, 0] for chat_id in chat_ids}
-        if not counts:
+        if not chat_ids:
             return {}
         rows = self._conn.execute(
-            "SELECT chat_id, json_extract(data, '$.from'), count(*) FROM chat_events"
-            f" WHERE chat_id IN ({', '.join('?' for _ in counts)}) AND kind = 'message'"
-            " GROUP BY 1, 2",
-            list(counts),
+            "SELECT id, messages_visitor, messages_operator, transferred_to FROM chats"
+            f" WHERE id IN ({', '.join('?' for _ in chat_ids)})",
+            list(chat_ids),
         )
-        for chat_id, speaker, count in rows:
-            if speaker in ("visitor", "operator"):
-                counts[chat_id][speaker == "operator"] = count
-        return {chat_id: tuple(pair) for chat_id, pair in counts.items()}
+        return {chat_id: tuple(rest) for chat_id, *rest in rows}
 
     def tags_of(self, chat_ids):
         """
@@ -190,21 +187,6 @@ class History:
         for chat_id, name in rows:
             tags[chat_id].append(name)
         return tags
-
-    def last_transfers(self, chat_ids):
-        """
-        C{chat id -> data of its last C{transferred} event} for those of
-        C{chat_ids} that were transferred.
-        """
-        if not chat_ids:
-            return {}
-        rows = self._conn.execute(
-            "SELECT chat_id, data FROM chat_events"
-            f" WHERE chat_id IN ({', '.join('?' for _ in chat_ids)}) AND kind = 'transferred'"
-            " ORDER BY chat_id, seq",
-            list(chat_ids),
-        )
-        return {chat_id: json.loads(data) for chat_id, data in rows}
 
     def last_messages(self, chat_ids):
         """

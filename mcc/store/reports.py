@@ -207,9 +207,7 @@ class ReportQueries:
             chat_filter,
             "id, queue, operator, picked_up_at - created_at AS wait,"
             " closed_at - picked_up_at AS duration,"
-            " (SELECT min(e.at) FROM chat_events e WHERE e.chat_id = chats.id"
-            "  AND e.kind = 'message' AND json_extract(e.data, '$.from') = 'operator')"
-            " - created_at AS first_response",
+            " first_response_at - created_at AS first_response",
         )
         query += " AND picked_up_at IS NOT NULL AND operator IS NOT NULL"
         found = {
@@ -280,13 +278,15 @@ class ReportQueries:
     def _transfers(self, query, params):
         """
         C{(from_queue, to_queue, from_operator, to_operator, queue,
-        operator)} of each transfer event of the chats of C{query}.
+        operator)} of each transfer event of the chats of C{query}: the
+        events of only those chats that count some (C{chats.transfers}).
         """
         return self._conn.execute(
             "SELECT json_extract(e.data, '$.from_queue'), json_extract(e.data, '$.to_queue'),"
             " json_extract(e.data, '$.from_operator'),"
             " json_extract(e.data, '$.to_operator'), c.queue, c.operator"
-            f" FROM ({query}) c JOIN chat_events e ON e.chat_id = c.id AND e.{TRANSFERS}",
+            f" FROM ({query} AND transfers > 0) c"
+            f" JOIN chat_events e ON e.chat_id = c.id AND e.{TRANSFERS}",
             params,
         ).fetchall()
 
