@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_routing_chats,tests.test_chat_restart -*-
+# -*- test-case-name: tests.test_routing_chats,tests.test_chat_restart,tests.test_chat_summaries -*-
 """
 Chats and their events: what visitors and operators said, and when.
 
