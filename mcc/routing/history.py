@@ -427,16 +427,16 @@ class ChatHistory:
         yield list(CSV_COLUMNS) + ([TRANSCRIPT_COLUMN] if transcript else [])
         cursor = None
         while True:
-            records = self.store.history.after(chats, cursor, batch)
+            records = self.store.history.summarised_after(chats, cursor, batch)
             if not records:
                 return
-            cursor = (records[-1].created_at, records[-1].id)
-            ids = [chat.id for chat in records]
-            summaries = self.store.history.summaries(ids)
+            last = records[-1][0]
+            cursor = (last.created_at, last.id)
+            ids = [chat.id for chat, _ in records]
             tags = self.store.history.tags_of(ids)
             events = self.store.history.events_of(ids) if transcript else {}
-            for chat in records:
-                row = self._csv_row(chat, summaries[chat.id], tags[chat.id])
+            for chat, summary in records:
+                row = self._csv_row(chat, summary, tags[chat.id])
                 if transcript:
                     row.append(neutralised(self._transcript_text(events[chat.id])))
                 yield row

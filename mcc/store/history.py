@@ -29,6 +29,7 @@ closed) before any operator answered; missed ones rang out unanswered.
 IP_POLICIES = ("keep", "subnet", "none")
 
 _COLUMNS = ", ".join(CHAT_COLUMNS)
+_SUMMARY_COLUMNS = "messages_visitor, messages_operator, transferred_to"
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,19 @@ class History:
         id)} pair (C{None} for the first batch), in the order they started:
         each batch costs the same however far into the range it is.
         """
+        return [ChatRecord(*row) for row in self._after(chats, cursor, limit, _COLUMNS)]
+
+    def summarised_after(self, chats, cursor, limit):
+        """
+        As L{after}, each chat as C{(ChatRecord, (visitor's messages,
+        operators' messages, where its last transfer sent it or ""))}: the
+        summary columns its events keep up to date, so that no event is read.
+        """
+        width = len(CHAT_COLUMNS)
+        rows = self._after(chats, cursor, limit, f"{_COLUMNS}, {_SUMMARY_COLUMNS}")
+        return [(ChatRecord(*row[:width]), row[width:]) for row in rows]
+
+    def _after(self, chats, cursor, limit, columns):
         if cursor is not None:
             # The cursor's time as the range's start: the index then begins
             # there instead of at the range's start.
@@ -150,26 +164,10 @@ class History:
         if cursor is not None:
             where += " AND (created_at > ? OR id > ?)"
             values = values + list(cursor)
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM chats WHERE {where} ORDER BY created_at, id LIMIT ?",
+        return self._conn.execute(
+            f"SELECT {columns} FROM chats WHERE {where} ORDER BY created_at, id LIMIT ?",
             values + [limit],
-        )
-        return [ChatRecord(*row) for row in rows]
-
-    def summaries(self, chat_ids):
-        """
-        C{chat id -> (visitor's messages, operators' messages, where its
-        last transfer sent it or "")} for C{chat_ids}: the summary columns
-        the chat's events keep up to date, so that no event is read.
-        """
-        if not chat_ids:
-            return {}
-        rows = self._conn.execute(
-            "SELECT id, messages_visitor, messages_operator, transferred_to FROM chats"
-            f" WHERE id IN ({', '.join('?' for _ in chat_ids)})",
-            list(chat_ids),
-        )
-        return {chat_id: tuple(rest) for chat_id, *rest in rows}
+        ).fetchall()
 
     def tags_of(self, chat_ids):
         """
