@@ -237,3 +237,14 @@ def test_the_step_fills_the_counts_of_chats_stored_before_it(tmp_path, monkeypat
         assert summary(new, 2) == (1, 1, 110, 2, "billing")
     finally:
         new.close()
+
+
+def test_the_counts_stay_when_the_transcript_goes(store):
+    chat = new_chat(store)
+    store.chats.add_event(chat.id, "message", {"from": "visitor", "text": "hello"}, 101)
+    store.chats.add_event(chat.id, "message", {"from": "operator", "text": "hi"}, 102)
+    store.chats.add_event(chat.id, "transferred", {"to_queue": "billing"}, 103)
+    store.chats.finish(chat.id, "closed", "visitor", 110)
+    assert store.history.remove_transcript(chat.id, 200) == 1
+    assert store.chats.last_seq(chat.id) == 0
+    assert summary(store, chat.id) == (1, 1, 102, 1, "billing")
