@@ -7,6 +7,7 @@ restart, and the backfill of a database made before them.
 """
 
 import itertools
+import random
 import sqlite3
 
 import pytest
@@ -17,6 +18,7 @@ from mcc.routing.chats import ChatService, Timeouts, Visitor
 from mcc.routing.history import ChatHistory, Query
 from mcc.routing.zones import system_zone
 from mcc.store import Store, schema
+from mcc.store.reports import ChatFilter, ReportQueries
 from tests.test_routing_chats import RecordingChannel
 
 SUMMARY = "messages_visitor, messages_operator, first_response_at, transfers, transferred_to"
@@ -248,3 +250,29 @@ def test_the_counts_stay_when_the_transcript_goes(store):
     assert store.history.remove_transcript(chat.id, 200) == 1
     assert store.chats.last_seq(chat.id) == 0
     assert summary(store, chat.id) == (1, 1, 102, 1, "billing")
+
+
+def test_medians_and_percentiles_are_those_of_the_sorted_values(store):
+    """
+    The reports rank each group's values from per-second counts: the
+    figures are still exactly those of sorting every value.
+    """
+    rng = random.Random(7)
+    waits = {"sales": [], "billing": [], None: []}
+    for number in range(1, 1201):
+        queue = rng.choice(list(waits))
+        wait = rng.choice([rng.expovariate(1 / 30), rng.uniform(0, 3), 5.0, round(rng.uniform(0, 900), 1)])
+        store.db.conn.execute(
+            "INSERT INTO chats (token, guest, queue, state, operator, created_at, picked_up_at, closed_at)"
+            " VALUES (?, ?, ?, 'closed', 'ann', 1000, ?, ?)",
+            (f"t{number}", f"g{number}", queue, 1000 + wait, 1000 + wait + 60),
+        )
+        waits[queue].append((1000 + wait) - 1000)
+    found = ReportQueries(store.db.conn).by_queue(ChatFilter(0, 2000))
+    for queue, values in waits.items():
+        values.sort()
+        n = len(values)
+        spread = found[queue]["wait"]
+        assert (spread.n, spread.min, spread.max) == (n, values[0], values[-1])
+        assert spread.median == (values[(n + 1) // 2 - 1] + values[n // 2]) / 2
+        assert spread.p90 == values[(9 * n + 9) // 10 - 1]
