@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from mcc.routing.history import ChatHistory, Query
 from mcc.store import Store
+from mcc.store.schema import backfill_summaries
 
 QUEUES = ("Support", "Sales", "Reference", "Billing", "Returns")
 OPERATORS = tuple(f"operator{n}" for n in range(20))
@@ -65,6 +66,8 @@ def generate(path, chats, seed=1):
         if len(chat_rows) >= BATCH:
             _flush(conn, chat_rows, event_rows)
     _flush(conn, chat_rows, event_rows)
+    # What the chat service keeps on each chat as it writes its events.
+    backfill_summaries(conn)
     conn.execute("COMMIT")
     store.close()
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from mcc.routing.reports import REPORTS, Reports
 from mcc.store import Store
+from mcc.store.schema import backfill_summaries
 from mcc.store.reports import ThreadReaders
 
 QUEUES = ("Support", "Sales", "Reference", "Billing", "Returns")
@@ -62,6 +63,8 @@ def generate(path, chats, seed=1):
         if len(chat_rows) >= 50_000:
             _flush(conn, chat_rows, event_rows)
     _flush(conn, chat_rows, event_rows)
+    # What the chat service keeps on each chat as it writes its events.
+    backfill_summaries(conn)
     conn.execute("COMMIT")
     store.close()
 

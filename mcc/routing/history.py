@@ -428,26 +428,27 @@ class ChatHistory:
         yield list(CSV_COLUMNS) + ([TRANSCRIPT_COLUMN] if transcript else [])
         cursor = None
         while True:
-            records = self.store.history.after(chats, cursor, batch)
+            records = self.store.history.summarised_after(chats, cursor, batch)
             if not records:
                 return
-            cursor = (records[-1].created_at, records[-1].id)
-            ids = [chat.id for chat in records]
-            counts = self.store.history.message_counts(ids)
+            last = records[-1][0]
+            cursor = (last.created_at, last.id)
+            ids = [chat.id for chat, _ in records]
             tags = self.store.history.tags_of(ids)
-            transfers = self.store.history.last_transfers(ids)
             events = self.store.history.events_of(ids) if transcript else {}
-            for chat in records:
-                row = self._csv_row(chat, counts[chat.id], tags[chat.id], transfers.get(chat.id))
+            for chat, summary in records:
+                row = self._csv_row(chat, summary, tags[chat.id])
                 if transcript:
                     row.append(neutralised(self._transcript_text(events[chat.id])))
                 yield row
 
-    def _csv_row(self, chat, counts, tags, transfer):
+    def _csv_row(self, chat, summary, tags):
         """
-        C{transfer} is the data of the chat's last C{transferred} event: it
-        went to a queue (whoever took it there) or to one operator.
+        C{summary} is the chat's messages of the visitor and of operators,
+        and where its last transfer sent it: to a queue (whoever took it
+        there) or to one operator.
         """
+        messages_visitor, messages_operator, transferred_to = summary
         answered = chat.picked_up_at
         wait = (answered if answered is not None else chat.closed_at)
         if answered is not None and chat.closed_at is not None:
@@ -466,15 +467,15 @@ class ChatHistory:
             neutralised(chat.protocol),
             outcome(chat),
             neutralised(chat.operator or ""),
-            neutralised((transfer and (transfer.get("to_queue") or transfer.get("to_operator"))) or ""),
+            neutralised(transferred_to),
             neutralised("; ".join(tags)),
             neutralised(chat.visitor_name),
             neutralised(chat.visitor_email),
             neutralised(chat.ip),
             neutralised(chat.referrer),
             neutralised(chat.page),
-            str(counts[0]),
-            str(counts[1]),
+            str(messages_visitor),
+            str(messages_operator),
         ]
 
     def _iso(self, seconds):

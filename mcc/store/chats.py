@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_routing_chats,tests.test_chat_restart -*-
+# -*- test-case-name: tests.test_routing_chats,tests.test_chat_restart,tests.test_chat_summaries -*-
 """
 Chats and their events: what visitors and operators said, and when.
 
@@ -94,6 +94,28 @@ class ChatEvent:
 def _event(row):
     seq, kind, data, internal, at = row
     return ChatEvent(seq, kind, json.loads(data), bool(internal), at)
+
+
+def _summary(kind, data):
+    """
+    What an event of C{kind} with C{data} changes of its chat's summary
+    columns (step 15 of the schema says which and backfills them the same
+    way), as SQL assignments and the values they name besides C{:now}
+    (the event's time); C{None} for nothing.
+    """
+    if kind == "message":
+        speaker = data.get("from")
+        if speaker == "visitor":
+            return "messages_visitor = messages_visitor + 1", {}
+        if speaker == "operator":
+            return (
+                "messages_operator = messages_operator + 1,"
+                " first_response_at = min(coalesce(first_response_at, :now), :now)"
+            ), {}
+    elif kind == "transferred":
+        target = data.get("to_queue") or data.get("to_operator") or ""
+        return "transfers = transfers + 1, transferred_to = :target", {"target": str(target)}
+    return None
 
 
 class Chats:
@@ -205,8 +227,27 @@ class Chats:
     def add_event(self, chat_id, kind, data, now, internal=False, message_id=None):
         """
         Append an event and return its sequence number.  C{message_id} is
-        the sender's own name for a message, unique within its chat.
+        the sender's own name for a message, unique within its chat.  The
+        chat's summary columns change with it, in the same transaction.
         """
+        summary = _summary(kind, data)
+        if summary is None:
+            return self._insert_event(chat_id, kind, data, now, internal, message_id)
+        sql, values = summary
+        self._conn.execute("SAVEPOINT add_event")
+        try:
+            seq = self._insert_event(chat_id, kind, data, now, internal, message_id)
+            self._conn.execute(
+                f"UPDATE chats SET {sql} WHERE id = :id", {**values, "now": now, "id": chat_id}
+            )
+        except BaseException:
+            self._conn.execute("ROLLBACK TO add_event")
+            self._conn.execute("RELEASE add_event")
+            raise
+        self._conn.execute("RELEASE add_event")
+        return seq
+
+    def _insert_event(self, chat_id, kind, data, now, internal, message_id):
         (seq,) = self._conn.execute(
             "INSERT INTO chat_events (chat_id, seq, kind, data, internal, at, message_id)"
             " SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM chat_events"

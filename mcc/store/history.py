@@ -29,6 +29,7 @@ closed) before any operator answered; missed ones rang out unanswered.
 IP_POLICIES = ("keep", "subnet", "none")
 
 _COLUMNS = ", ".join(CHAT_COLUMNS)
+_SUMMARY_COLUMNS = "messages_visitor, messages_operator, transferred_to"
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,19 @@ class History:
         id)} pair (C{None} for the first batch), in the order they started:
         each batch costs the same however far into the range it is.
         """
+        return [ChatRecord(*row) for row in self._after(chats, cursor, limit, _COLUMNS)]
+
+    def summarised_after(self, chats, cursor, limit):
+        """
+        As L{after}, each chat as C{(ChatRecord, (visitor's messages,
+        operators' messages, where its last transfer sent it or ""))}: the
+        summary columns its events keep up to date, so that no event is read.
+        """
+        width = len(CHAT_COLUMNS)
+        rows = self._after(chats, cursor, limit, f"{_COLUMNS}, {_SUMMARY_COLUMNS}")
+        return [(ChatRecord(*row[:width]), row[width:]) for row in rows]
+
+    def _after(self, chats, cursor, limit, columns):
         if cursor is not None:
             # The cursor's time as the range's start: the index then begins
             # there instead of at the range's start.
@@ -150,29 +164,10 @@ class History:
         if cursor is not None:
             where += " AND (created_at > ? OR id > ?)"
             values = values + list(cursor)
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM chats WHERE {where} ORDER BY created_at, id LIMIT ?",
+        return self._conn.execute(
+            f"SELECT {columns} FROM chats WHERE {where} ORDER BY created_at, id LIMIT ?",
             values + [limit],
-        )
-        return [ChatRecord(*row) for row in rows]
-
-    def message_counts(self, chat_ids):
-        """
-        C{chat id -> (visitor's messages, operators' messages)} for C{chat_ids}.
-        """
-        counts = {chat_id: [0, 0] for chat_id in chat_ids}
-        if not counts:
-            return {}
-        rows = self._conn.execute(
-            "SELECT chat_id, json_extract(data, '$.from'), count(*) FROM chat_events"
-            f" WHERE chat_id IN ({', '.join('?' for _ in counts)}) AND kind = 'message'"
-            " GROUP BY 1, 2",
-            list(counts),
-        )
-        for chat_id, speaker, count in rows:
-            if speaker in ("visitor", "operator"):
-                counts[chat_id][speaker == "operator"] = count
-        return {chat_id: tuple(pair) for chat_id, pair in counts.items()}
+        ).fetchall()
 
     def tags_of(self, chat_ids):
         """
@@ -190,21 +185,6 @@ class History:
         for chat_id, name in rows:
             tags[chat_id].append(name)
         return tags
-
-    def last_transfers(self, chat_ids):
-        """
-        C{chat id -> data of its last C{transferred} event} for those of
-        C{chat_ids} that were transferred.
-        """
-        if not chat_ids:
-            return {}
-        rows = self._conn.execute(
-            "SELECT chat_id, data FROM chat_events"
-            f" WHERE chat_id IN ({', '.join('?' for _ in chat_ids)}) AND kind = 'transferred'"
-            " ORDER BY chat_id, seq",
-            list(chat_ids),
-        )
-        return {chat_id: json.loads(data) for chat_id, data in rows}
 
     def last_messages(self, chat_ids):
         """

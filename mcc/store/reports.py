@@ -167,12 +167,11 @@ class ReportQueries:
             " CASE WHEN picked_up_at IS NOT NULL THEN closed_at - picked_up_at END AS duration,"
             " picked_up_at IS NOT NULL AS answered",
         )
-        rows = self._conn.execute(
-            f"SELECT queue, count(*), sum(answered),"
+        spreads, counts = self._spreads(
+            query, params, "queue", ("wait", "duration"),
+            "count(*), sum(answered),"
             f" sum(NOT answered AND state = '{ChatState.MISSED}'),"
-            f" sum(NOT answered AND state = '{ChatState.CLOSED}')"
-            f" FROM ({query}) GROUP BY queue",
-            params,
+            f" sum(NOT answered AND state = '{ChatState.CLOSED}')",
         )
         found = {
             queue: {
@@ -180,15 +179,13 @@ class ReportQueries:
                 "answered": answered,
                 "missed": missed,
                 "abandoned": abandoned,
+                "wait": spreads[queue]["wait"],
+                "duration": spreads[queue]["duration"],
                 "transfers_in": 0,
                 "transfers_out": 0,
             }
-            for queue, chats, answered, missed, abandoned in rows
+            for queue, (chats, answered, missed, abandoned) in counts.items()
         }
-        for column in ("wait", "duration"):
-            spreads = self._spreads(query, params, "queue", column)
-            for queue, row in found.items():
-                row[column] = spreads.get(queue, Spread())
         for from_queue, to_queue, _, _, queue, _ in self._transfers(query, params):
             source = from_queue if from_queue is not None else queue
             if source in found:
@@ -207,21 +204,22 @@ class ReportQueries:
             chat_filter,
             "id, queue, operator, picked_up_at - created_at AS wait,"
             " closed_at - picked_up_at AS duration,"
-            " (SELECT min(e.at) FROM chat_events e WHERE e.chat_id = chats.id"
-            "  AND e.kind = 'message' AND json_extract(e.data, '$.from') = 'operator')"
-            " - created_at AS first_response",
+            " first_response_at - created_at AS first_response",
         )
         query += " AND picked_up_at IS NOT NULL AND operator IS NOT NULL"
+        spreads, counts = self._spreads(
+            query, params, "operator", ("wait", "first_response", "duration"), "count(*)"
+        )
         found = {
-            operator: {"chats": chats, "transfers_given": 0, "transfers_received": 0, "tags": {}}
-            for operator, chats in self._conn.execute(
-                f"SELECT operator, count(*) FROM ({query}) GROUP BY operator", params
-            )
+            operator: {
+                "chats": chats,
+                **spreads[operator],
+                "transfers_given": 0,
+                "transfers_received": 0,
+                "tags": {},
+            }
+            for operator, (chats,) in counts.items()
         }
-        for column in ("wait", "first_response", "duration"):
-            spreads = self._spreads(query, params, "operator", column)
-            for operator, row in found.items():
-                row[column] = spreads.get(operator, Spread())
         for _, _, from_operator, to_operator, _, _ in self._transfers(query, params):
             if from_operator in found:
                 found[from_operator]["transfers_given"] += 1
@@ -237,56 +235,65 @@ class ReportQueries:
             found[operator]["tags"][tag] = chats
         return found
 
-    def _spreads(self, query, params, group, column):
+    def _spreads(self, query, params, group, columns, counts):
         """
-        C{{group: Spread}} of C{column} over the chats of C{query}, ranked
-        inside SQLite: only the few rows at the median and 90th percentile
-        come out.
+        C{({group: {column: Spread}}, {group: (counts...)})} over the chats
+        of C{query}, C{counts} being SQL aggregates of them, in two passes
+        over the chats: how many, the mean, least and greatest (and
+        C{counts}) summed up by SQLite, then the values themselves ranked
+        here, where sorting a group's few numbers costs less than SQLite's
+        window functions sorting the chats once per column.
         """
-        summary = {
-            key: (n, mean, low, high)
-            for key, n, mean, low, high in self._conn.execute(
-                f"SELECT {group}, count({column}), avg({column}), min({column}), max({column})"
-                f" FROM ({query}) GROUP BY {group}",
-                params,
-            )
-        }
-        ranked = self._conn.execute(
-            f"SELECT k, v, r, n FROM (SELECT {group} AS k, {column} AS v,"
-            f" row_number() OVER (PARTITION BY {group} ORDER BY {column}) AS r,"
-            f" count(*) OVER (PARTITION BY {group}) AS n"
-            f" FROM ({query}) WHERE {column} IS NOT NULL)"
-            " WHERE r IN ((n + 1) / 2, n / 2 + 1, (9 * n + 9) / 10)",
-            params,
+        aggregates = ", ".join(
+            f"count({column}), avg({column}), min({column}), max({column})" for column in columns
         )
-        picked = {}
-        for key, value, rank, _ in ranked:
-            picked.setdefault(key, {})[rank] = value
+        summary = {}
+        extra = {}
+        for key, *row in self._conn.execute(
+            f"SELECT {group}, {counts}, {aggregates} FROM ({query}) GROUP BY {group}", params
+        ):
+            taken = len(row) - 4 * len(columns)
+            extra[key] = tuple(row[:taken])
+            summary[key] = [row[at : at + 4] for at in range(taken, len(row), 4)]
+        values = {key: [[] for _ in columns] for key in summary}
+        for key, *row in self._conn.execute(
+            f"SELECT {group}, {', '.join(columns)} FROM ({query})"
+            f" WHERE {' OR '.join(f'{column} IS NOT NULL' for column in columns)}",
+            params,
+        ):
+            for found, value in zip(values[key], row):
+                if value is not None:
+                    found.append(value)
         spreads = {}
-        for key, (n, mean, low, high) in summary.items():
-            if not n:
-                continue
-            at = picked[key]
-            spreads[key] = Spread(
-                n=n,
-                mean=mean,
-                median=(at[(n + 1) // 2] + at[n // 2 + 1]) / 2,
-                p90=at[(9 * n + 9) // 10],
-                min=low,
-                max=high,
-            )
-        return spreads
+        for key, per_column in summary.items():
+            spreads[key] = {}
+            for column, (n, mean, low, high), found in zip(columns, per_column, values[key]):
+                if not n:
+                    spreads[key][column] = Spread()
+                    continue
+                found.sort()
+                spreads[key][column] = Spread(
+                    n=n,
+                    mean=mean,
+                    median=(found[(n + 1) // 2 - 1] + found[n // 2]) / 2,
+                    p90=found[(9 * n + 9) // 10 - 1],
+                    min=low,
+                    max=high,
+                )
+        return spreads, extra
 
     def _transfers(self, query, params):
         """
         C{(from_queue, to_queue, from_operator, to_operator, queue,
-        operator)} of each transfer event of the chats of C{query}.
+        operator)} of each transfer event of the chats of C{query}: the
+        events of only those chats that count some (C{chats.transfers}).
         """
         return self._conn.execute(
             "SELECT json_extract(e.data, '$.from_queue'), json_extract(e.data, '$.to_queue'),"
             " json_extract(e.data, '$.from_operator'),"
             " json_extract(e.data, '$.to_operator'), c.queue, c.operator"
-            f" FROM ({query}) c JOIN chat_events e ON e.chat_id = c.id AND e.{TRANSFERS}",
+            f" FROM ({query} AND transfers > 0) c"
+            f" JOIN chat_events e ON e.chat_id = c.id AND e.{TRANSFERS}",
             params,
         ).fetchall()
 
