@@ -99,11 +99,20 @@ def test_the_first_response_is_the_earliest_operator_message(store):
 def test_transfers_count_each_and_keep_where_the_last_went(store):
     chat = new_chat(store)
     add = store.chats.add_event
-    add(chat.id, "transferred", {"from_queue": "sales", "to_queue": None, "from_operator": "ann", "to_operator": "bob"}, 101)
+    add(
+        chat.id, "transferred",
+        {"from_queue": "sales", "to_queue": None, "from_operator": "ann", "to_operator": "bob"}, 101,
+    )
     assert summary(store, chat.id)[3:] == (1, "bob")
-    add(chat.id, "transferred", {"from_queue": "sales", "to_queue": "billing", "from_operator": "bob", "to_operator": "cyd"}, 102)
+    add(
+        chat.id, "transferred",
+        {"from_queue": "sales", "to_queue": "billing", "from_operator": "bob", "to_operator": "cyd"}, 102,
+    )
     assert summary(store, chat.id)[3:] == (2, "billing")
-    add(chat.id, "transferred", {"from_queue": "billing", "to_queue": "", "from_operator": None, "to_operator": None}, 103)
+    add(
+        chat.id, "transferred",
+        {"from_queue": "billing", "to_queue": "", "from_operator": None, "to_operator": None}, 103,
+    )
     assert summary(store, chat.id)[3:] == (3, "")
     add(chat.id, "transfer_offered", {"by": "ann", "from": "ann", "queue": "billing"}, 104, internal=True)
     assert summary(store, chat.id)[3:] == (3, "")
