@@ -14,6 +14,7 @@ from twisted.application import service, strports
 from twisted.internet import threads
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import log
+from twisted.python.threadpool import ThreadPool
 from treq.client import HTTPClient
 from twisted.web import resource, static
 from twisted.web.client import Agent
@@ -51,7 +52,7 @@ from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
 from mcc.routing.uploads import Uploads
 from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
-from mcc.store import Store
+from mcc.store import Checkpoints, Store
 from mcc.store.reports import ThreadReaders
 from mcc.throttle import LoginThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
@@ -145,6 +146,30 @@ class DataDirLockService(service.Service):
         self.lock.release()
 
 
+class ThreadPoolService(service.Service):
+    """
+    A pool of C{size} threads of its own for one kind of blocking work,
+    started and stopped with the process, so that this work neither waits
+    behind nor crowds out the reactor's pool.
+
+    @ivar run: C{run(function, *args)} calls C{function} in the pool and
+        returns a Deferred of its result.
+    """
+
+    def __init__(self, reactor, name, size):
+        self.setName(f"{name}-threads")
+        self.pool = ThreadPool(minthreads=0, maxthreads=size, name=f"mcc-{name}")
+        self.run = functools.partial(threads.deferToThreadPool, reactor, self.pool)
+
+    def startService(self):
+        service.Service.startService(self)
+        self.pool.start()
+
+    def stopService(self):
+        service.Service.stopService(self)
+        self.pool.stop()
+
+
 def ensure_first_admin(store, accounts, data_dir):
     """
     While no administrator exists, create the installer's one with a random
@@ -197,7 +222,12 @@ def makeService(config, reactor=None):
     mcc.setName("mcc")
     DataDirLockService(ServiceLock.acquire(config.data_dir)).setServiceParent(mcc)
 
-    store = Store.open(config.database_path)
+    store = Store.open(config.database_path, background_checkpoints=True)
+    checkpoint_threads = ThreadPoolService(reactor, "checkpoint", 1)
+    checkpoint_threads.setServiceParent(mcc)
+    checkpoints = Checkpoints(config.database_path, store.changes, checkpoint_threads.run, reactor)
+    checkpoints.setName("checkpoints")
+    checkpoints.setServiceParent(mcc)
     availability = Availability()
     sessions = SessionRegistry()
     made_up_credentials = MadeUpCredentials(

@@ -3,13 +3,37 @@ The real process: accounts made with the C{mcc} command, then C{twistd mcc}
 started as a newcomer would, and clients logging into it.
 """
 
+import asyncio
 import os
 import socket
 import stat
+import threading
 
 from tests.conftest import asyncio_test
 from tests.twistd_process import BIN, Twistd, run
 from tests.xmpp_client import login
+
+from mcc.store import checkpoints
+
+
+@asyncio_test
+async def test_the_service_checkpoints_the_wal_in_a_thread_of_its_own(server, monkeypatch):
+    seen = []
+    real_checkpoint = checkpoints.checkpoint
+
+    def recorded(path):
+        seen.append(threading.current_thread().name)
+        return real_checkpoint(path)
+
+    monkeypatch.setattr(checkpoints, "checkpoint", recorded)
+    # Commits never copy the WAL back themselves: SQLite would do it on the
+    # reactor's thread.
+    assert server.store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    server.add_user("carol", "wonderland")
+    running = server.service.getServiceNamed("checkpoints").checkpoint_if_written()
+    pages, copied = await running.asFuture(asyncio.get_running_loop())
+    assert pages == copied > 0
+    assert len(seen) == 1 and seen[0].startswith("PoolThread-mcc-checkpoint-")
 
 
 @asyncio_test
