@@ -248,6 +248,10 @@ def makeService(config, reactor=None):
             account_max_backoff=config.account_max_backoff,
         )
 
+    # PLAIN's PBKDF2 runs in two threads: a flood of logins waits there
+    # rather than on the reactor, which goes on serving the chats.
+    login_threads = ThreadPoolService(reactor, "login", 2)
+    login_threads.setServiceParent(mcc)
     queues = Queues(store, reactor)
     xmpp_channel = OperatorChannel(sessions, config.domain, new_id)
     web_channel = WebChannel(reactor, lambda chat: chats.history(chat), config.poll_timeout)
@@ -322,6 +326,7 @@ def makeService(config, reactor=None):
         blocklists=Blocklists(store),
         last_activity=LastActivity(store, reactor),
         remote_visitors=remote_visitors,
+        password_checks=login_threads.run,
     )
     xmpp.setName("xmpp-server")
     # SMS gateways: texters reach the router through them, and they get

@@ -140,3 +140,11 @@ async def test_twistd_mcc_help_shows_the_defaults():
         "[default: 300.0]",
     ):
         assert shown in text, output
+
+
+@asyncio_test
+async def test_the_service_checks_plain_passwords_in_a_pool_of_two_threads(server):
+    running = server.xmpp.password_checks(lambda: threading.current_thread().name)
+    name = await running.asFuture(asyncio.get_running_loop())
+    assert name.startswith("PoolThread-mcc-login-")
+    assert server.service.getServiceNamed("login-threads").pool.max == 2
