@@ -56,12 +56,12 @@ from mcc.store import Checkpoints, Store
 from mcc.store.reports import ThreadReaders
 from mcc.throttle import LoginThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
-from mcc.web import BoundedSite, bounded_request
+from mcc.web import BoundedSite, bounded_request, quiet_log
 from mcc.webclient.desk import WebChannel, WebPresence
 from mcc.webclient.site import UPLOAD_PATH as CLIENT_UPLOAD_PATH
 from mcc.webclient.site import WebClient
 from mcc.widget.public import WidgetSite
-from mcc.widget.visitor_api import UPLOAD_PATH, VisitorAPI
+from mcc.widget.visitor_api import HOT_REQUESTS, UPLOAD_PATH, VisitorAPI
 from mcc.xmpp.guests import OperatorChannel
 from mcc.xmpp.server import XMPPServer, new_id
 from mcc.xmpp.sessions import SessionRegistry
@@ -201,6 +201,18 @@ def mailer(config, reactor):
         reactor, config.smtp_host, config.smtp_from, config.smtp_port, config.smtp_starttls,
         config.smtp_user or None, config.smtp_password_file, helo=config.domain,
     )
+
+
+def access_log(config):
+    """
+    Whether a finished HTTP request goes to the access log, as the option
+    C{--access-log} says.
+    """
+    if config.access_log == "all":
+        return lambda request: True
+    if config.access_log == "none":
+        return lambda request: False
+    return quiet_log(HOT_REQUESTS)
 
 
 def admin_url(config):
@@ -451,6 +463,7 @@ def makeService(config, reactor=None):
                 ],
                 [(b"PUT", PUT_PATH, upload_resource.early_check)],
             ),
+            logged=access_log(config),
         ),
     ).setServiceParent(mcc)
     listener(

@@ -8,6 +8,7 @@ import os
 import socket
 import stat
 import threading
+from types import SimpleNamespace
 
 from tests.conftest import asyncio_test
 from tests.twistd_process import BIN, Twistd, run
@@ -148,3 +149,11 @@ async def test_the_service_checks_plain_passwords_in_a_pool_of_two_threads(serve
     name = await running.asFuture(asyncio.get_running_loop())
     assert name.startswith("PoolThread-mcc-login-")
     assert server.service.getServiceNamed("login-threads").pool.max == 2
+
+
+@asyncio_test
+async def test_the_service_leaves_the_visitor_apis_polls_out_of_the_access_log(server):
+    site = server.service.getServiceNamed("http-listener").factory
+    poll = SimpleNamespace(method=b"GET", uri=b"/api/chats/t0k3n/events?after=1", code=200)
+    assert not site.logged(poll)
+    assert site.logged(SimpleNamespace(method=b"GET", uri=b"/admin/", code=200))
