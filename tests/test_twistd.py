@@ -4,17 +4,17 @@ started as a newcomer would, and clients logging into it.
 """
 
 import asyncio
+import gc
 import os
 import socket
 import stat
 import threading
 from types import SimpleNamespace
 
+from mcc.store import checkpoints
 from tests.conftest import asyncio_test
 from tests.twistd_process import BIN, Twistd, run
 from tests.xmpp_client import login
-
-from mcc.store import checkpoints
 
 
 @asyncio_test
@@ -157,3 +157,24 @@ async def test_the_service_leaves_the_visitor_apis_polls_out_of_the_access_log(s
     poll = SimpleNamespace(method=b"GET", uri=b"/api/chats/t0k3n/events?after=1", code=200)
     assert not site.logged(poll)
     assert site.logged(SimpleNamespace(method=b"GET", uri=b"/admin/", code=200))
+
+
+def test_start_up_is_frozen_out_of_the_collector_until_the_service_stops():
+    from mcc.tap import FrozenStartUp
+
+    calls = []
+    frozen = FrozenStartUp(SimpleNamespace(
+        collect=lambda: calls.append("collect"),
+        freeze=lambda: calls.append("freeze"),
+        unfreeze=lambda: calls.append("unfreeze"),
+    ))
+    frozen.startService()
+    assert calls == ["collect", "freeze"]
+    frozen.stopService()
+    assert calls == ["collect", "freeze", "unfreeze"]
+
+
+@asyncio_test
+async def test_the_service_freezes_its_start_up_last(server):
+    assert list(server.service)[-1].name == "frozen-start-up"
+    assert gc.get_freeze_count() > 0
