@@ -17,6 +17,9 @@ from twisted.python import usage
 from twisted.words.protocols.jabber import jid
 
 
+ACCESS_LOGS = ("quiet", "all", "none")
+
+
 @dataclass(frozen=True)
 class Config:
     """
@@ -80,6 +83,7 @@ class Config:
     max_xmpp_connections_per_address: int = 32
     max_http_connections_per_address: int = 64
     http_header_timeout: float = 20.0
+    access_log: str = "quiet"
     offline_max_messages: int = 1000
     offline_max_bytes: int = 1024 * 1024
     offline_sender_limit: int = 30
@@ -324,6 +328,14 @@ _PARAMETERS = [
         "Seconds an HTTP client has to send a request's line and headers.",
         _positive(float),
     ),
+    (
+        "access-log",
+        None,
+        "Which HTTP requests get a line in the log: quiet (all but the visitor"
+        " API's successful polls and messages, a few each second per chat), all"
+        " or none.",
+        str,
+    ),
     ("offline-max-messages", None, "Offline messages kept for one account.", _positive(int)),
     ("offline-max-bytes", None, "Bytes of offline messages kept for one account.", _positive(int)),
     (
@@ -419,6 +431,8 @@ class Options(usage.Options):
             raise usage.UsageError(f"--trusted-proxies: {problem}") from None
         self["public-url"] = _public_url(self["public-url"])
         self["time-zone"] = _time_zone(self["time-zone"])
+        if self["access-log"] not in ACCESS_LOGS:
+            raise usage.UsageError("--access-log is quiet, all or none")
         if self["smtp-starttls"] not in ("no", "optional", "required"):
             raise usage.UsageError("--smtp-starttls is no, optional or required")
         if self["smtp-host"] and not self["smtp-from"]:

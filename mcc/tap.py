@@ -7,6 +7,7 @@ which the router reaches operators.
 """
 
 import functools
+import gc
 import os
 import secrets
 
@@ -14,6 +15,7 @@ from twisted.application import service, strports
 from twisted.internet import threads
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import log
+from twisted.python.threadpool import ThreadPool
 from treq.client import HTTPClient
 from twisted.web import resource, static
 from twisted.web.client import Agent
@@ -51,16 +53,16 @@ from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
 from mcc.routing.uploads import Uploads
 from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
-from mcc.store import Store
+from mcc.store import Checkpoints, Store
 from mcc.store.reports import ThreadReaders
 from mcc.throttle import LoginThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
-from mcc.web import BoundedSite, bounded_request
+from mcc.web import BoundedSite, bounded_request, quiet_log
 from mcc.webclient.desk import WebChannel, WebPresence
 from mcc.webclient.site import UPLOAD_PATH as CLIENT_UPLOAD_PATH
 from mcc.webclient.site import WebClient
 from mcc.widget.public import WidgetSite
-from mcc.widget.visitor_api import UPLOAD_PATH, VisitorAPI
+from mcc.widget.visitor_api import HOT_REQUESTS, UPLOAD_PATH, VisitorAPI
 from mcc.xmpp.guests import OperatorChannel
 from mcc.xmpp.server import XMPPServer, new_id
 from mcc.xmpp.sessions import SessionRegistry
@@ -145,6 +147,54 @@ class DataDirLockService(service.Service):
         self.lock.release()
 
 
+class ThreadPoolService(service.Service):
+    """
+    A pool of C{size} threads of its own for one kind of blocking work,
+    started and stopped with the process, so that this work neither waits
+    behind nor crowds out the reactor's pool.
+
+    @ivar run: C{run(function, *args)} calls C{function} in the pool and
+        returns a Deferred of its result.
+    """
+
+    def __init__(self, reactor, name, size):
+        self.setName(f"{name}-threads")
+        self.pool = ThreadPool(minthreads=0, maxthreads=size, name=f"mcc-{name}")
+        self.run = functools.partial(threads.deferToThreadPool, reactor, self.pool)
+
+    def startService(self):
+        service.Service.startService(self)
+        self.pool.start()
+
+    def stopService(self):
+        service.Service.stopService(self)
+        self.pool.stop()
+
+
+class FrozenStartUp(service.Service):
+    """
+    Started last, before the reactor serves anything: moves what start-up
+    built (imports, templates, the store's objects) out of the garbage
+    collector's reach, so that a full collection no longer walks all of it.
+    Stopping gives them back, for a process that starts services again
+    (the tests).
+    """
+
+    name = "frozen-start-up"
+
+    def __init__(self, collector=gc):
+        self._collector = collector
+
+    def startService(self):
+        service.Service.startService(self)
+        self._collector.collect()
+        self._collector.freeze()
+
+    def stopService(self):
+        service.Service.stopService(self)
+        self._collector.unfreeze()
+
+
 def ensure_first_admin(store, accounts, data_dir):
     """
     While no administrator exists, create the installer's one with a random
@@ -178,6 +228,18 @@ def mailer(config, reactor):
     )
 
 
+def access_log(config):
+    """
+    Whether a finished HTTP request goes to the access log, as the option
+    C{--access-log} says.
+    """
+    if config.access_log == "all":
+        return lambda request: True
+    if config.access_log == "none":
+        return lambda request: False
+    return quiet_log(HOT_REQUESTS)
+
+
 def admin_url(config):
     """
     Where browsers reach the admin site.
@@ -197,7 +259,12 @@ def makeService(config, reactor=None):
     mcc.setName("mcc")
     DataDirLockService(ServiceLock.acquire(config.data_dir)).setServiceParent(mcc)
 
-    store = Store.open(config.database_path)
+    store = Store.open(config.database_path, background_checkpoints=True)
+    checkpoint_threads = ThreadPoolService(reactor, "checkpoint", 1)
+    checkpoint_threads.setServiceParent(mcc)
+    checkpoints = Checkpoints(config.database_path, store.changes, checkpoint_threads.run, reactor)
+    checkpoints.setName("checkpoints")
+    checkpoints.setServiceParent(mcc)
     availability = Availability()
     sessions = SessionRegistry()
     made_up_credentials = MadeUpCredentials(
@@ -218,6 +285,10 @@ def makeService(config, reactor=None):
             account_max_backoff=config.account_max_backoff,
         )
 
+    # PLAIN's PBKDF2 runs in two threads: a flood of logins waits there
+    # rather than on the reactor, which goes on serving the chats.
+    login_threads = ThreadPoolService(reactor, "login", 2)
+    login_threads.setServiceParent(mcc)
     queues = Queues(store, reactor)
     xmpp_channel = OperatorChannel(sessions, config.domain, new_id)
     web_channel = WebChannel(reactor, lambda chat: chats.history(chat), config.poll_timeout)
@@ -292,6 +363,7 @@ def makeService(config, reactor=None):
         blocklists=Blocklists(store),
         last_activity=LastActivity(store, reactor),
         remote_visitors=remote_visitors,
+        password_checks=login_threads.run,
     )
     xmpp.setName("xmpp-server")
     # SMS gateways: texters reach the router through them, and they get
@@ -416,12 +488,15 @@ def makeService(config, reactor=None):
                 ],
                 [(b"PUT", PUT_PATH, upload_resource.early_check)],
             ),
+            logged=access_log(config),
         ),
     ).setServiceParent(mcc)
     listener(
         reactor, "component-listener", "XMPP components", config.component_listen,
         xmpp.component_factory(max_depth=config.max_stanza_depth),
     ).setServiceParent(mcc)
+
+    FrozenStartUp().setServiceParent(mcc)
 
     log.msg(f"mcc {config.domain}: XMPP on {config.xmpp_endpoint()}")
     log.msg(f"mcc {config.domain}: HTTP on {config.http_endpoint()}")

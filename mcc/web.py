@@ -238,8 +238,14 @@ class BoundedSite(server.Site):
         max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS,
         trusted_proxies=(),
         requestFactory=BoundedRequest,
+        logged=lambda request: True,
     ):
+        """
+        @param logged: whether a finished request gets a line in the
+            access log (see L{quiet_log}).
+        """
         server.Site.__init__(self, resource, requestFactory=requestFactory, reactor=clock)
+        self.logged = logged
         self.header_timeout = header_timeout
         self.max_connections_per_address = max_connections_per_address
         self._proxies = ClientAddress(trusted_proxies)
@@ -259,6 +265,10 @@ class BoundedSite(server.Site):
             self._open[host] += 1
         return channel
 
+    def log(self, request):
+        if self.logged(request):
+            server.Site.log(self, request)
+
     def connection_closed(self, channel):
         host = channel.counted_as
         if host is None:
@@ -266,6 +276,25 @@ class BoundedSite(server.Site):
         self._open[host] -= 1
         if not self._open[host]:
             del self._open[host]
+
+
+def quiet_log(quiet):
+    """
+    Whether a request goes to the access log: all but the successful ones
+    of C{quiet}, pairs of a method and a compiled pattern of the whole raw
+    URI.  The visitor API's polls and messages, a few each second for each
+    chat, would cost a line each.
+    """
+
+    def logged(request):
+        if request.code >= 300:
+            return True
+        return not any(
+            request.method == method and pattern.fullmatch(request.uri)
+            for method, pattern in quiet
+        )
+
+    return logged
 
 
 def attachment(request, stored, data):

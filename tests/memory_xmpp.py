@@ -90,14 +90,15 @@ class RecordingStream(utility.EventDispatcher):
 
 def make_server(
     clock=None, users=(), offline_limits=None, archive_options=None, queues=None,
-    **config_overrides
+    password_checks=None, **config_overrides
 ):
     """
     A started L{XMPPServer} for L{DOMAIN} as C{makeService} builds it, with
     accounts C{users} (names; each one's password is the name reversed), and
     ids C{id1}, C{id2}...; C{offline_limits} are keyword arguments of
     L{OfflineStorage}, C{archive_options} those of L{Archive}; C{queues}
-    maps queue names to their operators.  Its C{store} is there for tests
+    maps queue names to their operators; C{password_checks} runs PLAIN's
+    password checks (by default at once).  Its C{store} is there for tests
     to read; C{remote_visitors} holds the queue addresses and components.
     """
     clock = Clock() if clock is None else clock
@@ -139,6 +140,7 @@ def make_server(
         blocklists=Blocklists(store),
         last_activity=LastActivity(store, clock),
         remote_visitors=remote_visitors,
+        password_checks=password_checks,
     )
     server.remote_visitors = remote_visitors
     accounts.reserved = remote_visitors.reserves

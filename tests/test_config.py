@@ -196,3 +196,11 @@ def test_time_zone_is_the_systems_unless_named():
 def test_a_time_zone_that_is_none_is_a_usage_error(zone):
     with pytest.raises(usage.UsageError, match="--time-zone: '.*' is not an IANA time zone like Europe/Paris"):
         parse(f"--time-zone={zone}")
+
+
+def test_the_access_log_is_quiet_unless_asked():
+    assert parse().access_log == "quiet"
+    assert parse("--access-log=all").access_log == "all"
+    assert parse("--access-log=none").access_log == "none"
+    with pytest.raises(usage.UsageError, match="--access-log is quiet, all or none"):
+        parse("--access-log=some")

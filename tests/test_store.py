@@ -4,13 +4,17 @@ vCards, on :memory: databases and on files.
 """
 
 import sqlite3
+import threading
 from types import SimpleNamespace
 
 import pytest
 import sqlite_utils
+from twisted.internet.defer import fail, succeed
+from twisted.internet.task import Clock
 
 from mcc.credentials import PasswordError
 from mcc.store import (
+    Checkpoints,
     ChatState,
     DuplicateUser,
     RosterItem,
@@ -19,7 +23,7 @@ from mcc.store import (
     UsernameError,
     schema,
 )
-from mcc.store.database import open_database
+from mcc.store.database import checkpoint, open_database
 from mcc.store.users import normalize_username
 
 
@@ -196,6 +200,110 @@ def test_a_step_another_process_applied_meanwhile_is_not_applied_again(tmp_path)
         assert version_of(SimpleNamespace(conn=conn)) == len(schema.MIGRATIONS)
     finally:
         conn.close()
+
+
+# Checkpoints
+
+
+def write_pages(store, count):
+    """
+    Commit C{count} transactions of about one page each.
+    """
+    store.db.conn.execute("CREATE TABLE IF NOT EXISTS scratch (data BLOB)")
+    for _ in range(count):
+        store.db.conn.execute("INSERT INTO scratch VALUES (?)", (b"x" * 3000,))
+
+
+def in_thread(function, *args):
+    """
+    Run C{function(*args)} in another thread and return its result, with
+    the thread's identity.
+    """
+    outcome = {}
+
+    def run():
+        outcome["thread"] = threading.get_ident()
+        outcome["result"] = function(*args)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return outcome["thread"], outcome["result"]
+
+
+def test_by_default_sqlite_checkpoints_inside_commits(tmp_path):
+    store = Store.open(tmp_path / "mcc.sqlite")
+    try:
+        assert store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    finally:
+        store.close()
+
+
+def test_background_checkpoints_leave_the_wal_to_another_thread(tmp_path):
+    path = tmp_path / "mcc.sqlite"
+    store = Store.open(path, background_checkpoints=True)
+    try:
+        assert store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        write_pages(store, 1200)
+        thread, (pages, copied) = in_thread(checkpoint, path)
+        # No commit copied the WAL back, past SQLite's 1,000 pages: the
+        # thread's checkpoint did it all.
+        assert thread != threading.get_ident()
+        assert pages == copied > 1200
+        assert store.db.execute("SELECT count(*) FROM scratch").fetchone()[0] == 1200
+    finally:
+        store.close()
+    again = Store.open(path)
+    try:
+        assert again.db.execute("SELECT count(*) FROM scratch").fetchone()[0] == 1200
+    finally:
+        again.close()
+
+
+def test_checkpoints_run_through_the_runner_only_after_writes(tmp_path):
+    path = tmp_path / "mcc.sqlite"
+    store = Store.open(path, background_checkpoints=True)
+    clock, calls = Clock(), []
+
+    def runner(function, *args):
+        calls.append((function, args))
+        return succeed(function(*args))
+
+    checkpoints = Checkpoints(path, store.changes, runner, clock, interval=1.0)
+    try:
+        checkpoints.startService()
+        assert calls == [(checkpoint, (path,))]  # What start-up wrote.
+        clock.advance(1)
+        assert len(calls) == 1
+        write_pages(store, 3)
+        clock.advance(1)
+        assert calls == [(checkpoint, (path,))] * 2
+        clock.advance(1)
+        assert len(calls) == 2
+        checkpoints.stopService()
+    finally:
+        store.close()
+
+
+def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(tmp_path):
+    path = tmp_path / "mcc.sqlite"
+    store = Store.open(path, background_checkpoints=True)
+    clock, calls = Clock(), []
+
+    def runner(function, *args):
+        calls.append(function)
+        return fail(sqlite3.OperationalError("disk I/O error"))
+
+    checkpoints = Checkpoints(path, store.changes, runner, clock, interval=1.0)
+    try:
+        checkpoints.startService()
+        write_pages(store, 1)
+        clock.advance(1)
+        assert calls == [checkpoint, checkpoint]
+        assert checkpoints.running
+        checkpoints.stopService()
+    finally:
+        store.close()
 
 
 # Users

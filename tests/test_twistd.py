@@ -3,13 +3,38 @@ The real process: accounts made with the C{mcc} command, then C{twistd mcc}
 started as a newcomer would, and clients logging into it.
 """
 
+import asyncio
+import gc
 import os
 import socket
 import stat
+import threading
+from types import SimpleNamespace
 
+from mcc.store import checkpoints
 from tests.conftest import asyncio_test
 from tests.twistd_process import BIN, Twistd, run
 from tests.xmpp_client import login
+
+
+@asyncio_test
+async def test_the_service_checkpoints_the_wal_in_a_thread_of_its_own(server, monkeypatch):
+    seen = []
+    real_checkpoint = checkpoints.checkpoint
+
+    def recorded(path):
+        seen.append(threading.current_thread().name)
+        return real_checkpoint(path)
+
+    monkeypatch.setattr(checkpoints, "checkpoint", recorded)
+    # Commits never copy the WAL back themselves: SQLite would do it on the
+    # reactor's thread.
+    assert server.store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    server.add_user("carol", "wonderland")
+    running = server.service.getServiceNamed("checkpoints").checkpoint_if_written()
+    pages, copied = await running.asFuture(asyncio.get_running_loop())
+    assert pages == copied > 0
+    assert len(seen) == 1 and seen[0].startswith("PoolThread-mcc-checkpoint-")
 
 
 @asyncio_test
@@ -116,3 +141,40 @@ async def test_twistd_mcc_help_shows_the_defaults():
         "[default: 300.0]",
     ):
         assert shown in text, output
+
+
+@asyncio_test
+async def test_the_service_checks_plain_passwords_in_a_pool_of_two_threads(server):
+    running = server.xmpp.password_checks(lambda: threading.current_thread().name)
+    name = await running.asFuture(asyncio.get_running_loop())
+    assert name.startswith("PoolThread-mcc-login-")
+    assert server.service.getServiceNamed("login-threads").pool.max == 2
+
+
+@asyncio_test
+async def test_the_service_leaves_the_visitor_apis_polls_out_of_the_access_log(server):
+    site = server.service.getServiceNamed("http-listener").factory
+    poll = SimpleNamespace(method=b"GET", uri=b"/api/chats/t0k3n/events?after=1", code=200)
+    assert not site.logged(poll)
+    assert site.logged(SimpleNamespace(method=b"GET", uri=b"/admin/", code=200))
+
+
+def test_start_up_is_frozen_out_of_the_collector_until_the_service_stops():
+    from mcc.tap import FrozenStartUp
+
+    calls = []
+    frozen = FrozenStartUp(SimpleNamespace(
+        collect=lambda: calls.append("collect"),
+        freeze=lambda: calls.append("freeze"),
+        unfreeze=lambda: calls.append("unfreeze"),
+    ))
+    frozen.startService()
+    assert calls == ["collect", "freeze"]
+    frozen.stopService()
+    assert calls == ["collect", "freeze", "unfreeze"]
+
+
+@asyncio_test
+async def test_the_service_freezes_its_start_up_last(server):
+    assert list(server.service)[-1].name == "frozen-start-up"
+    assert gc.get_freeze_count() > 0

@@ -6,12 +6,16 @@ only so many connections.
 
 import asyncio
 import contextlib
+import io
+from types import SimpleNamespace
 
 import pytest
 from twisted.internet import defer
+from twisted.internet.task import Clock
 from twisted.web import resource, server
 
-from mcc.web import BoundedSite
+from mcc.web import BoundedSite, quiet_log
+from mcc.widget.visitor_api import HOT_REQUESTS
 from tests.conftest import asyncio_test
 
 HEADER_TIMEOUT = 0.5
@@ -177,3 +181,51 @@ async def test_trusted_proxies_are_not_capped(proxies, expected):
             async with connection(port, "127.0.0.5") as (reader, writer):
                 writer.write(QUICK)
                 assert (await read_response(reader))[0] == expected
+
+
+def logged_lines(logged, *requests):
+    """
+    The access log's lines of C{requests}, (method, URI, code) triples, on a
+    site that logs what C{logged} lets through.
+    """
+    site = BoundedSite(Quick(), Clock(), logged=logged)
+    site._logFile = io.StringIO()
+    site._logDateTime = "now"
+    site._logFormatter = lambda now, request: f"{request.method.decode()} {request.uri.decode()} {request.code}"
+    for method, uri, code in requests:
+        site.log(SimpleNamespace(method=method, uri=uri, code=code))
+    return site._logFile.getvalue().splitlines()
+
+
+def test_the_visitor_apis_successful_polls_and_messages_are_not_logged():
+    lines = logged_lines(
+        quiet_log(HOT_REQUESTS),
+        (b"GET", b"/api/chats/t0k3n/events?after=4", 200),
+        (b"GET", b"/api/chats/t0k3n/events", 200),
+        (b"POST", b"/api/chats/t0k3n/messages", 202),
+        (b"POST", b"/api/chats/t0k3n/typing", 204),
+        (b"POST", b"/api/chats/t0k3n/seen", 204),
+        (b"GET", b"/api/chats/t0k3n/events?after=4", 404),
+        (b"POST", b"/api/chats/t0k3n/messages", 400),
+        (b"POST", b"/api/chats", 201),
+        (b"POST", b"/api/chats/t0k3n/end", 200),
+        (b"POST", b"/api/chats/t0k3n/events", 200),
+        (b"GET", b"/api/chats/t0k3n/files/f1", 200),
+        (b"GET", b"/admin/", 200),
+        (b"GET", b"/api/chats/t0k3n/events/more", 200),
+    )
+    assert lines == [
+        "GET /api/chats/t0k3n/events?after=4 404",
+        "POST /api/chats/t0k3n/messages 400",
+        "POST /api/chats 201",
+        "POST /api/chats/t0k3n/end 200",
+        "POST /api/chats/t0k3n/events 200",
+        "GET /api/chats/t0k3n/files/f1 200",
+        "GET /admin/ 200",
+        "GET /api/chats/t0k3n/events/more 200",
+    ]
+
+
+def test_by_default_a_site_logs_every_request():
+    site = BoundedSite(Quick(), Clock())
+    assert site.logged(SimpleNamespace(method=b"GET", uri=b"/api/chats/t/events", code=200))

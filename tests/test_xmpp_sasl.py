@@ -5,6 +5,7 @@ scramp's SCRAM client.
 
 import pytest
 from scramp import ScramClient
+from twisted.internet.defer import Deferred
 
 from mcc.credentials import ITERATIONS, Credentials, MadeUpCredentials
 from mcc.xmpp.sasl import (
@@ -192,6 +193,51 @@ def test_plain_success():
 )
 def test_plain_failure(message):
     assert condition_of(lambda: plain(message)) == "not-authorized"
+
+
+class Later:
+    """
+    A runner that runs nothing until told to: what it was given, and the
+    Deferreds it answered.
+    """
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, function, *args):
+        self.calls.append((function, args, deferred := Deferred()))
+        return deferred
+
+    def finish(self):
+        for function, args, deferred in self.calls:
+            deferred.callback(function(*args))
+
+
+@pytest.mark.parametrize(
+    "message, outcome",
+    [
+        (b"\0alice\0wonderland", Success("alice")),
+        (b"\0alice\0looking-glass", "not-authorized"),
+        (b"\0nobody\0wonderland", "not-authorized"),
+        (b"bob@example.org\0alice\0wonderland", "invalid-authzid"),
+    ],
+)
+def test_plain_checks_the_password_through_the_runner(message, outcome):
+    runner = Later()
+    results = []
+    PlainExchange(find_credentials, DOMAIN, MADE_UP, run_check=runner).step(message).addBoth(
+        results.append
+    )
+    ((function, (password,), _),) = runner.calls
+    assert function.__func__ is Credentials.verify
+    assert password == message.split(b"\0")[2].decode()
+    assert results == []
+    runner.finish()
+    (result,) = results
+    if isinstance(outcome, Success):
+        assert result == outcome
+    else:
+        assert result.value.condition == outcome
 
 
 def test_plain_password_saslprep_refuses_is_a_wrong_password():

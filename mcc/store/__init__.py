@@ -14,6 +14,7 @@ from mcc.store.components import (
     Identity,
     UnknownComponent,
 )
+from mcc.store.checkpoints import Checkpoints
 from mcc.store.database import open_database, transaction
 from mcc.store.files import ChatFile, ChatFiles
 from mcc.store.gateways import DuplicateGateway, Gateway, Gateways, UnknownGateway
@@ -72,8 +73,19 @@ class Store:
         self.components = Components(db)
 
     @classmethod
-    def open(cls, path):
-        return cls(open_database(path))
+    def open(cls, path, background_checkpoints=False):
+        """
+        The store of the database at C{path}; see L{open_database} for
+        C{background_checkpoints}.
+        """
+        return cls(open_database(path, background_checkpoints))
+
+    def changes(self):
+        """
+        How many rows this store's connection has written since it opened:
+        when it has not moved, there is nothing to checkpoint.
+        """
+        return self.db.conn.total_changes
 
     def transaction(self):
         return transaction(self.db)
@@ -84,6 +96,7 @@ class Store:
 
 __all__ = [
     "Store",
+    "Checkpoints",
     "ChatFilter",
     "IP_POLICIES",
     "OUTCOMES",

@@ -12,12 +12,17 @@ import sqlite_utils
 from mcc.store.schema import migrate, write_transaction
 
 
-def open_database(path):
+def open_database(path, background_checkpoints=False):
     """
     Open (creating if needed) and migrate the database at C{path}.
 
     C{":memory:"} gives a private in-memory database, for tests.  The
     connection is in autocommit mode; L{transaction} groups statements.
+
+    @param background_checkpoints: whether the WAL is copied back into the
+        database by L{checkpoint}, called in another thread, rather than
+        by SQLite inside whichever commit passes 1,000 pages: that commit
+        would stop the service's thread for tens of milliseconds.
     """
     if str(path) != ":memory:":
         _create_private(path)
@@ -29,6 +34,8 @@ def open_database(path):
         # power loss may lose the latest transactions.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA busy_timeout = 5000")
+        if background_checkpoints:
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
     db = sqlite_utils.Database(conn)
     try:
         migrate(db)
@@ -36,6 +43,25 @@ def open_database(path):
         conn.close()
         raise
     return db
+
+
+def checkpoint(path):
+    """
+    Copy what the WAL of the database at C{path} holds into the database
+    file, through a connection of its own, so that it can run in a thread
+    beside the service's connection.  PASSIVE waits for no reader and no
+    writer: pages still in use are copied next time.  Durability does not
+    depend on it: a commit is in the WAL before it returns.
+
+    @return: the number of pages in the WAL and how many of them are now
+        in the database file.
+    """
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True)
+    try:
+        _, pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        conn.close()
+    return pages, copied
 
 
 def _create_private(path):

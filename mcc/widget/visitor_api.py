@@ -90,6 +90,16 @@ _STATUS = {
     BadLink: 403,
 }
 
+HOT_REQUESTS = [
+    (b"GET", re.compile(rb"/api/chats/[^/?#]+/events(\?[^#]*)?")),
+    (b"POST", re.compile(rb"/api/chats/[^/?#]+/(messages|typing|seen)")),
+]
+"""
+The visitor API's requests of every moment of a chat, as mounted under
+C{/api}: its long polls and what the visitor sends.  They are left out of
+the access log when they succeed (see L{mcc.web.quiet_log}).
+"""
+
 UPLOAD_PATH = re.compile(rb"/api/chats/[^/?#]+/files(\?[^#]*)?")
 """
 The raw path of an upload, as mounted under C{/api}: the one route whose

@@ -11,7 +11,9 @@ import base64
 import binascii
 import ipaddress
 
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 
@@ -62,6 +64,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         self._timeout = None
         self._given_name = None
         self._mechanism = None
+        self._checking = False
 
     def associateWithStream(self, xs):
         xmlstream.ListenAuthenticator.associateWithStream(self, xs)
@@ -84,6 +87,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         )
 
     def _connection_lost(self, reason):
+        self._exchange = None
         if self._timeout is not None and self._timeout.active():
             self._timeout.cancel()
         self._timeout = None
@@ -175,6 +179,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
                 self.server.domain,
                 self.server.made_up_credentials,
                 self._admit,
+                self.server.password_checks,
             )
         except sasl.SaslFailure as failure:
             self._sasl_failed(failure)
@@ -188,6 +193,9 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
     def _response(self, element):
         if self._exchange is None:
             self.xmlstream.close_with_error("policy-violation", "no SASL exchange under way")
+        elif self._checking:
+            self._exchange = None
+            self.xmlstream.close_with_error("policy-violation", "the last response is being checked")
         else:
             self._step(str(element).strip())
 
@@ -217,8 +225,36 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         except binascii.Error:
             self._sasl_failed(sasl.SaslFailure("incorrect-encoding"))
             return
+        exchange = self._exchange
         try:
-            outcome = self._exchange.step(data)
+            outcome = exchange.step(data)
+        except sasl.SaslFailure as failure:
+            self._sasl_failed(failure)
+            return
+        if isinstance(outcome, Deferred):
+            self._checking = True
+            outcome.addBoth(self._checked, exchange)
+        else:
+            self._outcome(outcome)
+
+    def _checked(self, outcome, exchange):
+        """
+        The outcome of a step checked elsewhere, unless the exchange was
+        aborted, failed or lost its connection meanwhile.
+        """
+        self._checking = False
+        if self._exchange is not exchange:
+            return
+        if not isinstance(outcome, Failure):
+            self._outcome(outcome)
+        elif outcome.check(sasl.SaslFailure):
+            self._sasl_failed(outcome.value)
+        else:
+            log.failure("XMPP login check failed", outcome)
+            self._sasl_failed(sasl.SaslFailure("temporary-auth-failure"))
+
+    def _outcome(self, outcome):
+        try:
             if isinstance(outcome, sasl.Success):
                 self._authenticated(outcome)
             else:

@@ -9,11 +9,16 @@ condition name.  SCRAM itself is done by C{scramp}.
 Every exchange calls C{admit(name)} once it knows the name to log in as and
 before it reveals or checks anything of that account; C{admit} raises
 L{SaslFailure} to refuse (for example while the name is throttled).
+
+PLAIN derives the keys of the password it is given (PBKDF2, thousands of
+rounds): through C{run_check}, which may run it in a thread pool; its step
+then answers a Deferred of the outcome.
 """
 
 from dataclasses import dataclass
 
 from scramp import ScramException, ScramMechanism
+from twisted.internet.defer import Deferred
 
 from mcc.credentials import SCRAM_MECHANISMS
 from mcc.routing.errors import UsernameError, normalize_username
@@ -55,6 +60,10 @@ def _known_username(name):
 
 def _admit_everyone(name):
     pass
+
+
+def _call_now(function, *args):
+    return function(*args)
 
 
 def _lookup(name, find_credentials, made_up_credentials, admit):
@@ -130,13 +139,25 @@ class PlainExchange:
     names exist.
     """
 
-    def __init__(self, find_credentials, domain, made_up_credentials, admit=_admit_everyone):
+    def __init__(
+        self, find_credentials, domain, made_up_credentials, admit=_admit_everyone,
+        run_check=_call_now,
+    ):
+        """
+        @param run_check: C{run_check(function, *args)} calls C{function},
+            the password check, and returns its result or a Deferred of it.
+        """
         self._find_credentials = find_credentials
         self._domain = domain
         self._made_up_credentials = made_up_credentials
         self._admit = admit
+        self._run_check = run_check
 
     def step(self, data):
+        """
+        A L{Success}, or a Deferred of one when C{run_check} answers a
+        Deferred; a failure raises (or fails with) L{SaslFailure}.
+        """
         try:
             authzid, authcid, password = _decode(data).split("\0")
         except ValueError:
@@ -144,7 +165,12 @@ class PlainExchange:
         username, credentials = _lookup(
             authcid, self._find_credentials, self._made_up_credentials, self._admit
         )
-        verified = credentials.verify(password)
+        verified = self._run_check(credentials.verify, password)
+        if isinstance(verified, Deferred):
+            return verified.addCallback(self._outcome, authzid, username, password)
+        return self._outcome(verified, authzid, username, password)
+
+    def _outcome(self, verified, authzid, username, password):
         if username is None or not password or not verified:
             raise SaslFailure("not-authorized")
         if authzid and authzid.lower() != f"{username}@{self._domain}":
@@ -160,15 +186,17 @@ def mechanisms(plain_allowed):
 
 
 def start_exchange(
-    mechanism, find_credentials, domain, made_up_credentials, admit=_admit_everyone
+    mechanism, find_credentials, domain, made_up_credentials, admit=_admit_everyone,
+    run_check=_call_now,
 ):
     """
     An exchange of C{mechanism}; C{made_up_credentials} is C{name ->
     Credentials} for names no account has, the same for the same name
-    (see L{mcc.credentials.MadeUpCredentials}).
+    (see L{mcc.credentials.MadeUpCredentials}); C{run_check} runs PLAIN's
+    password check (see L{PlainExchange}).
     """
     if mechanism in SCRAM_MECHANISMS:
         return ScramExchange(mechanism, find_credentials, made_up_credentials, admit)
     if mechanism == PLAIN:
-        return PlainExchange(find_credentials, domain, made_up_credentials, admit)
+        return PlainExchange(find_credentials, domain, made_up_credentials, admit, run_check)
     raise SaslFailure("invalid-mechanism")

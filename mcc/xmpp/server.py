@@ -128,6 +128,10 @@ class ClientConnectionFactory(protocol.ServerFactory):
             del self._open[host]
 
 
+def _call_now(function, *args):
+    return function(*args)
+
+
 class XMPPServer(service.MultiService):
     """
     The server reaches what it keeps through the routing layer's services
@@ -165,6 +169,7 @@ class XMPPServer(service.MultiService):
         uploads=None,
         push=None,
         remote_visitors=None,
+        password_checks=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -197,6 +202,10 @@ class XMPPServer(service.MultiService):
         @param remote_visitors: the L{RemoteVisitors} of queue addresses
             and components, whose replies go out through this server; without
             it, no component attaches.
+        @param password_checks: C{run(function, *args)} that runs PLAIN's
+            password check (PBKDF2) and returns a Deferred of its result,
+            in a bounded thread pool so that a flood of logins cannot
+            starve the reactor; by default it is called at once.
         """
         service.MultiService.__init__(self)
         self.config = config
@@ -224,6 +233,7 @@ class XMPPServer(service.MultiService):
         if made_up_credentials is None:
             made_up_credentials = MadeUpCredentials(secrets.token_bytes(SECRET_BYTES))
         self.made_up_credentials = made_up_credentials
+        self.password_checks = _call_now if password_checks is None else password_checks
         self.resumption = SessionResumption(self, availability, offline, clock, resume_timeout)
         subscriptions = Subscriptions(
             rosters, self.sessions, self.domain, self.account_exists, new_id
