@@ -449,25 +449,20 @@ def makeService(config, reactor=None):
     )
     web.putChild(b"admin", admin.resource())
 
+    # STARTTLS and direct TLS clients are held to the same limits.
+    client_limits = dict(
+        max_connections_per_address=config.max_xmpp_connections_per_address,
+        max_depth=config.max_stanza_depth,
+    )
     listener(
-        reactor,
-        "xmpp-listener",
-        "XMPP",
-        config.xmpp_endpoint(),
-        xmpp.factory(
-            max_connections_per_address=config.max_xmpp_connections_per_address,
-            max_depth=config.max_stanza_depth,
-        ),
+        reactor, "xmpp-listener", "XMPP", config.xmpp_endpoint(), xmpp.factory(**client_limits)
     ).setServiceParent(mcc)
     listener(
         reactor,
         "xmpp-tls-listener",
         "XMPP direct TLS",
         config.xmpp_tls_endpoint(),
-        xmpp.tls_factory(
-            max_connections_per_address=config.max_xmpp_connections_per_address,
-            max_depth=config.max_stanza_depth,
-        ),
+        xmpp.tls_factory(**client_limits),
     ).setServiceParent(mcc)
     listener(
         reactor,
