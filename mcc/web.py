@@ -297,18 +297,24 @@ def quiet_log(quiet):
     return logged
 
 
+def content_disposition(how, name):
+    """
+    The C{Content-Disposition} header (C{how}: attachment or inline) that
+    names a file C{name}: an ASCII fallback, and the name itself in UTF-8
+    (RFC 6266).
+    """
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in name)
+    return f"{how}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}".encode("ascii")
+
+
 def attachment(request, stored, data):
     """
     The bytes of a file, as a download the browser neither shows nor
     guesses the type of.
     """
-    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in stored.name)
     request.setResponseCode(200)
     request.setHeader(b"content-type", stored.content_type.encode("ascii"))
-    request.setHeader(
-        b"content-disposition",
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(stored.name, safe='')}".encode("ascii"),
-    )
+    request.setHeader(b"content-disposition", content_disposition("attachment", stored.name))
     request.setHeader(b"x-content-type-options", b"nosniff")
     request.setHeader(b"content-security-policy", b"sandbox; default-src 'none'")
     request.setHeader(b"cache-control", b"private, no-store")

@@ -11,7 +11,7 @@ server's items, and a single JID needs no route of its own.
 """
 
 import re
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, unquote
 
 from twisted.internet import defer
 from twisted.web import resource
@@ -30,6 +30,7 @@ from mcc.routing.errors import (
     UnknownFile,
     UploadMismatch,
 )
+from mcc.web import content_disposition
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
 
@@ -200,12 +201,8 @@ class UploadResource(resource.Resource):
         except (FileError, UnicodeDecodeError):
             return self._refuse(request, 404, "no such file")
         how = "inline" if slot.content_type in INLINE_TYPES else "attachment"
-        fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in slot.name)
         request.setHeader(b"content-type", slot.content_type.encode("ascii"))
-        request.setHeader(
-            b"content-disposition",
-            f"{how}; filename=\"{fallback}\"; filename*=UTF-8''{quote(slot.name, safe='')}".encode("ascii"),
-        )
+        request.setHeader(b"content-disposition", content_disposition(how, slot.name))
         request.setHeader(b"x-content-type-options", b"nosniff")
         request.setHeader(b"content-security-policy", b"sandbox; default-src 'none'")
         request.setHeader(b"cache-control", b"public, max-age=31536000, immutable")
