@@ -95,13 +95,51 @@ def test_chat_round_trip_with_sequence_numbers(visit):
     assert [(e["kind"], e["text"]) for e in visit.json(response)["events"]] == [("message", "Hello Vi")]
 
     response = visit.request("POST", f"/api/chats/{token}/messages", {"text": "Where is my order?"})
-    assert response.code == 202 and visit.json(response) == {"seq": 4}
+    assert response.code == 202 and visit.json(response) == {"seq": 4, "follows": 3}
     assert ("deliver", "ann", "Where is my order?") in visit.chats.channel.calls
 
     assert visit.request("POST", f"/api/chats/{token}/typing", {"state": "composing"}).code == 202
     assert visit.request("POST", f"/api/chats/{token}/end").code == 200
     body = visit.json(visit.request("GET", f"/api/chats/{token}/events?after=4"))
     assert body["state"] == "closed" and body["events"][-1]["kind"] == "ended"
+
+
+def test_the_visitors_own_message_does_not_wake_its_poll(visit):
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales"}))["token"]
+    chat = visit.chats.chat(token)
+    visit.chats.operator_says(chat.guest, "ann", "Hello")
+    answered = []
+    visit.http.get(f"http://mcc.test/api/chats/{token}/events?after=2").addCallback(answered.append)
+    visit.http.flush()
+    response = visit.request("POST", f"/api/chats/{token}/messages", {"text": "Mine"})
+    assert visit.json(response) == {"seq": 3, "follows": 2}
+    visit.http.flush()
+    assert answered == []
+    # What the visitor has shown already, up to its own message, is not news.
+    waiting = []
+    visit.http.get(f"http://mcc.test/api/chats/{token}/events?after=3").addCallback(waiting.append)
+    visit.http.flush()
+    assert waiting == []
+    visit.chats.operator_says(chat.guest, "ann", "Yours")
+    visit.http.flush()
+    events = visit.json(answered[0])["events"]
+    assert [(e["seq"], e["from"], e["text"]) for e in events] == [
+        (3, "visitor", "Mine"), (4, "operator", "Yours")
+    ]
+    assert [e["seq"] for e in visit.json(waiting[0])["events"]] == [4]
+
+
+def test_a_message_posted_before_news_reached_the_visitor_follows_that_news(visit):
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales", "question": "Hi?"}))["token"]
+    chat = visit.chats.chat(token)
+    visit.chats.operator_says(chat.guest, "ann", "Hello", ref="r1", wants=("received",))
+    # 1 the question, 2 picked up, 3 the operator's message, 4 internal.
+    response = visit.request("POST", f"/api/chats/{token}/messages", {"text": "Mine", "id": "message-1"})
+    assert visit.json(response) == {"seq": 5, "follows": 3}
+    retried = visit.request("POST", f"/api/chats/{token}/messages", {"text": "Mine", "id": "message-1"})
+    assert visit.json(retried) == {"seq": 5, "follows": 3}
 
 
 def test_idle_poll_returns_empty_after_the_poll_timeout(visit):

@@ -5,7 +5,10 @@ any site.
 
     GET  /api/availability?queue=NAME (or user=NAME)   -> {"available": bool}
     POST /api/chats       {"queue"|"user", "name", "email", "question", "page", "referrer"}
-    POST /api/chats/TOKEN/messages  {"text", "id"}
+    POST /api/chats/TOKEN/messages  {"text", "id"} -> {"seq", "follows"}: the
+                                    message's number, and that of the newest
+                                    event the visitor sees before it (its own
+                                    message does not wake its poll)
     POST /api/chats/TOKEN/typing    {"state": "composing"|"paused"}
     POST /api/chats/TOKEN/end
     POST /api/chats/TOKEN/seen      {"seq": N}  (the visitor saw the chat up to N)
@@ -352,8 +355,8 @@ class VisitorAPI:
         def post():
             body = self._json_body(request)
             text = self._text_field(body, "text", required=True, limit=self.max_message_size)
-            seq = self.chats.visitor_says(token, text, self._message_id(body))
-            return self._answer(request, 202, {"seq": seq})
+            posted = self.chats.visitor_posts(token, text, self._message_id(body))
+            return self._answer(request, 202, {"seq": posted.seq, "follows": posted.follows})
 
         return self._guarded(request, post)
 
