@@ -2,17 +2,21 @@
 Tests for L{mcc.widget.visitor_api}, driven through treq's StubTreq.
 """
 
+import asyncio
 import json
 
 import pytest
 from treq.testing import StubTreq
+from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.web.resource import Resource
 
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.store import Store
+from mcc.web import BoundedSite
 from mcc.widget.visitor_api import VisitorAPI
+from tests.conftest import asyncio_test
 from tests.test_routing_chats import RecordingChannel
 
 QUEUES = {"sales": ["ann"]}
@@ -35,6 +39,7 @@ class Visit:
             self.chats, self.clock, trusted_proxies=trusted_proxies,
             max_message_size=max_message_size, start_limit=start_limit,
         )
+        self.api = api
         root = Resource()
         root.putChild(b"api", api.app.resource())
         self.http = StubTreq(root)
@@ -264,3 +269,53 @@ def test_forwarded_for_counts_only_from_trusted_proxies():
     wary.availability.resource_available("ann", "desk")
     token = wary.json(wary.request("POST", "/api/chats", {"queue": "sales"}, headers=headers))["token"]
     assert wary.chats.chat(token).ip == "127.0.0.1"
+
+
+def test_the_hot_routes_neighbours_still_answer_through_klein(visit):
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales"}))["token"]
+    for method, path, code, error in (
+        ("GET", f"/api/chats/{token}/messages", 405, "wrong-method"),
+        ("PUT", f"/api/chats/{token}/events", 405, "wrong-method"),
+        ("POST", f"/api/chats/{token}/events", 405, "wrong-method"),
+        ("GET", f"/api/chats/{token}/typing", 405, "wrong-method"),
+        # An escaped token is the token (Klein unescapes it).
+        ("POST", f"/api/chats/{token[:4]}%74{token[5:]}/typing", 202, None),
+        ("POST", "/api/chats/nope/seen", 404, "unknown-chat"),
+    ):
+        response = visit.request(method, path, {"state": "composing", "seq": 0})
+        assert (response.code, visit.json(response).get("error")) == (code, error), (method, path)
+        assert response.headers.getRawHeaders("access-control-allow-origin") == ["*"]
+
+
+@asyncio_test
+async def test_a_poll_is_forgotten_when_its_visitor_goes_away(visit):
+    from twisted.internet import reactor
+
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales"}))["token"]
+    root = Resource()
+    root.putChild(b"api", visit.api.app.resource())
+    port = reactor.listenTCP(0, BoundedSite(root, reactor), interface="127.0.0.1")
+    loop = asyncio.get_running_loop()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port.getHost().port)
+        request = f"GET /api/chats/{token}/events?after=0 HTTP/1.1\r\nhost: mcc.test\r\n\r\n"
+        writer.write(request.encode())
+        async with asyncio.timeout(5):
+            while not visit.chats._polls.count():
+                await asyncio.sleep(0.01)
+        writer.close()
+        async with asyncio.timeout(5):
+            while visit.chats._polls.count():
+                await asyncio.sleep(0.01)
+        # A poll answered over a socket says its length.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port.getHost().port)
+        writer.write(request.encode())
+        visit.chats.operator_says(visit.chats.chat(token).guest, "ann", "Hi")
+        async with asyncio.timeout(5):
+            head = await reader.readuntil(b"\r\n\r\n")
+        assert b"content-length: " in head.lower() and head.startswith(b"HTTP/1.1 200")
+        writer.close()
+    finally:
+        await defer.maybeDeferred(port.stopListening).asFuture(loop)
