@@ -36,9 +36,17 @@ class ChatRun:
 def mcc_options(chats, answer_timeout=None):
     """
     mcc's options beside the comparison's: every chat of the run comes
-    from 127.0.0.1, so the flood limit on new chats must let them all in.
+    from 127.0.0.1, so the flood limit on new chats and the caps on one
+    address's connections (an operator's XMPP stream, a visitor's two
+    HTTP connections) must let them all in, as must the login throttle,
+    which counts the logins still being checked as failed ones.
     """
-    options = ["--chat-start-limit", str(chats)]
+    options = [
+        "--chat-start-limit", str(chats),
+        "--max-xmpp-connections-per-address", str(chats + SPARE_FILES),
+        "--max-http-connections-per-address", str(2 * chats + SPARE_FILES),
+        "--auth-failures-allowed", str(chats + SPARE_FILES),
+    ]
     if answer_timeout is not None:
         options += ["--answer-timeout", str(answer_timeout)]
     return options

@@ -58,6 +58,24 @@ TOO_LARGE = b"HTTP/1.1 413 Content Too Large\r\nconnection: close\r\ncontent-len
 REFUSED = b"HTTP/1.1 %d %s\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
 
 
+NOT_FORMS = frozenset({b"application/json", b"application/octet-stream", b"text/plain"})
+"""
+Body types that are surely no form, told from the C{Content-Type}'s
+first word alone.
+"""
+
+
+def _declared_type(headers):
+    """
+    The lowercased media type (parameters left out) of the C{Content-Type}
+    in C{headers}, or C{None}: a cheap look, enough to tell L{NOT_FORMS}.
+    """
+    declared = headers.getRawHeaders(b"content-type")
+    if not declared:
+        return None
+    return declared[0].split(b";", 1)[0].strip().lower()
+
+
 class BoundedRequest(server.Request):
     """
     A request whose body may be at most C{max_body} bytes: a larger one,
@@ -106,8 +124,13 @@ class BoundedRequest(server.Request):
             server.Request.handleContentChunk(self, data)
 
     def requestReceived(self, command, path, version):
-        if not self.refused:
-            server.Request.requestReceived(self, command, path, version)
+        if self.refused:
+            return
+        if _declared_type(self.requestHeaders) in NOT_FORMS:
+            # Twisted parses every POST's Content-Type (through
+            # email.headerregistry) to find forms: not for these.
+            self._parsePOSTFormSubmission = False
+        server.Request.requestReceived(self, command, path, version)
 
     def _body_limit(self):
         """

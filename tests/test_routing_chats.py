@@ -426,3 +426,73 @@ def test_taking_a_chat_without_a_word_and_others_trying_after(world):
     assert texts(service.transcript(chat)) == ("Hello?", "Hi")
     with pytest.raises(UnknownChat):
         service.by_id(chat.id + 1)
+
+
+class CountedReads:
+    """
+    The store's chats, counting the reads of a chat's row and of its events.
+    """
+
+    def __init__(self, chats):
+        self._chats = chats
+        self.reads = 0
+
+    def __getattr__(self, name):
+        found = getattr(self._chats, name)
+        if name in ("by_token", "by_guest", "by_id", "last_seq", "events_after", "visible_before"):
+            def counted(*args, **kwargs):
+                self.reads += 1
+                return found(*args, **kwargs)
+            return counted
+        return found
+
+
+def test_an_open_chat_is_kept_in_memory_and_follows_every_write(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    availability.resource_available("bob", "desk")
+    chat = service.start(Visitor(question="Hi?"), queue="sales")
+    service.store.chats = counted = CountedReads(service.store.chats)
+    try:
+        for _ in range(3):
+            assert service.chat(chat.token).state == "waiting"
+            assert service.by_guest(chat.guest) is service.chat(chat.token)
+            service.visitor_says(chat.token, "More")
+            service.visitor_typing(chat.token, "composing")
+            service.poll(chat.token, service.visitor_posts(chat.token, "Again").seq).cancel()
+        assert counted.reads == 0
+        service.operator_says(chat.guest, "bob", "Bob here")
+        assert (service.chat(chat.token).state, service.chat(chat.token).operator) == ("active", "bob")
+        availability.resource_gone("bob", "desk")
+        clock.advance(20)
+        assert service.chat(chat.token).state == "waiting"
+        service.operator_says(chat.guest, "ann", "Ann here")
+        assert service.chat(chat.token).operator == "ann"
+        service.visitor_ends(chat.token)
+        assert service.chat(chat.token).state == "closed"
+    finally:
+        service.store.chats = counted._chats
+    assert service.store.chats.by_token(chat.token).state == "closed"
+
+
+def test_a_visitors_own_message_does_not_wake_its_poll(world):
+    service, availability, clock = world
+    availability.resource_available("ann", "desk")
+    chat = service.start(Visitor(), queue="sales")
+    service.operator_says(chat.guest, "ann", "Hello")
+    waiting = service.poll(chat.token, 2)
+    posted = service.visitor_posts(chat.token, "Mine")
+    assert (posted.seq, posted.follows) == (3, 2)
+    assert not waiting.called
+    service.operator_says(chat.guest, "ann", "Yours", ref="r", wants=("received",))
+    assert [(e.seq, e.data["text"]) for e in waiting.result] == [(3, "Mine"), (4, "Yours")]
+    # What is kept in memory is what the store says after a restart.
+    service.stopService()
+    service.startService()
+    assert service.visitor_posts(chat.token, "Again").follows == 4
+    service.channel.take()
+    service.poll(chat.token, 6)
+    assert service.channel.take() == [("acknowledge", "ann", "r", "received")]
+    service.visitor_displayed(chat.token, 6)
+    service.poll(chat.token, 6)
+    assert service.channel.take() == []

@@ -2,17 +2,21 @@
 Tests for L{mcc.widget.visitor_api}, driven through treq's StubTreq.
 """
 
+import asyncio
 import json
 
 import pytest
 from treq.testing import StubTreq
+from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.web.resource import Resource
 
 from mcc.routing.availability import Availability
 from mcc.routing.chats import ChatService, Timeouts
 from mcc.store import Store
+from mcc.web import BoundedSite
 from mcc.widget.visitor_api import VisitorAPI
+from tests.conftest import asyncio_test
 from tests.test_routing_chats import RecordingChannel
 
 QUEUES = {"sales": ["ann"]}
@@ -35,6 +39,7 @@ class Visit:
             self.chats, self.clock, trusted_proxies=trusted_proxies,
             max_message_size=max_message_size, start_limit=start_limit,
         )
+        self.api = api
         root = Resource()
         root.putChild(b"api", api.app.resource())
         self.http = StubTreq(root)
@@ -95,13 +100,51 @@ def test_chat_round_trip_with_sequence_numbers(visit):
     assert [(e["kind"], e["text"]) for e in visit.json(response)["events"]] == [("message", "Hello Vi")]
 
     response = visit.request("POST", f"/api/chats/{token}/messages", {"text": "Where is my order?"})
-    assert response.code == 202 and visit.json(response) == {"seq": 4}
+    assert response.code == 202 and visit.json(response) == {"seq": 4, "follows": 3}
     assert ("deliver", "ann", "Where is my order?") in visit.chats.channel.calls
 
     assert visit.request("POST", f"/api/chats/{token}/typing", {"state": "composing"}).code == 202
     assert visit.request("POST", f"/api/chats/{token}/end").code == 200
     body = visit.json(visit.request("GET", f"/api/chats/{token}/events?after=4"))
     assert body["state"] == "closed" and body["events"][-1]["kind"] == "ended"
+
+
+def test_the_visitors_own_message_does_not_wake_its_poll(visit):
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales"}))["token"]
+    chat = visit.chats.chat(token)
+    visit.chats.operator_says(chat.guest, "ann", "Hello")
+    answered = []
+    visit.http.get(f"http://mcc.test/api/chats/{token}/events?after=2").addCallback(answered.append)
+    visit.http.flush()
+    response = visit.request("POST", f"/api/chats/{token}/messages", {"text": "Mine"})
+    assert visit.json(response) == {"seq": 3, "follows": 2}
+    visit.http.flush()
+    assert answered == []
+    # What the visitor has shown already, up to its own message, is not news.
+    waiting = []
+    visit.http.get(f"http://mcc.test/api/chats/{token}/events?after=3").addCallback(waiting.append)
+    visit.http.flush()
+    assert waiting == []
+    visit.chats.operator_says(chat.guest, "ann", "Yours")
+    visit.http.flush()
+    events = visit.json(answered[0])["events"]
+    assert [(e["seq"], e["from"], e["text"]) for e in events] == [
+        (3, "visitor", "Mine"), (4, "operator", "Yours")
+    ]
+    assert [e["seq"] for e in visit.json(waiting[0])["events"]] == [4]
+
+
+def test_a_message_posted_before_news_reached_the_visitor_follows_that_news(visit):
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales", "question": "Hi?"}))["token"]
+    chat = visit.chats.chat(token)
+    visit.chats.operator_says(chat.guest, "ann", "Hello", ref="r1", wants=("received",))
+    # 1 the question, 2 picked up, 3 the operator's message, 4 internal.
+    response = visit.request("POST", f"/api/chats/{token}/messages", {"text": "Mine", "id": "message-1"})
+    assert visit.json(response) == {"seq": 5, "follows": 3}
+    retried = visit.request("POST", f"/api/chats/{token}/messages", {"text": "Mine", "id": "message-1"})
+    assert visit.json(retried) == {"seq": 5, "follows": 3}
 
 
 def test_idle_poll_returns_empty_after_the_poll_timeout(visit):
@@ -226,3 +269,53 @@ def test_forwarded_for_counts_only_from_trusted_proxies():
     wary.availability.resource_available("ann", "desk")
     token = wary.json(wary.request("POST", "/api/chats", {"queue": "sales"}, headers=headers))["token"]
     assert wary.chats.chat(token).ip == "127.0.0.1"
+
+
+def test_the_hot_routes_neighbours_still_answer_through_klein(visit):
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales"}))["token"]
+    for method, path, code, error in (
+        ("GET", f"/api/chats/{token}/messages", 405, "wrong-method"),
+        ("PUT", f"/api/chats/{token}/events", 405, "wrong-method"),
+        ("POST", f"/api/chats/{token}/events", 405, "wrong-method"),
+        ("GET", f"/api/chats/{token}/typing", 405, "wrong-method"),
+        # An escaped token is the token (Klein unescapes it).
+        ("POST", f"/api/chats/{token[:4]}%74{token[5:]}/typing", 202, None),
+        ("POST", "/api/chats/nope/seen", 404, "unknown-chat"),
+    ):
+        response = visit.request(method, path, {"state": "composing", "seq": 0})
+        assert (response.code, visit.json(response).get("error")) == (code, error), (method, path)
+        assert response.headers.getRawHeaders("access-control-allow-origin") == ["*"]
+
+
+@asyncio_test
+async def test_a_poll_is_forgotten_when_its_visitor_goes_away(visit):
+    from twisted.internet import reactor
+
+    visit.availability.resource_available("ann", "desk")
+    token = visit.json(visit.request("POST", "/api/chats", {"queue": "sales"}))["token"]
+    root = Resource()
+    root.putChild(b"api", visit.api.app.resource())
+    port = reactor.listenTCP(0, BoundedSite(root, reactor), interface="127.0.0.1")
+    loop = asyncio.get_running_loop()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port.getHost().port)
+        request = f"GET /api/chats/{token}/events?after=0 HTTP/1.1\r\nhost: mcc.test\r\n\r\n"
+        writer.write(request.encode())
+        async with asyncio.timeout(5):
+            while not visit.chats._polls.count():
+                await asyncio.sleep(0.01)
+        writer.close()
+        async with asyncio.timeout(5):
+            while visit.chats._polls.count():
+                await asyncio.sleep(0.01)
+        # A poll answered over a socket says its length.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port.getHost().port)
+        writer.write(request.encode())
+        visit.chats.operator_says(visit.chats.chat(token).guest, "ann", "Hi")
+        async with asyncio.timeout(5):
+            head = await reader.readuntil(b"\r\n\r\n")
+        assert b"content-length: " in head.lower() and head.startswith(b"HTTP/1.1 200")
+        writer.close()
+    finally:
+        await defer.maybeDeferred(port.stopListening).asFuture(loop)

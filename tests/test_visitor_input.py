@@ -102,8 +102,8 @@ async def test_a_retried_message_is_stored_and_delivered_once(server):
         first = await call("POST", url, {"text": "Once only", "id": "m-0001-abcdef"})
         again = await call("POST", url, {"text": "Once only", "id": "m-0001-abcdef"})
         other = await call("POST", url, {"text": "Once only", "id": "m-0002-abcdef"})
-        assert first == again == (202, {"seq": 1})
-        assert other == (202, {"seq": 2})
+        assert first == again == (202, {"seq": 1, "follows": 0})
+        assert other == (202, {"seq": 2, "follows": 1})
         assert (await message_matching(ann, has_body("Once only")))["from"].bare == guest
         assert (await message_matching(ann, has_body("Once only")))["from"].bare == guest
         ann.send_message(mto=guest, mbody="Got it", mtype="chat")
@@ -116,7 +116,9 @@ async def test_a_retried_message_is_stored_and_delivered_once(server):
             assert (code, body["error"], body["field"]) == (400, "invalid-field", "id"), bad
         # The visitor ends the chat; a late retry still gets its answer.
         await visitor.end()
-        assert await call("POST", url, {"text": "Once only", "id": "m-0002-abcdef"}) == (202, {"seq": 2})
+        assert await call("POST", url, {"text": "Once only", "id": "m-0002-abcdef"}) == (
+            202, {"seq": 2, "follows": 1}
+        )
     finally:
         await ann.close()
 

@@ -228,6 +228,12 @@ async def test_visitor_chats_with_the_operator_through_a_page_navigation(server,
             assert reply["body"] == "Order 1234, please."
             await expect(log).to_contain_text("Order 1234, please.")
             await expect(message).to_have_value("")
+            # The visitor's own message shows once, in its place.
+            olive.send_message(mto=guest, mbody="It is on its way.", mtype="chat")
+            await expect(log).to_contain_text("It is on its way.")
+            texts = await log.locator(".msg > span[dir=auto]").all_inner_texts()
+            assert texts[-3:] == ["Hello Vera, Olive here.", "Order 1234, please.", "It is on its way."]
+            assert texts.count("Order 1234, please.") == 1
 
             await page.get_by_role("button", name="End chat").click()
             await message_matching(olive, has_body("The visitor ended the chat."))

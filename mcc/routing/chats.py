@@ -95,6 +95,49 @@ class Timeouts:
 
 
 @dataclass(eq=False)
+class _Live:
+    """
+    What routing keeps in memory of an open chat, written through to the
+    store as it changes: its row, the sequence numbers of its newest event
+    and of the newest one its visitor sees, and the acknowledgements its
+    operators still wait for (C{None} until first needed).  A restart
+    starts without any: each is read again when first needed.
+    """
+
+    row: object
+    last_seq: int
+    last_visible: int
+    wanted: list = None
+
+
+@dataclass(eq=False)
+class _Wanted:
+    """
+    An operator's message (event C{seq}) that asked to hear back C{wants}
+    under C{ref}; C{done} are those the visitor's widget already gave.
+    """
+
+    seq: int
+    operator: str
+    ref: str
+    wants: tuple
+    done: set
+
+
+@dataclass(frozen=True)
+class Posted:
+    """
+    A visitor's message as stored: its sequence number C{seq}, and
+    C{follows}, that of the newest event the visitor sees before it, so
+    that a widget that has shown the chat that far can show its own
+    message at once, in its place.
+    """
+
+    seq: int
+    follows: int
+
+
+@dataclass(eq=False)
 class _Absence:
     """
     The operator of an active chat is offline: C{seen} is the last event
@@ -256,6 +299,8 @@ class ChatService(service.Service):
         self._polls = Waiter(clock, timeouts.poll)
         self._acknowledged = {}
         self._looked_at = set()
+        self._live = {}
+        self._live_keys = {}
         availability.add_observer(self._availability_changed)
 
     # Who can take a chat
@@ -324,7 +369,7 @@ class ChatService(service.Service):
         # Checks that the queue or user exists; nobody need be there.
         chat = self._create(visitor, queue, user, lambda *target: [self._candidates(*target)])
         self._finish(chat, ChatState.MISSED, TIMEOUT, None)
-        return self.store.chats.by_id(chat.id)
+        return self._reload(chat.id)
 
     def _create(self, visitor, queue, user, operators):
         """
@@ -365,6 +410,7 @@ class ChatService(service.Service):
             state=ChatState.WAITING,
             created_at=self.clock.seconds(),
         )
+        self._remember(chat, new=True)
         if visitor.question:
             self._event(chat, "message", {"from": VISITOR, "name": visitor.name, "text": visitor.question})
         log.info(
@@ -374,10 +420,68 @@ class ChatService(service.Service):
         return chat
 
     def chat(self, token):
-        chat = self.store.chats.by_token(token)
+        chat = self._cached("token", token, self.store.chats.by_token)
         if chat is None:
             raise UnknownChat("no such chat")
         return chat
+
+    # Open chats in memory
+
+    def _cached(self, key, value, read):
+        """
+        The open chat whose C{key} (C{"token"}, C{"guest"}, C{"id"}) is
+        C{value} as kept in memory, else as C{read(value)} finds it in the
+        store (then kept, if open); C{None} for none.
+        """
+        chat_id = self._live_keys.get((key, value))
+        if chat_id is not None:
+            return self._live[chat_id].row
+        chat = read(value)
+        if chat is not None:
+            self._remember(chat)
+        return chat
+
+    def _remember(self, chat, new=False):
+        """
+        Keep C{chat}, a row just read or written, in memory while it is
+        open; forget it once it has ended.  A C{new} chat has no events yet.
+        """
+        if chat.state not in ChatState.OPEN:
+            self._forget(chat.id)
+            return
+        live = self._live.get(chat.id)
+        if new:
+            live = self._live[chat.id] = _Live(chat, 0, 0, [])
+        elif live is None:
+            last_seq = self.store.chats.last_seq(chat.id)
+            live = self._live[chat.id] = _Live(
+                chat, last_seq, self.store.chats.visible_before(chat.id, last_seq + 1)
+            )
+        live.row = chat
+        for key in ("token", "guest", "id"):
+            self._live_keys[key, getattr(chat, key)] = chat.id
+
+    def _forget(self, chat_id):
+        live = self._live.pop(chat_id, None)
+        if live is not None:
+            for key in ("token", "guest", "id"):
+                self._live_keys.pop((key, getattr(live.row, key)), None)
+
+    def _reload(self, chat_id):
+        """
+        The chat numbered C{chat_id} read again from the store, after a
+        write that may have changed it.
+        """
+        chat = self.store.chats.by_id(chat_id)
+        if chat is None:
+            self._forget(chat_id)
+        else:
+            self._remember(chat)
+        return chat
+
+    def _last_seq(self, chat):
+        live = self._live.get(chat.id)
+        return self.store.chats.last_seq(chat.id) if live is None else live.last_seq
 
     def _open_chat(self, token):
         chat = self.chat(token)
@@ -394,17 +498,27 @@ class ChatService(service.Service):
         passed on again, and its sequence number is the answer, even if the
         chat has ended since.
         """
+        return self.visitor_posts(token, text, message_id).seq
+
+    def visitor_posts(self, token, text, message_id=None):
+        """
+        L{visitor_says}, for a visitor who polls: the L{Posted} message.
+        The visitor's own message does not wake its waiting poll, which
+        waits for what the visitor does not know yet; the answer to the
+        post tells where the message goes among the events.
+        """
         check_sendable(text=text, id=message_id)
         chat = self.chat(token)
         if message_id is not None:
             known = self.store.chats.message_seq(chat.id, message_id)
             if known is not None:
-                return known
+                return Posted(known, self.store.chats.visible_before(chat.id, known))
         chat = self._open_chat(token)
         self._visitor_seen(chat)
+        follows = self._live[chat.id].last_visible
         seq = self._event(
             chat, "message", {"from": VISITOR, "name": chat.visitor_name, "text": text},
-            message_id=message_id,
+            message_id=message_id, wake=False,
         )
         if chat.state == ChatState.ACTIVE:
             self.channel.deliver(chat, chat.operator, text)
@@ -413,7 +527,7 @@ class ChatService(service.Service):
         else:
             for operator in self._offered.get(chat.id, ()):
                 self.channel.deliver(chat, operator, text)
-        return seq
+        return Posted(seq, follows)
 
     def visitor_typing(self, token, state):
         chat = self._open_chat(token)
@@ -431,9 +545,13 @@ class ChatService(service.Service):
         else when the next one happens or after the poll timeout (then none).
         """
         chat = self.chat(token)
-        if not 0 <= after <= self.store.chats.last_seq(chat.id):
+        if not 0 <= after <= self._last_seq(chat):
             raise InvalidCursor("'after' is the number of an event of this chat, or 0")
-        events = self.store.chats.events_after(chat.id, after)
+        live = self._live.get(chat.id)
+        if live is not None and after >= live.last_visible:
+            events = []
+        else:
+            events = self.store.chats.events_after(chat.id, after)
         if after:
             # The widget asks for what follows C{after}: it has got that far.
             self._acknowledge(chat, after, RECEIVED)
@@ -462,7 +580,7 @@ class ChatService(service.Service):
         visitor was looking.
         """
         chat = self.chat(token)
-        if not 0 <= seq <= self.store.chats.last_seq(chat.id):
+        if not 0 <= seq <= self._last_seq(chat):
             raise InvalidCursor("'seq' is the number of an event of this chat")
         if chat.state in ChatState.OPEN:
             self._visitor_seen(chat)
@@ -476,16 +594,44 @@ class ChatService(service.Service):
         if self._acknowledged.get((chat.id, how), 0) >= upto:
             return
         self._acknowledged[chat.id, how] = upto
-        events = self.store.chats.events_after(chat.id, 0, include_internal=True)
-        done = {(e.data["seq"], e.data["how"]) for e in events if e.kind == "acknowledged"}
+        wanted = self._wanted(chat)
         steps = ACKNOWLEDGEMENTS[: ACKNOWLEDGEMENTS.index(how) + 1]
-        for event in events:
-            if event.kind != "acknowledgement_wanted" or event.data["seq"] > upto:
+        for entry in list(wanted):
+            if entry.seq > upto:
                 continue
             for step in steps:
-                if step in event.data["wants"] and (event.data["seq"], step) not in done:
-                    self._event(chat, "acknowledged", {"seq": event.data["seq"], "how": step}, internal=True)
-                    self.channel.acknowledge(chat, event.data["operator"], event.data["ref"], step)
+                if step in entry.wants and step not in entry.done:
+                    entry.done.add(step)
+                    self._event(chat, "acknowledged", {"seq": entry.seq, "how": step}, internal=True)
+                    self.channel.acknowledge(chat, entry.operator, entry.ref, step)
+            if entry.done.issuperset(entry.wants):
+                wanted.remove(entry)
+
+    def _wanted(self, chat):
+        """
+        The L{_Wanted} acknowledgements of C{chat} not all given yet, in
+        order: kept in memory while it is open, read from its events once.
+        """
+        live = self._live.get(chat.id)
+        if live is not None and live.wanted is not None:
+            return live.wanted
+        events = self.store.chats.events_after(chat.id, 0, include_internal=True)
+        done = {}
+        for event in events:
+            if event.kind == "acknowledged":
+                done.setdefault(event.data["seq"], set()).add(event.data["how"])
+        wanted = [
+            _Wanted(
+                e.data["seq"], e.data["operator"], e.data["ref"], tuple(e.data["wants"]),
+                done.get(e.data["seq"], set()),
+            )
+            for e in events
+            if e.kind == "acknowledgement_wanted"
+        ]
+        wanted = [entry for entry in wanted if not entry.done.issuperset(entry.wants)]
+        if live is not None:
+            live.wanted = wanted
+        return wanted
 
     def _visitor_seen(self, chat):
         timer = self._visitor_timers.get(chat.id)
@@ -502,7 +648,7 @@ class ChatService(service.Service):
 
     def _visitor_gone(self, chat_id):
         self._visitor_timers.pop(chat_id, None)
-        chat = self.store.chats.by_id(chat_id)
+        chat = self.by_id(chat_id)
         if chat.state in ChatState.OPEN:
             self._finish(chat, ChatState.CLOSED, TIMEOUT, "The visitor has left.")
 
@@ -521,11 +667,11 @@ class ChatService(service.Service):
         chat = self.by_guest(guest)
         if operator in self.transfer_offered(chat.id):
             self._take_transfer(chat, operator)
-            chat = self.store.chats.by_id(chat.id)
+            chat = self._reload(chat.id)
         candidate = operator in self._chat_candidates(chat)
         if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
-            chat = self.store.chats.by_id(chat.id)
+            chat = self._reload(chat.id)
         if chat.state == ChatState.ACTIVE and chat.operator == operator:
             seq = self._event(chat, "message", {"from": OPERATOR, "name": chat.operator_name, "text": text})
             wanted = [how for how in ACKNOWLEDGEMENTS if how in wants]
@@ -534,6 +680,9 @@ class ChatService(service.Service):
                     chat, "acknowledgement_wanted",
                     {"seq": seq, "operator": operator, "ref": ref, "wants": wanted}, internal=True,
                 )
+                live = self._live.get(chat.id)
+                if live is not None and live.wanted is not None:
+                    live.wanted.append(_Wanted(seq, operator, ref, tuple(wanted), set()))
             return seq
         elif chat.state not in ChatState.OPEN:
             self.channel.notify(chat, [operator], "This chat has ended.")
@@ -555,11 +704,11 @@ class ChatService(service.Service):
         chat = self.by_guest(guest)
         if operator in self.transfer_offered(chat.id):
             self._take_transfer(chat, operator)
-            chat = self.store.chats.by_id(chat.id)
+            chat = self._reload(chat.id)
         candidate = operator in self._chat_candidates(chat)
         if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
-            chat = self.store.chats.by_id(chat.id)
+            chat = self._reload(chat.id)
         if chat.state == ChatState.ACTIVE and chat.operator == operator:
             return True
         if chat.state not in ChatState.OPEN:
@@ -610,7 +759,7 @@ class ChatService(service.Service):
         candidate = operator in self._chat_candidates(chat)
         if chat.state == ChatState.WAITING and candidate:
             self._take(chat, operator)
-            chat = self.store.chats.by_id(chat.id)
+            chat = self._reload(chat.id)
         if chat.state == ChatState.ACTIVE and chat.operator == operator:
             self._finish(chat, ChatState.CLOSED, OPERATOR, None)
         elif chat.state not in ChatState.OPEN:
@@ -626,7 +775,7 @@ class ChatService(service.Service):
         """
         The chat numbered C{chat_id}, or L{UnknownChat}.
         """
-        chat = self.store.chats.by_id(chat_id)
+        chat = self._cached("id", chat_id, self.store.chats.by_id)
         if chat is None:
             raise UnknownChat(f"no chat is number {chat_id}")
         return chat
@@ -649,7 +798,7 @@ class ChatService(service.Service):
         """
         The chat a guest JID stands for, or L{UnknownChat}.
         """
-        chat = self.store.chats.by_guest(guest)
+        chat = self._cached("guest", guest, self.store.chats.by_guest)
         if chat is None:
             raise UnknownChat(f"no chat is {guest}")
         return chat
@@ -657,7 +806,9 @@ class ChatService(service.Service):
     def _take(self, chat, operator):
         user = self.store.users.find(operator)
         name = plain_name((user and user.display_name) or "") or operator
-        if not self.store.chats.claim(chat.id, operator, name, self.clock.seconds()):
+        claimed = self.store.chats.claim(chat.id, operator, name, self.clock.seconds())
+        self._reload(chat.id)
+        if not claimed:
             return
         log.info("Chat {chat_id} taken by {operator}", chat_id=chat.id, operator=operator)
         self._cancel_answer_timer(chat.id)
@@ -705,7 +856,7 @@ class ChatService(service.Service):
 
     def _unanswered(self, chat_id):
         self._answer_timers.pop(chat_id, None)
-        chat = self.store.chats.by_id(chat_id)
+        chat = self.by_id(chat_id)
         if chat.state == ChatState.WAITING:
             self._finish(chat, ChatState.MISSED, TIMEOUT, "Nobody answered this chat in time.")
 
@@ -738,7 +889,7 @@ class ChatService(service.Service):
     def _operator_left(self, chat):
         if chat.id not in self._absences:
             self._absences[chat.id] = _Absence(
-                self.store.chats.last_seq(chat.id),
+                self._last_seq(chat),
                 self.clock.callLater(self.timeouts.reconnect, self._operator_gone, chat.id),
             )
 
@@ -754,7 +905,7 @@ class ChatService(service.Service):
         queue, and the visitor is told.
         """
         self._absences.pop(chat_id, None)
-        chat = self.store.chats.by_id(chat_id)
+        chat = self.by_id(chat_id)
         if chat.state != ChatState.ACTIVE:
             return
         self._drop_transfer(chat, "operator-gone", f"{chat.operator_name} has gone; this transfer is off.")
@@ -762,9 +913,10 @@ class ChatService(service.Service):
             "Chat {chat_id} back in the queue: {operator} left", chat_id=chat.id, operator=chat.operator
         )
         self.store.chats.requeue(chat.id)
+        requeued = self._reload(chat.id)
         self._event(chat, "requeued", {"operator": chat.operator_name})
         self._offered.pop(chat.id, None)
-        self._offer(self.store.chats.by_id(chat.id))
+        self._offer(requeued)
 
     def _cancel_absence(self, chat_id):
         absence = self._absences.pop(chat_id, None)
@@ -796,6 +948,7 @@ class ChatService(service.Service):
         if timer is not None and timer.active():
             timer.cancel()
         self.store.chats.finish(chat.id, state, closed_by, self.clock.seconds())
+        self._forget(chat.id)
         log.info(
             "Chat {chat_id} {outcome} by {closed_by}",
             chat_id=chat.id, outcome="ended" if state == ChatState.CLOSED else "missed",
@@ -868,7 +1021,9 @@ class ChatService(service.Service):
         self.channel.notify(chat, fresh, text)
 
     def _redirect(self, chat, by, by_name, label, note, queue, user, notice):
-        if not self.store.chats.redirect(chat.id, queue, user):
+        redirected = self.store.chats.redirect(chat.id, queue, user)
+        self._reload(chat.id)
+        if not redirected:
             return
         self._cancel_answer_timer(chat.id)
         ringing = sorted(self._offered.pop(chat.id, set()))
@@ -882,7 +1037,7 @@ class ChatService(service.Service):
         if ringing:
             self.channel.notify(chat, ringing, f"{by_name} moved this chat to {label}.")
             self.channel.withdraw(chat, ringing)
-        chat = self.store.chats.by_id(chat.id)
+        chat = self._reload(chat.id)
         self._offer(chat)
         if note:
             self.channel.notify(
@@ -913,9 +1068,11 @@ class ChatService(service.Service):
         """
         transfer = self._transfers.get(chat.id)
         name = self._display_name(operator)
-        if not self.store.chats.hand_over(
+        handed = self.store.chats.hand_over(
             chat.id, transfer.holder, operator, name, transfer.queue, transfer.user
-        ):
+        )
+        self._reload(chat.id)
+        if not handed:
             return
         self._transfers.pop(chat.id)
         transfer.timer.cancel()
@@ -934,7 +1091,7 @@ class ChatService(service.Service):
         transfer = self._transfers.get(chat_id)
         if transfer is None:
             return
-        chat = self.store.chats.by_id(chat_id)
+        chat = self.by_id(chat_id)
         self._drop_transfer(chat, "unanswered", f"Nobody took this chat in time; it stays with {chat.operator_name}.")
         self.channel.notify(
             chat, [transfer.holder],
@@ -978,12 +1135,23 @@ class ChatService(service.Service):
         """
         return self._event(chat, kind, data, internal)
 
-    def _event(self, chat, kind, data, internal=False, message_id=None):
+    def _event(self, chat, kind, data, internal=False, message_id=None, wake=True):
+        """
+        Store an event of C{chat} and tell whoever follows it; a C{wake}
+        false leaves its visitor's waiting poll be (the visitor's own
+        message, which the visitor knows of).
+        """
         seq = self.store.chats.add_event(
             chat.id, kind, data, self.clock.seconds(), internal, message_id=message_id
         )
+        live = self._live.get(chat.id)
+        if live is not None:
+            live.last_seq = seq
+            if not internal:
+                live.last_visible = seq
         if not internal:
-            self._polls.notify(chat.id, seq)
+            if wake:
+                self._polls.notify(chat.id, seq)
             visitor_channel = self.visitor_channels.get(chat.protocol)
             if visitor_channel is not None:
                 visitor_channel.event(chat, kind, data)
@@ -1004,6 +1172,7 @@ class ChatService(service.Service):
         """
         service.Service.startService(self)
         for chat in self.store.chats.unfinished():
+            self._remember(chat)
             self._visitor_seen(chat)
             self._settle_transfer(chat)
             if chat.state == ChatState.WAITING:
@@ -1037,4 +1206,6 @@ class ChatService(service.Service):
         self._offered.clear()
         self._acknowledged.clear()
         self._looked_at.clear()
+        self._live.clear()
+        self._live_keys.clear()
         self._polls.release()

@@ -276,6 +276,18 @@ class Chats:
         ).fetchone()
         return seq
 
+    def visible_before(self, chat_id, seq):
+        """
+        The sequence number of the chat's newest event before C{seq} that
+        is not internal (what its visitor sees); 0 for none.
+        """
+        (found,) = self._conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM chat_events"
+            " WHERE chat_id = ? AND seq < ? AND internal = 0",
+            (chat_id, seq),
+        ).fetchone()
+        return found
+
     def events_after(self, chat_id, after, include_internal=False):
         rows = self._conn.execute(
             "SELECT seq, kind, data, internal, at FROM chat_events"

@@ -5,7 +5,10 @@ any site.
 
     GET  /api/availability?queue=NAME (or user=NAME)   -> {"available": bool}
     POST /api/chats       {"queue"|"user", "name", "email", "question", "page", "referrer"}
-    POST /api/chats/TOKEN/messages  {"text", "id"}
+    POST /api/chats/TOKEN/messages  {"text", "id"} -> {"seq", "follows"}: the
+                                    message's number, and that of the newest
+                                    event the visitor sees before it (its own
+                                    message does not wake its poll)
     POST /api/chats/TOKEN/typing    {"state": "composing"|"paused"}
     POST /api/chats/TOKEN/end
     POST /api/chats/TOKEN/seen      {"seq": N}  (the visitor saw the chat up to N)
@@ -25,8 +28,10 @@ from itertools import accumulate
 from urllib.parse import unquote
 
 from klein import Klein
+from twisted.internet import defer
 from twisted.logger import Logger
-from twisted.web import resource
+from twisted.python import failure
+from twisted.web import resource, server
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -140,15 +145,35 @@ class _UTF8Paths(resource.Resource):
     """
     Klein's resource behind a check that its path is UTF-8: Klein answers
     any other with an HTML page and logs a traceback; visitors get JSON.
+
+    The requests of every moment of a chat (L{HOT_ROUTES}: its polls and
+    what the visitor sends) go straight to their handler, without the
+    route matching of Klein and werkzeug; any other path, and any of
+    theirs that is not plainly one of them (an escaped token, a method of
+    another route), goes through Klein.
     """
 
     isLeaf = True
 
-    def __init__(self, routes):
+    def __init__(self, routes, api=None):
         resource.Resource.__init__(self)
         self.routes = routes
+        self.hot = {} if api is None else {
+            (method, name): getattr(api, handler) for (method, name), handler in HOT_ROUTES.items()
+        }
 
     def render(self, request):
+        path = request.postpath
+        if len(path) == 3 and path[0] == b"chats":
+            handler = self.hot.get((request.method, path[2]))
+            token = path[1]
+            if handler is not None and token and b"%" not in token:
+                try:
+                    token = token.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass
+                else:
+                    return _render_hot(request, handler, token)
         try:
             b"/".join(request.postpath).decode("utf-8")
         except UnicodeDecodeError:
@@ -160,9 +185,55 @@ class _UTF8Paths(resource.Resource):
         return self.routes.render(request)
 
 
+HOT_ROUTES = {
+    (b"GET", b"events"): "events",
+    (b"POST", b"messages"): "message",
+    (b"POST", b"typing"): "typing",
+    (b"POST", b"seen"): "seen",
+}
+"""
+C{(method, last path segment) -> VisitorAPI method} of the routes under
+C{/chats/TOKEN/} that L{_UTF8Paths} dispatches itself.
+"""
+
+
+def _render_hot(request, handler, token):
+    """
+    Answer C{request} with what C{handler(request, token)} gives, as Klein
+    would: bytes at once; a Deferred's bytes when it fires, cancelled when
+    the client goes away first; a 500 for anything unexpected.
+    """
+    try:
+        result = handler(request, token)
+    except KeyError:
+        result = handler.__self__._not_found(request, None)
+    except Exception:
+        request.processingFailed(failure.Failure())
+        return server.NOT_DONE_YET
+    if isinstance(result, bytes):
+        return result
+    gone = []
+    request.notifyFinish().addErrback(lambda reason: (gone.append(reason), result.cancel()))
+
+    def answer(body):
+        if not gone:
+            request.setHeader(b"content-length", b"%d" % len(body))
+            request.write(body)
+            request.finish()
+
+    def failed(reason):
+        if not gone:
+            request.processingFailed(reason)
+        elif not reason.check(defer.CancelledError):
+            log.failure("Visitor API request failed after its client left", reason)
+
+    result.addCallbacks(answer, failed)
+    return server.NOT_DONE_YET
+
+
 class _VisitorKlein(Klein):
     def resource(self):
-        return _UTF8Paths(Klein.resource(self))
+        return _UTF8Paths(Klein.resource(self), self._instance)
 
 
 class VisitorAPI:
@@ -223,7 +294,9 @@ class VisitorAPI:
         raw = request.content.read(MAX_BODY_BYTES + 1)
         if len(raw) > MAX_BODY_BYTES:
             raise BadRequest(413, "too-large", f"requests are limited to {MAX_BODY_BYTES} bytes")
-        if json_depth(raw) > self.max_json_depth:
+        # No deeper than it has brackets: most bodies need no closer look.
+        openers = raw.count(b"{") + raw.count(b"[")
+        if openers > self.max_json_depth and json_depth(raw) > self.max_json_depth:
             raise BadRequest(
                 400, "invalid-json", f"the body nests deeper than {self.max_json_depth} levels"
             )
@@ -352,8 +425,8 @@ class VisitorAPI:
         def post():
             body = self._json_body(request)
             text = self._text_field(body, "text", required=True, limit=self.max_message_size)
-            seq = self.chats.visitor_says(token, text, self._message_id(body))
-            return self._answer(request, 202, {"seq": seq})
+            posted = self.chats.visitor_posts(token, text, self._message_id(body))
+            return self._answer(request, 202, {"seq": posted.seq, "follows": posted.follows})
 
         return self._guarded(request, post)
 

@@ -340,6 +340,7 @@
     var launcher = null;
     var composing = null;
     var unsent = null;
+    var own = [];
 
     function keep() {
       memory.set(token ? { token: token, open: open } : { open: open });
@@ -543,6 +544,7 @@
         phase = "chat";
         last = 0;
         shown = 0;
+        own = [];
         operator = "";
         keep();
         fill();
@@ -565,8 +567,15 @@
             if (mine !== token) {
               return;
             }
-            answer.events.forEach(event);
-            last = answer.last;
+            // Events up to `last` are on screen already: the visitor's
+            // own messages, shown as their posts were answered.
+            answer.events.forEach(function (e) {
+              if (e.seq > last) {
+                event(e);
+              }
+            });
+            last = Math.max(last, answer.last);
+            showOwn();
             seen();
             if (view) {
               view.log.removeAttribute("aria-busy");
@@ -653,6 +662,28 @@
       }
     }
 
+    // The visitor's own messages do not wake the poll: each shows as soon
+    // as the chat is on screen up to the event it follows, and moves `last`
+    // on; those whose place the poll has not reached yet it brings itself.
+    function showOwn() {
+      var more = true;
+      while (more && view) {
+        more = false;
+        own = own.filter(function (message) {
+          if (message.token !== token || message.seq <= last) {
+            return false;
+          }
+          if (message.follows <= last) {
+            view.message(cfg.skin.text_you, message.text, "visitor");
+            last = message.seq;
+            more = true;
+            return false;
+          }
+          return true;
+        });
+      }
+    }
+
     // A message goes with a random id of its own, the same however often
     // it is sent: a retry after a lost answer (a dropped connection, a
     // restart of mcc) is stored once.  Lost answers are retried by
@@ -670,6 +701,10 @@
           if (answer.status === 202) {
             if (unsent === message) {
               unsent = null;
+            }
+            if (typeof answer.seq === "number" && typeof answer.follows === "number") {
+              own.push({ token: message.token, seq: answer.seq, follows: answer.follows, text: text });
+              showOwn();
             }
             return sent();
           }
