@@ -17,6 +17,15 @@ from mcc.store import Store
 
 TWISTD = Path(sys.executable).parent / "twistd"
 OPTIONS_NOTE = "mcc runs with --allow-plaintext-on-loopback (SASL PLAIN without TLS)"
+# Every client of a run comes from 127.0.0.1: the limits per address on
+# connections and on logins in progress (which count as failed until they
+# succeed) would refuse all but the first few dozen.
+UNLIMITED = 1_000_000
+LOOPBACK_LIMITS = (
+    "--max-xmpp-connections-per-address", str(UNLIMITED),
+    "--max-http-connections-per-address", str(UNLIMITED),
+    "--auth-failures-allowed", str(UNLIMITED),
+)
 
 
 def create_accounts(data_dir, accounts, now=time.time):
@@ -60,6 +69,7 @@ def command(data_dir, domain, xmpp_port, http_port, profile=None, options=()):
         "--xmpp-port", str(xmpp_port),
         "--http-port", str(http_port),
         "--allow-plaintext-on-loopback",
+        *LOOPBACK_LIMITS,
         *options,
     ]
 

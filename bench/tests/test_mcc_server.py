@@ -32,8 +32,21 @@ def test_command_allows_plaintext_on_loopback_only(tmp_path):
         "--xmpp-port", "5999",
         "--http-port", "6000",
         "--allow-plaintext-on-loopback",
+        "--max-xmpp-connections-per-address", "1000000",
+        "--max-http-connections-per-address", "1000000",
+        "--auth-failures-allowed", "1000000",
     ]
     assert not any(arg.startswith("--profile") for arg in argv)
+
+
+def test_the_limits_per_address_parse(tmp_path):
+    argv = mcc_server.command(tmp_path, "bench.test", 5999, 6000, options=["--no-message-archive"])
+    options = Options()
+    options.parseOptions(argv[argv.index("mcc") + 1:])
+    config = options.to_config()
+    assert config.max_xmpp_connections_per_address == 1_000_000
+    assert config.auth_failures_allowed == 1_000_000
+    assert config.no_message_archive is True
 
 
 def test_command_can_profile(tmp_path):
