@@ -43,3 +43,17 @@ def test_missing_tools_are_named(tmp_path, monkeypatch):
     out = io.StringIO()
     assert main(["--smoke"], out=out) == 1
     assert "missing tsung, erl, epmd, prosody" in out.getvalue()
+
+
+def test_the_peer_and_archive_runs_take_the_last_size_unless_told():
+    from bench.__main__ import _peer_plan
+
+    arguments = _parser().parse_args([])
+    assert _peer_plan(arguments, _chat_plans(arguments)) == _chat_plans(arguments)[-1]
+    assert arguments.detached_sessions == 1000
+    chosen = _parser().parse_args(["--peer-chats", "300"])
+    assert _peer_plan(chosen, _chat_plans(chosen)) == Plan(300, 30, 2.0)
+    skipped = _parser().parse_args(["--peer-chats", "0"])
+    assert _peer_plan(skipped, _chat_plans(skipped)) is None
+    smoke = _parser().parse_args(["--smoke"])
+    assert _peer_plan(smoke, _chat_plans(smoke)) == Plan(10, 5, 0.5)
