@@ -35,7 +35,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 def _parser():
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--users", default="200,1000", help="comma-separated sizes (default: 200,1000)"
+        "--users", default="200,1000",
+        help="comma-separated numbers of tsung users; 0 skips (default: 200,1000)"
     )
     parser.add_argument("--chat-seconds", type=float, default=60.0)
     parser.add_argument(
@@ -105,6 +106,7 @@ def _loads(arguments):
             arrival_rate=arguments.arrival_rate,
         )
         for size in arguments.users.split(",")
+        if int(size)
     ]
 
 
@@ -219,7 +221,7 @@ def run(arguments, folder, processes, out):
         _say(out, f"mcc: {idle_visitors} idle long-polling visitors...")
         idle_visitor_run = chat.measure_idle_visitors(processes, folder, idle_visitors)
     profile = ()
-    if arguments.profile:
+    if arguments.profile and loads:
         beside["profile"] = Calibration.now()
         _say(out, f"mcc under cProfile: {loads[0].users} users...")
         profile = report.hottest(compare.profile_mcc(processes, folder, loads[0]), loads[0])
