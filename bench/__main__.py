@@ -7,6 +7,7 @@ visitors.  Prints plain-text tables and writes them to
 bench/results/latest.txt (smoke.txt for --smoke).
 
     python -m bench                 # 200 and 1,000 users, 100 and 1,000 chats (make bench)
+    python -m bench --peer-chats 1000   # the archive's price and Prosody+BOSH at 1,000
     python -m bench --smoke         # 20 users, 10 chats, a few seconds (make bench-smoke)
     python -m bench --history-chats 1000000   # also the Activity tab's histories
 
@@ -38,7 +39,10 @@ def _parser():
         "--users", default="200,1000",
         help="comma-separated numbers of tsung users; 0 skips (default: 200,1000)"
     )
-    parser.add_argument("--chat-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--chat-seconds", type=float, default=30.0,
+        help="seconds tsung's users chat (default: 30)",
+    )
     parser.add_argument(
         "--message-interval", type=float, default=1.0,
         help="seconds between two messages of one user (default: 1)",
@@ -57,8 +61,8 @@ def _parser():
         "(default: 100,1000)",
     )
     parser.add_argument(
-        "--visitor-messages", type=int, default=30,
-        help="messages each visitor of the round trip sends (default: 30)",
+        "--visitor-messages", type=int, default=20,
+        help="messages each visitor of the round trip sends (default: 20)",
     )
     parser.add_argument(
         "--visitor-interval", type=float, default=2.0,
@@ -67,7 +71,7 @@ def _parser():
     parser.add_argument(
         "--peer-chats", type=int,
         help="the number of chats at which the round trip also runs against mcc without its "
-        "message archive and against Prosody+BOSH; 0 skips (default: the last of --chats)",
+        "message archive and against Prosody+BOSH; 0 skips (default: the first of --chats)",
     )
     parser.add_argument(
         "--idle-visitors", type=int, default=10_000,
@@ -126,7 +130,7 @@ def _peer_plan(arguments, plans):
     against Prosody+BOSH, or C{None}.
     """
     if arguments.smoke or arguments.peer_chats is None:
-        return plans[-1] if plans else None
+        return plans[0] if plans else None
     if not arguments.peer_chats:
         return None
     return roundtrip.Plan(arguments.peer_chats, arguments.visitor_messages,
