@@ -50,7 +50,7 @@ from mcc.routing.queues import Queues
 from mcc.routing.reports import Reports
 from mcc.routing.rosters import Rosters
 from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
-from mcc.routing.uploads import Uploads
+from mcc.routing.uploads import SlotSweeper, Uploads
 from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
 from mcc.store import Checkpoints, Store
@@ -385,6 +385,7 @@ def makeService(config, reactor=None):
     retention = Retention(history, reactor)
     retention.setName("retention")
     retention.setServiceParent(mcc)
+    SlotSweeper(uploads, reactor).setServiceParent(mcc)
     monitor = LiveMonitor(store, availability, reactor, config.poll_timeout)
     chats.on_changed.append(monitor.chat_changed)
 

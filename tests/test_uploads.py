@@ -16,7 +16,7 @@ import pytest
 import treq
 
 from mcc.routing import errors
-from mcc.routing.uploads import Uploads
+from mcc.routing.uploads import SlotSweeper, Uploads
 from tests.conftest import asyncio_test
 from tests.test_routing_files import World
 from tests.visitor_client import Visitor, wait
@@ -110,6 +110,20 @@ def test_size_limit_and_quota_count_pending_slots(world):
     world.clock.advance(300)
     assert world.uploads.forget_unused() == 2
     world.uploads.request_slot("ann", "c.pdf", 1000)
+
+
+def test_the_sweeper_forgets_the_slots_never_put_to(world):
+    sweeper = SlotSweeper(world.uploads, world.clock)
+    sweeper.startService()
+    unused, _, _ = world.uploads.request_slot("ann", "a.pdf", 1000)
+    used, put_url, _ = world.uploads.request_slot("ann", "b.pdf", 3, "application/pdf")
+    put(world, used, put_url, b"pdf", "application/pdf")
+    world.clock.advance(299)
+    assert world.uploads.store.uploads.get(unused.id) is not None
+    world.clock.advance(300)  # The next sweep after the slot expired.
+    assert world.uploads.store.uploads.get(unused.id) is None
+    assert world.uploads.store.uploads.get(used.id) is not None
+    sweeper.stopService()
 
 
 def test_only_the_owners_upload_of_this_server_is_shared(world):

@@ -17,6 +17,8 @@ import os
 import re
 from urllib.parse import quote, unquote, urlsplit
 
+from twisted.application.internet import TimerService
+
 from mcc.routing.errors import (
     BadLink,
     EmptyFile,
@@ -237,3 +239,15 @@ class Uploads:
         chat = self.files.chats.by_guest(guest)
         with open(self.files.directory / slot.id, "rb") as source:
             return self.files.send(chat.id, slot.name, source, slot.size, operator=operator)
+
+
+class SlotSweeper(TimerService):
+    """
+    Forgets the slots that expired unused, every slot lifetime on
+    C{clock}, so that slots asked for and never put to do not pile up
+    (they stopped counting against the quota when they expired).
+    """
+
+    def __init__(self, uploads, clock):
+        TimerService.__init__(self, uploads.slot_lifetime, uploads.forget_unused)
+        self.clock = clock
