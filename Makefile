@@ -32,10 +32,12 @@ BENCH_ARGS ?=
 
 .PHONY: bench bench-smoke bench-tools
 
-## mcc against Prosody under tsung (200 and 1,000 users), idle memory and where
-## mcc's time goes; then mcc's chat round trip (100 and 1,000 chats) and 10,000
-## idle visitors. Prints the tables and writes them to bench/results/latest.txt
-## (about 9 minutes).
+## mcc against Prosody under tsung (200 and 1,000 users), idle and detached
+## resumable sessions' memory and where mcc's time goes; then mcc's chat round
+## trip (100 and 1,000 chats), its message archive's price and Prosody+BOSH at
+## 100 chats, and 10,000 idle visitors, with the host beside each section.
+## Prints the tables and writes them to bench/results/latest.txt (about 12
+## minutes; within 15 on a busy 2-core host).
 bench: bench-tools $(INSTALLED)
 	$(BIN)/python -m bench --profile $(BENCH_ARGS)
 

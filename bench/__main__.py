@@ -7,6 +7,7 @@ visitors.  Prints plain-text tables and writes them to
 bench/results/latest.txt (smoke.txt for --smoke).
 
     python -m bench                 # 200 and 1,000 users, 100 and 1,000 chats (make bench)
+    python -m bench --peer-chats 1000   # the archive's price and Prosody+BOSH at 1,000
     python -m bench --smoke         # 20 users, 10 chats, a few seconds (make bench-smoke)
     python -m bench --history-chats 1000000   # also the Activity tab's histories
 
@@ -20,9 +21,11 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench import chat, compare, history, idle, report, roundtrip, tsung
+from bench.host import Calibration
 from bench.processes import Processes
 
 RESULTS = Path(__file__).with_name("results")
@@ -33,9 +36,13 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 def _parser():
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--users", default="200,1000", help="comma-separated sizes (default: 200,1000)"
+        "--users", default="200,1000",
+        help="comma-separated numbers of tsung users; 0 skips (default: 200,1000)"
     )
-    parser.add_argument("--chat-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--chat-seconds", type=float, default=30.0,
+        help="seconds tsung's users chat (default: 30)",
+    )
     parser.add_argument(
         "--message-interval", type=float, default=1.0,
         help="seconds between two messages of one user (default: 1)",
@@ -45,17 +52,26 @@ def _parser():
         "--idle-sessions", type=int, default=1000, help="idle XMPP sessions; 0 skips"
     )
     parser.add_argument(
+        "--detached-sessions", type=int, default=1000,
+        help="XMPP sessions left detached but resumable (XEP-0198); 0 skips (default: 1000)",
+    )
+    parser.add_argument(
         "--chats", default="100,1000",
         help="comma-separated numbers of concurrent chats for the round trip; 0 skips "
         "(default: 100,1000)",
     )
     parser.add_argument(
-        "--visitor-messages", type=int, default=30,
-        help="messages each visitor of the round trip sends (default: 30)",
+        "--visitor-messages", type=int, default=20,
+        help="messages each visitor of the round trip sends (default: 20)",
     )
     parser.add_argument(
         "--visitor-interval", type=float, default=2.0,
         help="seconds between two messages of one visitor (default: 2)",
+    )
+    parser.add_argument(
+        "--peer-chats", type=int,
+        help="the number of chats at which the round trip also runs against mcc without its "
+        "message archive and against Prosody+BOSH; 0 skips (default: the first of --chats)",
     )
     parser.add_argument(
         "--idle-visitors", type=int, default=10_000,
@@ -94,6 +110,7 @@ def _loads(arguments):
             arrival_rate=arguments.arrival_rate,
         )
         for size in arguments.users.split(",")
+        if int(size)
     ]
 
 
@@ -105,6 +122,19 @@ def _chat_plans(arguments):
         for size in arguments.chats.split(",")
         if int(size)
     ]
+
+
+def _peer_plan(arguments, plans):
+    """
+    The plan of the round trip that also runs without the archive and
+    against Prosody+BOSH, or C{None}.
+    """
+    if arguments.smoke or arguments.peer_chats is None:
+        return plans[0] if plans else None
+    if not arguments.peer_chats:
+        return None
+    return roundtrip.Plan(arguments.peer_chats, arguments.visitor_messages,
+                          arguments.visitor_interval)
 
 
 def _raise_open_files_limit():
@@ -132,47 +162,81 @@ def _stop_all(processes):
     processes.stop_all()
 
 
+STARTED = time.monotonic()
+
+
+def _say(out, text):
+    out.write(f"[{time.monotonic() - STARTED:4.0f} s] {text}\n")
+    out.flush()
+
+
 def run(arguments, folder, processes, out):
+    beside = {"start": Calibration.now()}
     loads = _loads(arguments)
     throughput = []
     for load in loads:
+        beside[f"tsung-{load.users}"] = Calibration.now()
         runs = []
         for server in compare.SERVERS:
-            out.write(f"{server}: {load.users} users for {load.chat_seconds:g} s...\n")
-            out.flush()
+            _say(out, f"{server}: {load.users} users for {load.chat_seconds:g} s...")
             runs.append(compare.measure(processes, folder / f"{load.users}-users", server, load))
         throughput.append(runs)
     idle_sessions = 50 if arguments.smoke else arguments.idle_sessions
     idle_runs = None
     if idle_sessions:
+        beside["idle"] = Calibration.now()
         idle_runs = []
         for server in compare.SERVERS:
-            out.write(f"{server}: {idle_sessions} idle sessions...\n")
-            out.flush()
+            _say(out, f"{server}: {idle_sessions} idle sessions...")
             idle_runs.append(idle.measure(processes, folder, server, idle_sessions))
-    chat_runs = []
-    for plan in _chat_plans(arguments):
-        out.write(f"mcc: {plan.chats} chats, {plan.messages} messages each...\n")
-        out.flush()
+    detached_sessions = 50 if arguments.smoke else arguments.detached_sessions
+    detached_runs = None
+    if detached_sessions:
+        beside["detached"] = Calibration.now()
+        detached_runs = []
+        for server in compare.SERVERS:
+            _say(out, f"{server}: {detached_sessions} resumable sessions, then detached...")
+            detached_runs.append(
+                idle.measure_detached(processes, folder, server, detached_sessions)
+            )
+    plans = _chat_plans(arguments)
+    peer_plan = _peer_plan(arguments, plans)
+    if peer_plan is not None and peer_plan not in plans:
+        plans.append(peer_plan)
+    chat_runs, archive_runs, peer_runs = [], None, None
+    for plan in plans:
+        beside[f"chats-{plan.chats}"] = Calibration.now()
+        _say(out, f"mcc: {plan.chats} chats, {plan.messages} messages each...")
         chat_runs.append(chat.measure_round_trip(processes, folder, plan))
+        if plan != peer_plan:
+            continue
+        beside["archive"] = Calibration.now()
+        _say(out, f"mcc without its message archive: {plan.chats} chats...")
+        archive_runs = (
+            chat.measure_round_trip(processes, folder, plan, archive=False), chat_runs[-1]
+        )
+        beside["peer"] = Calibration.now()
+        _say(out, f"Prosody+BOSH: {plan.chats} visitors, {plan.messages} messages each...")
+        peer_runs = (chat.measure_bosh_round_trip(processes, folder, plan), chat_runs[-1])
     idle_visitors = 100 if arguments.smoke else arguments.idle_visitors
     idle_visitor_run = None
     if idle_visitors:
-        out.write(f"mcc: {idle_visitors} idle long-polling visitors...\n")
-        out.flush()
+        beside["idle-visitors"] = Calibration.now()
+        _say(out, f"mcc: {idle_visitors} idle long-polling visitors...")
         idle_visitor_run = chat.measure_idle_visitors(processes, folder, idle_visitors)
     profile = ()
-    if arguments.profile:
-        out.write(f"mcc under cProfile: {loads[0].users} users...\n")
-        out.flush()
+    if arguments.profile and loads:
+        beside["profile"] = Calibration.now()
+        _say(out, f"mcc under cProfile: {loads[0].users} users...")
         profile = report.hottest(compare.profile_mcc(processes, folder, loads[0]), loads[0])
     text = report.render(
         report.command_line(), throughput, idle_runs, idle_sessions, profile,
         chat_runs, idle_visitor_run,
+        detached=detached_runs, archive=archive_runs, peer=peer_runs, beside=beside,
     )
     if arguments.history_chats:
         text += "\n" + history.report(arguments.history_chats, out)
-    return text
+    return text + f"\nThe run took {(time.monotonic() - STARTED) / 60:.1f} min.\n"
 
 
 def main(argv=None, out=sys.stdout):

@@ -3,7 +3,8 @@
 The chat benchmarks, driven from outside: a private mcc whose store gets
 the operators (one queue each) before it starts, then the load generator
 (L{bench.chatload}) against it in a process of its own, then mcc stopped.
-There is no Prosody side: Prosody has no visitor API.
+The round trip's peer is Prosody with BOSH: a visitor there is an account
+on HTTP long polling, its operator one on c2s.
 """
 
 import json
@@ -11,7 +12,7 @@ import resource
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import chatload, compare, mcc_server
+from bench import chatload, compare, mcc_server, prosody
 from bench.idle_visitors import IdleVisitors
 from bench.processes import ProcessFailed, free_port, log_tail, open_files_limit
 from bench.roundtrip import RoundTrip
@@ -33,22 +34,18 @@ class ChatRun:
     load_total_cpu_seconds: float
 
 
-def mcc_options(chats, answer_timeout=None):
+def mcc_options(chats, answer_timeout=None, archive=True):
     """
     mcc's options beside the comparison's: every chat of the run comes
-    from 127.0.0.1, so the flood limit on new chats and the caps on one
-    address's connections (an operator's XMPP stream, a visitor's two
-    HTTP connections) must let them all in, as must the login throttle,
-    which counts the logins still being checked as failed ones.
+    from 127.0.0.1, so the flood limit on new chats must let them all in.
+    Without C{archive}, mcc keeps no message archive (XEP-0313), to price
+    its writes.
     """
-    options = [
-        "--chat-start-limit", str(chats),
-        "--max-xmpp-connections-per-address", str(chats + SPARE_FILES),
-        "--max-http-connections-per-address", str(2 * chats + SPARE_FILES),
-        "--auth-failures-allowed", str(chats + SPARE_FILES),
-    ]
+    options = ["--chat-start-limit", str(chats)]
     if answer_timeout is not None:
         options += ["--answer-timeout", str(answer_timeout)]
+    if not archive:
+        options.append("--no-message-archive")
     return options
 
 
@@ -110,25 +107,62 @@ def _run_load(processes, folder, sockets, timeout, kind, people, options, **figu
         processes.stop(process)
 
 
-def measure_round_trip(processes, folder, plan):
+def measure_round_trip(processes, folder, plan, archive=True):
     """
-    The round trip of L{bench.roundtrip} with C{plan.chats} chats.
+    The round trip of L{bench.roundtrip} with C{plan.chats} chats; without
+    C{archive}, against an mcc that keeps no message archive.
     """
     # Setup runs at about a hundred logins and chats a second.
     timeout = 120 + plan.chats / 20 + plan.messages * plan.interval
     fields, cpu = _run_load(
         processes,
-        Path(folder) / f"chat-{plan.chats}",
+        Path(folder) / f"chat-{plan.chats}{'' if archive else '-no-archive'}",
         sockets=3 * plan.chats,
         timeout=timeout,
         kind="round-trip",
         people=chatload.staff(plan.chats),
-        options=mcc_options(plan.chats),
+        options=mcc_options(plan.chats, archive=archive),
         chats=plan.chats,
         messages=plan.messages,
         interval=plan.interval,
     )
     return ChatRun(RoundTrip.from_dict(fields), cpu)
+
+
+def measure_bosh_round_trip(processes, folder, plan):
+    """
+    The same round trip against the peer: Prosody with BOSH, an account
+    per visitor and per operator.
+    """
+    folder = Path(folder) / f"bosh-{plan.chats}"
+    port, http_port = free_port(), free_port()
+    operators = chatload.staff(plan.chats)
+    accounts = [(username, password) for username, password, _ in operators]
+    accounts += chatload.bosh_visitors(plan.chats)
+    process = prosody.start(
+        processes, folder, compare.DOMAIN, port, accounts, http_port=http_port
+    )
+    try:
+        check_open_files(process.pid, 3 * plan.chats)
+        output = folder / "bosh-round-trip.json"
+        argv = chatload.command(
+            "bosh-round-trip", port, http_port, compare.DOMAIN, process.pid, output,
+            chats=plan.chats, messages=plan.messages, interval=plan.interval,
+        )
+        load = processes.start(argv, folder / "bosh-round-trip.log", cwd=ROOT)
+        try:
+            status, cpu = processes.wait(load, 120 + plan.chats / 20 + plan.messages * plan.interval)
+        finally:
+            processes.stop(load)
+        if process.poll() is not None:
+            raise ProcessFailed(f"Prosody exited under load:\n{log_tail(process.log_path)}")
+        if status != 0 or not output.exists():
+            raise ProcessFailed(
+                f"the load generator failed (status {status}):\n{log_tail(load.log_path)}"
+            )
+        return ChatRun(RoundTrip.from_dict(json.loads(output.read_text())), cpu)
+    finally:
+        processes.stop(process)
 
 
 def measure_idle_visitors(processes, folder, visitors):

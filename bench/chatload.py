@@ -6,6 +6,7 @@ loop competes with nothing else.  It writes what it measured as JSON.
 
     python -m bench.chatload round-trip --chats 100 --messages 20 --interval 2 ...
     python -m bench.chatload idle-visitors --visitors 10000 ...
+    python -m bench.chatload bosh-round-trip --chats 100 ...   # against Prosody+BOSH
 """
 
 import argparse
@@ -30,7 +31,14 @@ def staff(count):
     return [(f"operator{n}", f"secret{n}", f"queue{n}") for n in range(1, count + 1)]
 
 
-def command(kind, xmpp_port, http_port, domain, mcc_pid, output, **figures):
+def bosh_visitors(count):
+    """
+    The peer's visitors, accounts of Prosody on BOSH: (username, password).
+    """
+    return [(f"visitor{n}", f"visitor-secret{n}") for n in range(1, count + 1)]
+
+
+def command(kind, xmpp_port, http_port, domain, server_pid, output, **figures):
     """
     The command line that runs one benchmark of C{kind} with C{figures}
     (C{chats}, C{messages}, C{interval}; or C{visitors}).
@@ -40,7 +48,7 @@ def command(kind, xmpp_port, http_port, domain, mcc_pid, output, **figures):
         "--xmpp-port", str(xmpp_port),
         "--http-port", str(http_port),
         "--domain", domain,
-        "--mcc-pid", str(mcc_pid),
+        "--server-pid", str(server_pid),
         "--output", str(output),
     ]
     for name, value in figures.items():
@@ -52,11 +60,13 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m bench.chatload", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("kind", choices=("round-trip", "idle-visitors"))
+    parser.add_argument("kind", choices=("round-trip", "idle-visitors", "bosh-round-trip"))
     parser.add_argument("--xmpp-port", type=int, required=True)
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--domain", required=True)
-    parser.add_argument("--mcc-pid", type=int, required=True, help="for mcc's CPU and memory")
+    parser.add_argument(
+        "--server-pid", type=int, required=True, help="for the server's CPU and memory"
+    )
     parser.add_argument("--output", type=Path, required=True, help="where the JSON goes")
     parser.add_argument("--chats", type=int, default=10)
     parser.add_argument("--messages", type=int, default=10)
@@ -79,13 +89,18 @@ def measure(arguments):
     The coroutine of the benchmark the command line asks for.
     """
     ports = (arguments.xmpp_port, arguments.http_port, arguments.domain)
+    plan = roundtrip.Plan(arguments.chats, arguments.messages, arguments.interval)
     if arguments.kind == "round-trip":
-        plan = roundtrip.Plan(arguments.chats, arguments.messages, arguments.interval)
         return roundtrip.run(
-            plan, *ports, staff(plan.chats), arguments.mcc_pid, random.Random(SEED)
+            plan, *ports, staff(plan.chats), arguments.server_pid, random.Random(SEED)
+        )
+    if arguments.kind == "bosh-round-trip":
+        return roundtrip.run_bosh(
+            plan, *ports, staff(plan.chats), bosh_visitors(plan.chats), arguments.server_pid,
+            random.Random(SEED),
         )
     (operator,) = staff(1)
-    return idle_visitors.hold(arguments.visitors, *ports, operator, arguments.mcc_pid)
+    return idle_visitors.hold(arguments.visitors, *ports, operator, arguments.server_pid)
 
 
 def main(argv=None):

@@ -39,11 +39,31 @@ class Connection:
         status code and the decoded JSON answer (C{None} when empty).
         """
         payload = b"" if body is None else json.dumps(body).encode()
+        status, content = await self.exchange(method, path, payload)
+        return status, json.loads(content) if content else None
+
+    def send_request(self, method, path, payload=b"", content_type="application/json"):
+        """
+        Write one request with C{payload}, bytes, as its body.
+        """
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n\r\n"
         )
         self.writer.write(head.encode() + payload)
+
+    async def exchange(self, method, path, payload=b"", content_type="application/json"):
+        """
+        Send one request with C{payload}, bytes; return the status code and
+        the body of the answer, bytes.
+        """
+        self.send_request(method, path, payload, content_type)
+        return await self.read_response()
+
+    async def read_response(self):
+        """
+        The status code and body of the next answer on this connection.
+        """
         status, headers = await self._read_head()
         if headers.get("transfer-encoding", "").lower() == "chunked":
             content = await self._read_chunks()
@@ -53,7 +73,7 @@ class Connection:
             content = await self.reader.read()
         if headers.get("connection", "").lower() == "close":
             self.close()
-        return status, json.loads(content) if content else None
+        return status, content
 
     async def _read_head(self):
         try:

@@ -5,6 +5,12 @@ What idle XMPP sessions cost a server in memory.
 A small asyncio client logs N accounts in (SASL PLAIN without TLS, resource
 binding, initial presence) and keeps the connections open and silent; the
 server's resident memory is read before and after.
+
+Then the same for sessions a phone leaves behind: each enables stream
+management with resumption (XEP-0198), then its socket is cut without the
+stream being closed, so that the server keeps it detached but resumable;
+the server's memory is read before, with them attached and with them
+detached.
 """
 
 import asyncio
@@ -25,16 +31,7 @@ async def hold_sessions(port, domain, accounts, while_open, settle=SETTLE_SECOND
     C{while_open(logged_in)} with all of them connected and idle; close
     them afterwards.
     """
-    gate = asyncio.Semaphore(CONCURRENT_LOGINS)
-
-    async def login(username, password):
-        async with gate:
-            return await Session.open(port, domain, username, password, resource="idle")
-
-    outcomes = await asyncio.gather(
-        *(login(username, password) for username, password in accounts), return_exceptions=True
-    )
-    sessions = [outcome for outcome in outcomes if isinstance(outcome, Session)]
+    sessions = await _log_in_all(port, domain, accounts, "idle")
     readers = [asyncio.ensure_future(session.idle()) for session in sessions]
     try:
         await asyncio.sleep(settle)
@@ -45,6 +42,51 @@ async def hold_sessions(port, domain, accounts, while_open, settle=SETTLE_SECOND
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
+
+
+async def _log_in_all(port, domain, accounts, resource):
+    gate = asyncio.Semaphore(CONCURRENT_LOGINS)
+
+    async def login(username, password):
+        async with gate:
+            return await Session.open(port, domain, username, password, resource=resource)
+
+    outcomes = await asyncio.gather(
+        *(login(username, password) for username, password in accounts), return_exceptions=True
+    )
+    return [outcome for outcome in outcomes if isinstance(outcome, Session)]
+
+
+async def detach_sessions(port, domain, accounts, attached, detached, settle=SETTLE_SECONDS):
+    """
+    Log C{accounts} in and enable resumption on each; C{settle} seconds
+    later call C{attached(resumable)}, cut every socket without closing
+    its stream, and C{settle} seconds later call C{detached(resumable)}.
+    Returns both answers.
+    """
+    sessions = await _log_in_all(port, domain, accounts, "phone")
+    gate = asyncio.Semaphore(CONCURRENT_LOGINS)
+
+    async def enable(session):
+        async with gate:
+            return await session.enable_resumption()
+
+    try:
+        enabled = await asyncio.gather(
+            *(enable(session) for session in sessions), return_exceptions=True
+        )
+        resumable = [s for s, outcome in zip(sessions, enabled) if isinstance(outcome, str)]
+        readers = [asyncio.ensure_future(session.idle()) for session in resumable]
+        await asyncio.sleep(settle)
+        with_them = attached(len(resumable))
+        for session in resumable:
+            session.cut()
+        await asyncio.gather(*readers, return_exceptions=True)
+        await asyncio.sleep(settle)
+        return with_them, detached(len(resumable))
+    finally:
+        for session in sessions:
+            session.cut()
 
 
 @dataclass(frozen=True)
@@ -84,3 +126,54 @@ def measure(processes, folder, server, sessions):
     finally:
         processes.stop(process)
     return IdleRun(server, sessions, logged_in, before, after)
+
+
+@dataclass(frozen=True)
+class DetachedRun:
+    """
+    Resident memory before, with C{resumable} sessions attached (stream
+    management enabled) and with them detached but resumable.
+    """
+
+    server: str
+    sessions: int
+    resumable: int
+    rss_before_kib: int
+    rss_attached_kib: int
+    rss_detached_kib: int
+
+    @property
+    def attached_per_session_kib(self):
+        return (self.rss_attached_kib - self.rss_before_kib) / max(1, self.resumable)
+
+    @property
+    def detached_per_session_kib(self):
+        return (self.rss_detached_kib - self.rss_before_kib) / max(1, self.resumable)
+
+
+def measure_detached(processes, folder, server, sessions):
+    """
+    Resident memory of C{server} before, with C{sessions} resumable
+    sessions attached, and with them detached.  Both servers keep a
+    detached session far longer than the run (mcc 300 s, Prosody's
+    C{smacks_hibernation_time} 600 s).
+    """
+    port = free_port()
+    accounts = tsung.accounts(sessions)
+    process = compare.SERVERS[server](
+        processes, Path(folder) / f"detached-{server.lower()}", port, accounts
+    )
+    try:
+        before = memory_kib(process.pid, "VmRSS")
+
+        def rss(resumable):
+            if process.poll() is not None:
+                raise ProcessFailed(f"{server} exited:\n{log_tail(process.log_path)}")
+            return resumable, memory_kib(process.pid, "VmRSS")
+
+        (resumable, attached), (_, detached) = asyncio.run(
+            detach_sessions(port, compare.DOMAIN, accounts, rss, rss)
+        )
+    finally:
+        processes.stop(process)
+    return DetachedRun(server, sessions, resumable, before, attached, detached)

@@ -15,8 +15,19 @@ from pathlib import Path
 from mcc.config import Config
 from mcc.store import Store
 
+from bench.processes import free_port
+
 TWISTD = Path(sys.executable).parent / "twistd"
 OPTIONS_NOTE = "mcc runs with --allow-plaintext-on-loopback (SASL PLAIN without TLS)"
+# Every client of a run comes from 127.0.0.1: the limits per address on
+# connections and on logins in progress (which count as failed until they
+# succeed) would refuse all but the first few dozen.
+UNLIMITED = 1_000_000
+LOOPBACK_LIMITS = (
+    "--max-xmpp-connections-per-address", str(UNLIMITED),
+    "--max-http-connections-per-address", str(UNLIMITED),
+    "--auth-failures-allowed", str(UNLIMITED),
+)
 
 
 def create_accounts(data_dir, accounts, now=time.time):
@@ -45,12 +56,16 @@ def create_queues(data_dir, queues, now=time.time):
         store.close()
 
 
-def command(data_dir, domain, xmpp_port, http_port, profile=None, options=()):
+def command(data_dir, domain, xmpp_port, http_port, profile=None, options=(),
+            tls_port=None, component_port=None):
     """
     The twistd command line, with mcc's C{options} added; with C{profile},
     a path, the process runs under cProfile and saves its statistics there
-    when it stops.
+    when it stops.  The direct TLS and component ports are free loopback
+    ones unless given: their defaults (5223, 5347) may be taken.
     """
+    tls_port = tls_port or free_port()
+    component_port = component_port or free_port()
     profiling = [f"--profile={profile}", "--profiler=cprofile", "--savestats"] if profile else []
     return [
         str(TWISTD), "--nodaemon", "--pidfile=", *profiling, "mcc",
@@ -59,7 +74,10 @@ def command(data_dir, domain, xmpp_port, http_port, profile=None, options=()):
         "--interface", "127.0.0.1",
         "--xmpp-port", str(xmpp_port),
         "--http-port", str(http_port),
+        "--xmpp-tls-port", str(tls_port),
+        "--component-listen", f"tcp:{component_port}:interface=127.0.0.1",
         "--allow-plaintext-on-loopback",
+        *LOOPBACK_LIMITS,
         *options,
     ]
 

@@ -3,7 +3,8 @@
 A private Prosody for the comparison: Debian's package, its own config,
 data, pid file and log in a folder of ours, listening on loopback only.
 
-Like mcc in the benchmark it accepts SASL PLAIN without TLS.  Its accounts
+Like mcc in the benchmark it accepts SASL PLAIN without TLS, on c2s and,
+for the chat path's peer, on BOSH (XEP-0124/0206) over HTTP.  Its accounts
 are written straight into its data folder: with C{internal_plain} each one
 is a small Lua file, and C{prosodyctl register} would start one process per
 account.
@@ -16,16 +17,31 @@ PROSODY = "prosody"
 # Roughly what mcc serves: rosters, presence, messages, offline storage
 # (loaded by Prosody itself), disco, ping, version, vCards.  No mod_limits:
 # it would throttle every connection to 10 KB/s.
-MODULES = ("roster", "saslauth", "disco", "ping", "version", "vcard_legacy")
+# Stream management (smacks), as mcc offers it, keeps a detached session
+# resumable for smacks_hibernation_time (600 s by default); it costs a
+# session nothing until the client enables it.
+MODULES = ("roster", "saslauth", "disco", "ping", "version", "vcard_legacy", "smacks")
 
 
 def lua_string(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def config_text(folder, domain, port):
+def config_text(folder, domain, port, http_port=None):
+    """
+    The config file; with C{http_port}, BOSH (mod_bosh, at C{/http-bind})
+    listens there on loopback, and counts as secure so that PLAIN works
+    over it as on c2s.
+    """
     folder = Path(folder)
-    modules = "; ".join(lua_string(name) for name in MODULES)
+    modules = "; ".join(lua_string(name) for name in MODULES + (("bosh",) if http_port else ()))
+    http = "http_ports = { }"
+    if http_port:
+        http = (
+            f"http_ports = {{ {http_port} }}\n"
+            'http_interfaces = { "127.0.0.1" }\n'
+            "consider_bosh_secure = true"
+        )
     return f"""\
 -- Written by mcc's benchmark; removed with its folder.
 run_as_root = true
@@ -36,7 +52,7 @@ interfaces = {{ "127.0.0.1" }}
 c2s_ports = {{ {port} }}
 c2s_direct_tls_ports = {{ }}
 s2s_ports = {{ }}
-http_ports = {{ }}
+{http}
 https_ports = {{ }}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -66,17 +82,20 @@ def write_accounts(data_folder, domain, accounts):
         path.write_text(f"return {{\n\t[\"password\"] = {lua_string(password)};\n}};\n")
 
 
-def start(processes, folder, domain, port, accounts):
+def start(processes, folder, domain, port, accounts, http_port=None):
     """
-    Start Prosody in the foreground and wait until it listens.
+    Start Prosody in the foreground and wait until it listens (on
+    C{http_port} too, with BOSH there, when given).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "prosody.cfg.lua"
-    config.write_text(config_text(folder, domain, port))
+    config.write_text(config_text(folder, domain, port, http_port))
     write_accounts(folder / "data", domain, accounts)
     process = processes.start(
         [PROSODY, "--config", str(config), "-F"], folder / "prosody.out"
     )
     processes.wait_for_port(process, port)
+    if http_port:
+        processes.wait_for_port(process, http_port)
     return process

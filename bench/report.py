@@ -6,7 +6,6 @@ mcc's alone.
 """
 
 import os
-import platform
 import pstats
 import re
 import subprocess
@@ -14,6 +13,7 @@ import sys
 from pathlib import Path
 
 import mcc
+from bench.host import CALIBRATION_NOTE, Host
 
 MIB = 1024
 ROOT = f"{Path(__file__).resolve().parents[1]}/"
@@ -42,6 +42,53 @@ IDLE_ROWS = (
     ("per session (KiB)", lambda r: r.per_session_kib, "{:.1f}", True),
 )
 
+DETACHED_ROWS = (
+    ("sessions resumable", lambda r: r.resumable, "{:.0f}", False),
+    ("RSS before (MiB)", lambda r: r.rss_before_kib / MIB, "{:.1f}", True),
+    ("RSS attached (MiB)", lambda r: r.rss_attached_kib / MIB, "{:.1f}", True),
+    ("RSS detached, resumable (MiB)", lambda r: r.rss_detached_kib / MIB, "{:.1f}", True),
+    ("per session attached (KiB)", lambda r: r.attached_per_session_kib, "{:.1f}", True),
+    ("per session detached (KiB)", lambda r: r.detached_per_session_kib, "{:.1f}", True),
+)
+
+
+def cpu_per_message_ms(run):
+    """
+    The server's CPU over the message phase per message delivered, both
+    ways counted.
+    """
+    trip = run.trip
+    delivered = trip.to_operator.count + trip.to_visitor.count
+    return 1000 * trip.server_cpu_seconds / delivered if delivered else 0.0
+
+
+def _busy(seconds, run):
+    return 100 * seconds / run.trip.seconds if run.trip.seconds else 0.0
+
+
+# label, figure of a chat.ChatRun, format, whether a ratio means something
+PAIR_ROWS = (
+    ("chats answered", lambda r: r.trip.answered, "{:.0f}", False),
+    ("messages sent by visitors", lambda r: r.trip.sent, "{:.0f}", False),
+    ("server CPU per message (ms)", cpu_per_message_ms, "{:.3f}", True),
+    ("visitor -> operator p50 (ms)", lambda r: r.trip.to_operator.p50_ms, "{:.2f}", True),
+    ("visitor -> operator p95 (ms)", lambda r: r.trip.to_operator.p95_ms, "{:.2f}", True),
+    ("visitor -> operator p99 (ms)", lambda r: r.trip.to_operator.p99_ms, "{:.2f}", True),
+    ("visitor -> operator max (ms)", lambda r: r.trip.to_operator.max_ms, "{:.1f}", True),
+    ("operator -> visitor p50 (ms)", lambda r: r.trip.to_visitor.p50_ms, "{:.2f}", True),
+    ("operator -> visitor p95 (ms)", lambda r: r.trip.to_visitor.p95_ms, "{:.2f}", True),
+    ("operator -> visitor p99 (ms)", lambda r: r.trip.to_visitor.p99_ms, "{:.2f}", True),
+    ("operator -> visitor max (ms)", lambda r: r.trip.to_visitor.max_ms, "{:.1f}", True),
+    ("delivered per second (both ways)", lambda r: r.trip.delivered_per_second, "{:.1f}", True),
+    ("messages lost", lambda r: r.trip.lost, "{:.0f}", False),
+    ("errors", lambda r: r.trip.errors, "{:.0f}", False),
+    ("server CPU (s)", lambda r: r.trip.server_cpu_seconds, "{:.2f}", True),
+    ("server busy (% of a core)", lambda r: _busy(r.trip.server_cpu_seconds, r), "{:.0f}", True),
+    ("server peak RSS (MiB)", lambda r: r.trip.server_peak_rss_kib / MIB, "{:.1f}", True),
+    ("load generator CPU (s)", lambda r: r.trip.load_cpu_seconds, "{:.2f}", False),
+    ("host busy (cores)", lambda r: r.trip.host_busy_cores, "{:.2f}", False),
+)
+
 # label, figure of a chat.ChatRun, format
 CHAT_ROWS = (
     ("chats answered", lambda r: r.trip.answered, "{:.0f}"),
@@ -57,9 +104,9 @@ CHAT_ROWS = (
     ("delivered per second (both ways)", lambda r: r.trip.delivered_per_second, "{:.1f}"),
     ("messages lost", lambda r: r.trip.lost, "{:.0f}"),
     ("errors", lambda r: r.trip.errors, "{:.0f}"),
-    ("mcc CPU (s)", lambda r: r.trip.mcc_cpu_seconds, "{:.2f}"),
-    ("mcc busy (% of a core)", lambda r: 100 * r.trip.mcc_cpu_seconds / r.trip.seconds, "{:.0f}"),
-    ("mcc peak RSS (MiB)", lambda r: r.trip.mcc_peak_rss_kib / MIB, "{:.1f}"),
+    ("mcc CPU (s)", lambda r: r.trip.server_cpu_seconds, "{:.2f}"),
+    ("mcc busy (% of a core)", lambda r: 100 * r.trip.server_cpu_seconds / r.trip.seconds, "{:.0f}"),
+    ("mcc peak RSS (MiB)", lambda r: r.trip.server_peak_rss_kib / MIB, "{:.1f}"),
     ("load generator CPU (s)", lambda r: r.trip.load_cpu_seconds, "{:.2f}"),
     (
         "load generator busy (% of a core)",
@@ -80,10 +127,35 @@ IDLE_VISITOR_ROWS = (
     ("per visitor (KiB)", lambda r: r.per_visitor_kib, "{:.1f}"),
 )
 
+DETACHED_NOTES = (
+    "Resumable sessions: each session logs in as for the idle cost, enables stream management",
+    "  with <enable resume='true'/> and, once every one is enabled, its socket is closed (an",
+    "  abort, no </stream:stream>). RSS 2 s after each step; both servers keep a detached",
+    "  session far longer than that (mcc 300 s; Prosody's mod_smacks, smacks_hibernation_time",
+    "  600 s by default).",
+)
+
+ARCHIVE_NOTES = (
+    "Archive price: the same round trip twice, one after the other, against a fresh mcc with",
+    "  its XEP-0313 archive (the default: every message of an operator's guest chats is",
+    "  written to SQLite) and with --no-message-archive (benchmark only). Server CPU per",
+    "  message is mcc's CPU over the message phase over the messages delivered both ways.",
+)
+
+PEER_NOTES = (
+    "Peer: Prosody with mod_bosh (XEP-0124/0206) on a loopback HTTP port, consider_bosh_secure",
+    "  = true; each visitor is an account of its own (written into Prosody's data folder) on a",
+    "  BOSH session (hold 1, wait 60) over two keep-alive HTTP/1.1 connections, the same shape",
+    "  as mcc's visitors (bench/bosh.py); it sends presence, then its messages to its operator's",
+    "  bare JID; the operators are on c2s and answer the visitor's bare JID at once. mcc's column",
+    "  is its round trip with the same plan. Server CPU per message: utime + stime of the server",
+    "  (/proc/PID/stat) over the message phase over the messages delivered both ways.",
+)
+
 CHAT_NOTES = (
-    "There is no Prosody equivalent of the chat path (a visitor on mcc's HTTP API, an operator",
-    "  on XMPP answering a guest JID): the chat figures are mcc's alone, and the XMPP sections'",
-    "  ratios above are the comparison with a peer.",
+    "The chat path (a visitor on mcc's HTTP API, an operator on XMPP answering a guest JID) has",
+    "  no exact equivalent in Prosody; its peer is Prosody's BOSH, which carries a visitor's",
+    "  messages over HTTP long polling to an operator on c2s (the chat path against a peer).",
     "Chats: one queue per operator, so every chat has its own operator, who takes it by",
     "  greeting the visitor and then answers each message at once. The load generator",
     "  (bench/chatload.py) is an asyncio process of its own: per visitor one keep-alive",
@@ -123,20 +195,27 @@ def ratio(mine, reference):
     return f"{mine / reference:.2f}"
 
 
-def table(title, rows, reference, other):
+def table(title, rows, reference, other, names=None):
     """
-    Lines of one table: a row per figure, the reference's column first.
+    Lines of one table: a row per figure, the reference's column first;
+    the columns are named by C{names} or by each one's C{server}.
     """
+    theirs_name, ours_name = names or (reference.server, other.server)
     width = max(len(label) for label, *_ in rows) + 2
+    column = max(12, len(theirs_name) + 2, len(ours_name) + 2)
+    ratio_name = f"{ours_name}/{theirs_name}"
+    ratio_column = max(column + 4, len(ratio_name) + 2)
     lines = [
         title,
-        f"{'':{width}}{reference.server:>12}{other.server:>12}"
-        f"{other.server + '/' + reference.server:>16}",
+        f"{'':{width}}{theirs_name:>{column}}{ours_name:>{column}}{ratio_name:>{ratio_column}}",
     ]
     for label, figure, form, has_ratio in rows:
         theirs, ours = figure(reference), figure(other)
         shown = ratio(ours, theirs) if has_ratio else ""
-        lines.append(f"{label:{width}}{form.format(theirs):>12}{form.format(ours):>12}{shown:>16}")
+        lines.append(
+            f"{label:{width}}{form.format(theirs):>{column}}{form.format(ours):>{column}}"
+            f"{shown:>{ratio_column}}"
+        )
     return lines
 
 
@@ -150,6 +229,28 @@ def throughput_title(load):
 
 def idle_title(sessions):
     return f"Idle cost: {sessions} idle XMPP sessions (logged in, presence sent, silent)"
+
+
+def detached_title(sessions):
+    return (
+        f"Resumable sessions: {sessions} XMPP sessions enable stream management with "
+        "resumption (XEP-0198), then their sockets are cut without closing the stream"
+    )
+
+
+def archive_title(plan):
+    return (
+        f"Price of the message archive (XEP-0313) on the chat round trip: {plan.chats} chats, "
+        f"{plan.messages} messages each every {plan.interval:g} s, mcc with and without it"
+    )
+
+
+def peer_title(plan):
+    return (
+        f"Chat path against a peer: {plan.chats} long-polling visitors, each sends "
+        f"{plan.messages} messages every {plan.interval:g} s to its operator (XMPP c2s), "
+        "who answers each at once"
+    )
 
 
 def chat_title(plan):
@@ -200,27 +301,21 @@ def package_version(name):
         return "unknown"
 
 
-def machine():
+def machine(host=None, calibration=None):
     """
-    Lines naming the machine and the software measured.
+    Lines naming the machine and the software measured, with the
+    calibration at the start of the run.
     """
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    host = host or Host.here()
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return [
-        f"Machine: {model}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, "
-        f"{platform.system()} {platform.release()}",
-        f"Software: mcc {mcc.__version__} on Python {platform.python_version()}, "
-        f"Prosody {package_version('prosody')}, tsung {package_version('tsung')}, "
-        f"Erlang {package_version('erlang-base')}",
+    lines = [
+        f"{host.line()}, {memory:.0f} GiB RAM",
+        f"Software: mcc {mcc.__version__}, Prosody {package_version('prosody')}, "
+        f"tsung {package_version('tsung')}, Erlang {package_version('erlang-base')}",
     ]
+    if calibration is not None:
+        lines.append(f"At the start, {calibration.line()}")
+    return lines
 
 
 def short_path(path):
@@ -264,7 +359,15 @@ def hottest(profile_path, load, limit=25):
     return lines
 
 
-def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_visitors=None):
+def _beside(beside, key, label=""):
+    calibration = (beside or {}).get(key)
+    if calibration is None:
+        return []
+    return [f"  {label}{calibration.line()}"]
+
+
+def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_visitors=None,
+           detached=None, archive=None, peer=None, host=None, beside=None):
     """
     The whole report.
 
@@ -274,25 +377,59 @@ def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_
     @param profile: the lines of L{hottest}, if mcc was profiled.
     @param chats: the L{chat.ChatRun}s, one per number of chats.
     @param idle_visitors: an L{idle_visitors.IdleVisitors}, if measured.
+    @param detached: a pair of L{idle.DetachedRun} (Prosody's, mcc's).
+    @param archive: a pair of L{chat.ChatRun}, mcc without its message
+        archive and with it.
+    @param peer: a pair of L{chat.ChatRun}, Prosody with BOSH and mcc.
+    @param host: the L{Host}; by default this one.
+    @param beside: L{Calibration}s by section: C{"start"}, C{"tsung-N"},
+        C{"idle"}, C{"detached"}, C{"chats-N"}, C{"archive"}, C{"peer"},
+        C{"idle-visitors"}, C{"profile"}.
     """
+    beside = beside or {}
     lines = ["mcc benchmark: mcc against Prosody under the same load, in one run", ""]
-    lines += machine()
+    lines += machine(host, beside.get("start"))
     lines += [f"Command: {command}", ""]
     for reference, other in throughput:
         lines += table(throughput_title(reference.load), THROUGHPUT_ROWS, reference, other)
+        lines += _beside(beside, f"tsung-{reference.load.users}")
         lines.append("")
     if idle is not None:
         lines += table(idle_title(idle_sessions), IDLE_ROWS, *idle)
-        lines.append("")
+        lines += [*_beside(beside, "idle"), ""]
+    if detached is not None:
+        lines += table(detached_title(detached[0].sessions), DETACHED_ROWS, *detached)
+        lines += [*_beside(beside, "detached"), ""]
     if chats:
-        lines += [*chat_table(chats), ""]
+        lines += chat_table(chats)
+        for run in chats:
+            lines += _beside(beside, f"chats-{run.trip.plan.chats}", f"{run.trip.plan.chats} chats, ")
+        lines.append("")
+    if archive is not None:
+        lines += table(
+            archive_title(archive[0].trip.plan), PAIR_ROWS, *archive,
+            names=("archive off", "archive on"),
+        )
+        lines += [*_beside(beside, "archive"), ""]
+    if peer is not None:
+        lines += table(
+            peer_title(peer[0].trip.plan), PAIR_ROWS, *peer, names=("Prosody+BOSH", "mcc")
+        )
+        lines += [*_beside(beside, "peer"), ""]
     if idle_visitors is not None:
-        lines += [*idle_visitors_table(idle_visitors), ""]
+        lines += [*idle_visitors_table(idle_visitors), *_beside(beside, "idle-visitors"), ""]
     if profile:
-        lines += [*profile, ""]
+        lines += [*profile, *_beside(beside, "profile"), ""]
     lines += NOTES
+    if detached is not None:
+        lines += DETACHED_NOTES
     if chats or idle_visitors is not None:
         lines += CHAT_NOTES
+    if archive is not None:
+        lines += ARCHIVE_NOTES
+    if peer is not None:
+        lines += PEER_NOTES
+    lines += CALIBRATION_NOTE
     return "\n".join(lines) + "\n"
 
 

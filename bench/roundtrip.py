@@ -14,6 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from bench.bosh import BoshError, BoshSession, chat_message, local_name
 from bench.processes import HostCpu, cpu_seconds, memory_kib
 from bench.visitor import ChatRefused, Visitor
 from bench.xmpp_client import BODY, MESSAGE, Session, bare
@@ -86,8 +87,8 @@ class RoundTrip:
     to_visitor: Latency
     seconds: float
     errors: int
-    mcc_cpu_seconds: float
-    mcc_peak_rss_kib: int
+    server_cpu_seconds: float
+    server_peak_rss_kib: int
     load_cpu_seconds: float
     host_busy_cores: float
 
@@ -240,8 +241,33 @@ class Talker:
             try:
                 await self.visitor.say(text)
                 self.timings.sent += 1
-            except (ChatRefused, ConnectionError):
+            except (ChatRefused, ConnectionError, BoshError):
                 self.timings.post_failed(text)
+
+
+class BoshVisitor:
+    """
+    The visitor side of a BOSH session, as L{Talker} uses a L{Visitor}:
+    C{say} sends at once (the server keeps the request until it has
+    something to answer).
+    """
+
+    def __init__(self, session, operator, timings):
+        self.session = session
+        self.operator = operator
+        self.timings = timings
+
+    def on_stanza(self, stanza):
+        if local_name(stanza.tag) != "message" or stanza.get("type") == "error":
+            return
+        for child in stanza:
+            if local_name(child.tag) == "body":
+                self.timings.visitor_read(child.text or "")
+
+    async def say(self, text):
+        if self.session.failed is not None:
+            raise ConnectionError(str(self.session.failed))
+        self.session.send(chat_message(self.operator, text))
 
 
 async def _limited(gate, coroutine):
@@ -299,6 +325,83 @@ async def _message_phase(plan, talkers, timings, rng):
     return first_at
 
 
+async def _measured(plan, pid, timings, talkers, logged_in, failures, rng):
+    """
+    The message phase of C{talkers} against the server of process C{pid}.
+    """
+    clock = timings.clock
+    # The setup's objects stay: our own full collections would pause
+    # the clocks for tens of milliseconds.
+    gc.collect()
+    gc.freeze()
+    before = Usage.now(pid)
+    first_at = await _message_phase(plan, talkers, timings, rng)
+    after = Usage.now(pid)
+    end = timings.last_delivery or clock()
+    return RoundTrip(
+        plan=plan,
+        operators=logged_in,
+        answered=len(talkers),
+        sent=timings.sent,
+        to_operator=Latency.of(timings.to_operator),
+        to_visitor=Latency.of(timings.to_visitor),
+        seconds=max(0.0, end - first_at),
+        errors=failures + timings.errors,
+        server_cpu_seconds=after.mcc - before.mcc,
+        server_peak_rss_kib=memory_kib(pid, "VmHWM"),
+        load_cpu_seconds=after.own - before.own,
+        host_busy_cores=after.host.busy_cores_since(before.host),
+    )
+
+
+async def run_bosh(plan, xmpp_port, http_port, domain, staff, visitors, server_pid, rng,
+                   clock=time.monotonic):
+    """
+    Run C{plan} against Prosody (process C{server_pid}) with BOSH on
+    C{http_port}: operators C{staff}, (username, password, _) each, on
+    c2s; visitors C{visitors}, (username, password) each, over BOSH.
+    """
+    timings = Timings(clock)
+    staff, visitors = staff[: plan.chats], visitors[: plan.chats]
+    sessions, failed_logins = await _gather_counted(
+        Session.open(xmpp_port, domain, username, password, resource="desk")
+        for username, password, _ in staff
+    )
+    tasks = [asyncio.ensure_future(Operator(session, timings).serve()) for session in sessions]
+
+    async def visitor(username, password, operator):
+        session = await BoshSession.open(http_port, domain, username, password, resource="web")
+        return BoshVisitor(session, f"{operator}@{domain}", timings)
+
+    bosh_visitors = []
+    try:
+        bosh_visitors, failed_visitors = await _gather_counted(
+            visitor(username, password, operator)
+            for (username, password), (operator, _, _) in zip(visitors, staff)
+        )
+        talkers = []
+        for number, one in enumerate(bosh_visitors, 1):
+            one.session.run(one.on_stanza)
+            talkers.append(Talker(one, f"visitor{number}", timings))
+        result = await _measured(
+            plan, server_pid, timings, talkers, len(sessions), failed_logins + failed_visitors,
+            rng,
+        )
+        for one in bosh_visitors:
+            one.session.terminate()
+        await asyncio.sleep(CHECK_SECONDS)
+        return result
+    finally:
+        gc.unfreeze()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for one in bosh_visitors:
+            one.session.close()
+        for session in sessions:
+            session.close()
+
+
 async def run(plan, xmpp_port, http_port, domain, staff, mcc_pid, rng, clock=time.monotonic):
     """
     Run C{plan} against mcc (process C{mcc_pid}), whose store has
@@ -319,27 +422,8 @@ async def run(plan, xmpp_port, http_port, domain, staff, mcc_pid, rng, clock=tim
         )
         tasks += [asyncio.ensure_future(talker.listen()) for talker in talkers]
         answered = await _greeted(talkers)
-        # The setup's objects stay: our own full collections would pause
-        # the clocks for tens of milliseconds.
-        gc.collect()
-        gc.freeze()
-        before = Usage.now(mcc_pid)
-        first_at = await _message_phase(plan, answered, timings, rng)
-        after = Usage.now(mcc_pid)
-        end = timings.last_delivery or clock()
-        result = RoundTrip(
-            plan=plan,
-            operators=len(sessions),
-            answered=len(answered),
-            sent=timings.sent,
-            to_operator=Latency.of(timings.to_operator),
-            to_visitor=Latency.of(timings.to_visitor),
-            seconds=max(0.0, end - first_at),
-            errors=failed_logins + failed_starts + timings.errors,
-            mcc_cpu_seconds=after.mcc - before.mcc,
-            mcc_peak_rss_kib=memory_kib(mcc_pid, "VmHWM"),
-            load_cpu_seconds=after.own - before.own,
-            host_busy_cores=after.host.busy_cores_since(before.host),
+        result = await _measured(
+            plan, mcc_pid, timings, answered, len(sessions), failed_logins + failed_starts, rng
         )
         # End the chats, as visitors leave, before their operators go.
         await _gather_counted(talker.visitor.end() for talker in talkers)

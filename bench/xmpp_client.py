@@ -1,7 +1,8 @@
 # -*- test-case-name: bench.tests.test_xmpp_client -*-
 """
 The benchmark's own XMPP client: just enough of one (SASL PLAIN without
-TLS, resource binding, presence, chat messages) to keep a thousand accounts
+TLS, resource binding, presence, chat messages, enabling stream management
+with resumption) to keep a thousand accounts
 logged in from one asyncio process, where a full client library would be
 the bottleneck.
 """
@@ -15,11 +16,15 @@ from xml.sax.saxutils import escape, quoteattr
 NS_CLIENT = "jabber:client"
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
+NS_SM = "urn:xmpp:sm:3"
 NS_STREAMS = "http://etherx.jabber.org/streams"
 FEATURES = f"{{{NS_STREAMS}}}features"
 SUCCESS = f"{{{NS_SASL}}}success"
 MESSAGE = f"{{{NS_CLIENT}}}message"
 BODY = f"{{{NS_CLIENT}}}body"
+ENABLED = f"{{{NS_SM}}}enabled"
+SM_FAILED = f"{{{NS_SM}}}failed"
+SM_REQUEST = f"{{{NS_SM}}}r"
 PRESENCE = b"<presence/>"
 READ_SIZE = 65536
 
@@ -45,6 +50,10 @@ def bind(resource):
         f"<iq type='set' id='bind'><bind xmlns='{NS_BIND}'>"
         f"<resource>{escape(resource)}</resource></bind></iq>"
     ).encode()
+
+
+def enable_resumption():
+    return f"<enable xmlns='{NS_SM}' resume='true'/>".encode()
 
 
 def chat_message(to, body):
@@ -151,6 +160,19 @@ class Session:
     def send(self, data):
         self.writer.write(data)
 
+    async def enable_resumption(self, timeout=30):
+        """
+        Enable stream management with resumption (XEP-0198); the
+        resumption id.  What arrives before the answer is dropped.
+        """
+        self.writer.write(enable_resumption())
+        while True:
+            stanza = await self.next_stanza(timeout)
+            if stanza.tag == ENABLED and stanza.get("resume") in ("true", "1"):
+                return stanza.get("id")
+            if stanza.tag in (ENABLED, SM_FAILED):
+                raise ConnectionError(f"resumption refused: {ElementTree.tostring(stanza)!r}")
+
     def send_message(self, to, body):
         self.writer.write(chat_message(to, body))
 
@@ -160,6 +182,13 @@ class Session:
         """
         while await self.reader.read(READ_SIZE):
             pass
+
+    def cut(self):
+        """
+        Drop the connection without closing the stream, as a phone that
+        lost its network does: a resumable session stays behind.
+        """
+        self.writer.transport.abort()
 
     def close(self):
         self.writer.close()

@@ -44,6 +44,7 @@ class Config:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     allow_plaintext_on_loopback: bool = False
+    no_message_archive: bool = False
     max_stanza_size: int = 256 * 1024
     auth_timeout: float = 60.0
     auth_failures_allowed: int = 5
@@ -378,6 +379,10 @@ _FLAGS = [
     (
         "allow-plaintext-on-loopback",
         "Benchmarks only: accept clients on 127.0.0.1 without TLS (PLAIN allowed).",
+    ),
+    (
+        "no-message-archive",
+        "Benchmarks only: archive no account's messages (XEP-0313 off), to price its writes.",
     ),
 ]
 

@@ -357,7 +357,11 @@ def makeService(config, reactor=None):
         push=PushServices(store, reactor),
         made_up_credentials=made_up_credentials,
         throttle=login_throttle(),
-        archive=Archive(store, reactor, lambda: secrets.token_urlsafe(12)),
+        archive=(
+            None
+            if config.no_message_archive
+            else Archive(store, reactor, lambda: secrets.token_urlsafe(12))
+        ),
         private=PrivateStorage(store),
         pep=PersonalEvents(store, reactor),
         blocklists=Blocklists(store),

@@ -204,3 +204,8 @@ def test_the_access_log_is_quiet_unless_asked():
     assert parse("--access-log=none").access_log == "none"
     with pytest.raises(usage.UsageError, match="--access-log is quiet, all or none"):
         parse("--access-log=some")
+
+
+def test_message_archive_on_unless_switched_off():
+    assert parse().no_message_archive is False
+    assert parse("--no-message-archive").no_message_archive is True

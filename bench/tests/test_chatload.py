@@ -23,7 +23,7 @@ def test_the_command_line_parses_back(tmp_path):
     assert argv[:4] == [sys.executable, "-m", "bench.chatload", "round-trip"]
     arguments = chatload._parser().parse_args(argv[3:])
     assert (arguments.kind, arguments.xmpp_port, arguments.http_port) == ("round-trip", 5222, 8080)
-    assert (arguments.domain, arguments.mcc_pid) == ("bench.test", 42)
+    assert (arguments.domain, arguments.server_pid) == ("bench.test", 42)
     assert arguments.output == tmp_path / "out.json"
     assert (arguments.chats, arguments.messages, arguments.interval) == (100, 30, 2.0)
     assert "--interval" in argv and argv[argv.index("--interval") + 1] == "2"
@@ -43,3 +43,13 @@ def test_open_files_limit_is_raised_to_the_hard_one():
         assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_peers_visitors_have_accounts_of_their_own(tmp_path):
+    assert chatload.bosh_visitors(2) == [
+        ("visitor1", "visitor-secret1"),
+        ("visitor2", "visitor-secret2"),
+    ]
+    argv = chatload.command("bosh-round-trip", 1, 2, "d", 3, tmp_path / "o", chats=5)
+    arguments = chatload._parser().parse_args(argv[3:])
+    assert (arguments.kind, arguments.chats, arguments.server_pid) == ("bosh-round-trip", 5, 3)

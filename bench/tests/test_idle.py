@@ -51,3 +51,28 @@ async def test_a_refused_login_is_not_counted(server):
         server.port, server.domain, accounts, lambda n: n, settle=0
     )
     assert logged_in == 1
+
+
+@asyncio_test
+async def test_sessions_enable_resumption_then_stay_detached(server):
+    accounts = tsung.accounts(3)
+    add_accounts(server, accounts)
+
+    def resumable(count):
+        sessions = server.xmpp.sessions.all()
+        return count, sorted(
+            (s.bare, s.xmlstream is None, s.management.id is not None) for s in sessions
+        )
+
+    attached, detached = await idle.detach_sessions(
+        server.port, server.domain, accounts, resumable, resumable, settle=0
+    )
+    jids = [f"bench{n}@{server.domain}" for n in (1, 2, 3)]
+    assert attached == (3, [(jid, False, True) for jid in jids])
+    await until(lambda: all(s.xmlstream is None for s in server.xmpp.sessions.all()))
+    assert len(server.xmpp.sessions) == 3
+
+
+def test_per_session_figures_of_a_detached_run():
+    run = idle.DetachedRun("mcc", 4, 2, 1000, 1100, 1060)
+    assert (run.attached_per_session_kib, run.detached_per_session_kib) == (50.0, 30.0)

@@ -11,7 +11,7 @@ from bench.roundtrip import Plan
 def test_default_loads_are_200_and_1000_users():
     loads = _loads(_parser().parse_args([]))
     assert [load.users for load in loads] == [200, 1000]
-    assert {(load.chat_seconds, load.message_interval) for load in loads} == {(60.0, 1.0)}
+    assert {(load.chat_seconds, load.message_interval) for load in loads} == {(30.0, 1.0)}
 
 
 def test_smoke_is_small():
@@ -22,7 +22,7 @@ def test_smoke_is_small():
 
 def test_default_chats_are_100_and_1000():
     arguments = _parser().parse_args([])
-    assert _chat_plans(arguments) == [Plan(100, 30, 2.0), Plan(1000, 30, 2.0)]
+    assert _chat_plans(arguments) == [Plan(100, 20, 2.0), Plan(1000, 20, 2.0)]
     assert arguments.idle_visitors == 10_000
 
 
@@ -43,3 +43,17 @@ def test_missing_tools_are_named(tmp_path, monkeypatch):
     out = io.StringIO()
     assert main(["--smoke"], out=out) == 1
     assert "missing tsung, erl, epmd, prosody" in out.getvalue()
+
+
+def test_the_peer_and_archive_runs_take_the_first_size_unless_told():
+    from bench.__main__ import _peer_plan
+
+    arguments = _parser().parse_args([])
+    assert _peer_plan(arguments, _chat_plans(arguments)) == _chat_plans(arguments)[0]
+    assert arguments.detached_sessions == 1000
+    chosen = _parser().parse_args(["--peer-chats", "300"])
+    assert _peer_plan(chosen, _chat_plans(chosen)) == Plan(300, 20, 2.0)
+    skipped = _parser().parse_args(["--peer-chats", "0"])
+    assert _peer_plan(skipped, _chat_plans(skipped)) is None
+    smoke = _parser().parse_args(["--smoke"])
+    assert _peer_plan(smoke, _chat_plans(smoke)) == Plan(10, 5, 0.5)

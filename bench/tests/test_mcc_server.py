@@ -22,7 +22,9 @@ def test_accounts_are_created_with_their_passwords(tmp_path):
 
 
 def test_command_allows_plaintext_on_loopback_only(tmp_path):
-    argv = mcc_server.command(tmp_path, "bench.test", 5999, 6000)
+    argv = mcc_server.command(
+        tmp_path, "bench.test", 5999, 6000, tls_port=6001, component_port=6002
+    )
     assert argv[0].endswith("twistd")
     assert argv[argv.index("mcc"):] == [
         "mcc",
@@ -31,9 +33,24 @@ def test_command_allows_plaintext_on_loopback_only(tmp_path):
         "--interface", "127.0.0.1",
         "--xmpp-port", "5999",
         "--http-port", "6000",
+        "--xmpp-tls-port", "6001",
+        "--component-listen", "tcp:6002:interface=127.0.0.1",
         "--allow-plaintext-on-loopback",
+        "--max-xmpp-connections-per-address", "1000000",
+        "--max-http-connections-per-address", "1000000",
+        "--auth-failures-allowed", "1000000",
     ]
     assert not any(arg.startswith("--profile") for arg in argv)
+
+
+def test_the_limits_per_address_parse(tmp_path):
+    argv = mcc_server.command(tmp_path, "bench.test", 5999, 6000, options=["--no-message-archive"])
+    options = Options()
+    options.parseOptions(argv[argv.index("mcc") + 1:])
+    config = options.to_config()
+    assert config.max_xmpp_connections_per_address == 1_000_000
+    assert config.auth_failures_allowed == 1_000_000
+    assert config.no_message_archive is True
 
 
 def test_command_can_profile(tmp_path):
@@ -66,3 +83,11 @@ def test_options_go_to_mcc_and_it_understands_them(tmp_path):
     options = Options()
     options.parseOptions(["--data-dir", str(tmp_path)])
     assert options.to_config().chat_start_limit == 10
+
+
+def test_the_other_ports_are_free_ones_unless_given(tmp_path):
+    argv = mcc_server.command(tmp_path, "bench.test", 5999, 6000)
+    tls_port = int(argv[argv.index("--xmpp-tls-port") + 1])
+    assert tls_port not in (5223, 5999, 6000)
+    assert argv[argv.index("--component-listen") + 1].startswith("tcp:")
+    assert "tcp:5347:" not in argv[argv.index("--component-listen") + 1]

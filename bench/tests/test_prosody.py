@@ -38,3 +38,12 @@ def test_account_files_are_where_internal_plain_reads_them(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["bench1.dat", "q.dat"]
     assert (folder / "bench1.dat").read_text() == 'return {\n\t["password"] = "secret1";\n};\n'
     assert '["password"] = "a\\"b\\\\c";' in (folder / "q.dat").read_text()
+
+
+def test_config_serves_bosh_on_loopback_when_asked(tmp_path):
+    values = settings(prosody.config_text(tmp_path, "bench.test", 5999, http_port=5280))
+    assert values["http_ports"] == "{ 5280 }"
+    assert values["http_interfaces"] == '{ "127.0.0.1" }'
+    assert values["consider_bosh_secure"] == "true"
+    assert '"bosh"' in values["modules_enabled"] and '"smacks"' in values["modules_enabled"]
+    assert '"bosh"' not in settings(prosody.config_text(tmp_path, "d", 5999))["modules_enabled"]

@@ -66,8 +66,8 @@ def test_report_says_what_it_measured_and_how():
     assert "per session (KiB)                    10.2        20.5            2.00" in text
     assert "--allow-plaintext-on-loopback" in text
     assert "Command: python -m bench" in text
-    assert "Machine: " in text
-    assert "Chat round trip" not in text and "no Prosody equivalent" not in text
+    assert "Host: " in text and "cores" in text
+    assert "Chat round trip" not in text and "no exact equivalent" not in text
 
 
 def chat_run(chats, p50):
@@ -80,8 +80,8 @@ def chat_run(chats, p50):
         to_visitor=Latency(30 * chats, p50 / 2, p50, 2 * p50, 5 * p50),
         seconds=60.0,
         errors=0,
-        mcc_cpu_seconds=30.0,
-        mcc_peak_rss_kib=100 * 1024,
+        server_cpu_seconds=30.0,
+        server_peak_rss_kib=100 * 1024,
         load_cpu_seconds=6.0,
         host_busy_cores=0.8,
     )
@@ -113,7 +113,7 @@ def test_report_with_the_chat_path():
     figures = {line[:40].strip(): line[40:].strip() for line in text.splitlines()}
     assert figures["per visitor (KiB)"] == "15.4"
     assert figures["polls waiting"] == "9990"
-    assert "There is no Prosody equivalent of the chat path" in text
+    assert "no exact equivalent in Prosody; its peer is Prosody's BOSH" in text
     assert "--chat-start-limit" in text
     order = [text.index(title) for title in ("Chat round trip", "Idle cost: 10000", "Both servers")]
     assert order == sorted(order)
@@ -135,3 +135,32 @@ def test_hottest_names_the_busy_functions_and_leaves_waiting_out(tmp_path):
     assert len(lines) == 2 + 5
     assert any("busy_for_the_report (bench/tests/test_report.py:" in line for line in lines)
     assert not any("poll" in line for line in lines[2:])
+
+
+def test_host_lines_beside_each_section_and_the_new_tables():
+    from bench.host import Calibration, Host
+    from bench.idle import DetachedRun
+
+    calibration = Calibration(200.0, 100.0, (2.0, 1.0, 0.5))
+    detached = (DetachedRun("Prosody", 100, 100, 10240, 15360, 15360),
+                DetachedRun("mcc", 100, 100, 61440, 64000, 63000))
+    off, on = chat_run(100, 1.0), chat_run(100, 1.5)
+    text = report.render(
+        "python -m bench", [(server_run("Prosody"), server_run("mcc"))], None, 0,
+        chats=[on], detached=detached, archive=(off, on), peer=(off, on),
+        host=Host("Test CPU", 2, "Linux 6", "CPython 3.11.7"),
+        beside={"start": calibration, "tsung-200": calibration, "detached": calibration,
+                "chats-100": calibration, "archive": calibration, "peer": calibration},
+    )
+    lines = text.splitlines()
+    assert lines[2].startswith("Host: Test CPU, 2 cores, Linux 6, CPython 3.11.7")
+    assert "At the start, host now: calibration 200 ms Python loop" in text
+    assert text.count("host now: calibration 200 ms") == 6
+    assert "Resumable sessions: 100 XMPP sessions" in text
+    assert any(line.startswith("per session detached (KiB)") and line.split()[-3:] == ["51.2", "15.6", "0.30"]
+               for line in lines)
+    assert "archive off   archive on  archive on/archive off" in text
+    assert "Prosody+BOSH" in text and "mod_bosh" in text
+    cpu = [line for line in lines if line.startswith("server CPU per message (ms)")]
+    # 30 s of CPU over 6,000 messages, both tables; ratio 1.00.
+    assert [line.split()[-3:] for line in cpu] == [["5.000", "5.000", "1.00"]] * 2

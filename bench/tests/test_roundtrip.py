@@ -97,8 +97,8 @@ def result(**fields):
         to_visitor=Latency(28, 0.5, 1.0, 1.5, 2.0),
         seconds=5.8,
         errors=0,
-        mcc_cpu_seconds=0.5,
-        mcc_peak_rss_kib=70_000,
+        server_cpu_seconds=0.5,
+        server_peak_rss_kib=70_000,
         load_cpu_seconds=0.2,
         host_busy_cores=0.3,
     )
