@@ -1,0 +1,317 @@
+# -*- test-case-name: tests.test_report_totals -*-
+"""
+Running totals of the chats for the Reports tab, kept by SQLite triggers
+as chats begin, change, end, are tagged, transferred, deleted or lose
+their transcript, so that a report over a year reads some thousands of
+rows instead of a million chats.
+
+Each table adds up the chats that began in one UTC hour or day, by the
+columns the reports group and filter on.  What a chat adds to a table is
+one query over that chat (L{Totals.source}); the same query over a span of
+chats fills the tables (L{rebuild}) and answers the ends of a report's
+range that do not cover whole days (L{mcc.store.reports}).
+
+Times are added up in whole microseconds (integers), so that adding a chat
+and taking it away again leaves the sums exactly as they were; the medians,
+percentiles, least and greatest come from the expression indexes created
+beside the tables, which SQLite keeps in order of each value.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+WAIT = "c.picked_up_at - c.created_at"
+DURATION = "c.closed_at - c.picked_up_at"
+FIRST_RESPONSE = "c.first_response_at - c.created_at"
+OUTCOME = (
+    "CASE WHEN c.picked_up_at IS NOT NULL THEN 'answered'"
+    " WHEN c.state = 'missed' THEN 'missed'"
+    " WHEN c.state = 'closed' THEN 'abandoned' ELSE 'open' END"
+)
+"""
+What a report's status filter reads of a chat: answered, missed,
+abandoned (nobody answered and it ended), or open (still waiting).
+"""
+HOUR = "CAST(c.created_at AS INTEGER) / 3600"
+DAY = "CAST(c.created_at AS INTEGER) / 86400"
+"""
+The UTC hour and day a chat began in, for chats since 1970 (the reports
+read no hour or day 0 from the totals: see L{mcc.store.reports}).
+"""
+ANSWERED_BY_SOMEONE = "c.picked_up_at IS NOT NULL AND c.operator IS NOT NULL"
+
+
+def microseconds(value):
+    return f"coalesce(sum(CAST(round(({value}) * 1000000) AS INTEGER)), 0)"
+
+
+@dataclass(frozen=True)
+class Totals:
+    """
+    One table of totals: C{keys} and C{values} are C{(column, SQL)} over a
+    chat C{c} and, after C{joins}, its tags C{ct} or events C{e}; only the
+    chats matching C{only} count.
+    """
+
+    table: str
+    keys: tuple
+    values: tuple
+    joins: str = ""
+    only: str = "1"
+
+    def source(self, where):
+        """
+        The totals of the chats (and joined rows) matching C{where}, one
+        row per key, columns in the table's order.
+        """
+        keys = ", ".join(f"{sql} AS {name}" for name, sql in self.keys)
+        values = ", ".join(f"{sql} AS {name}" for name, sql in self.values)
+        return (
+            f"SELECT {keys}, {values} FROM chats c{self.joins}"
+            f" WHERE ({where}) AND {self.only}"
+            f" GROUP BY {', '.join(str(n + 1) for n in range(len(self.keys)))}"
+        )
+
+    @property
+    def columns(self):
+        return [name for name, _ in self.keys + self.values]
+
+    def _match(self, alias):
+        return " AND ".join(f"{self.table}.{name} IS {alias}.{name}" for name, _ in self.keys)
+
+    def add(self, where):
+        values = ", ".join(f"{name} = {self.table}.{name} + s.{name}" for name, _ in self.values)
+        return [
+            f"UPDATE {self.table} SET {values} FROM ({self.source(where)}) AS s"
+            f" WHERE {self._match('s')}",
+            f"INSERT INTO {self.table} ({', '.join(self.columns)})"
+            f" SELECT * FROM ({self.source(where)}) AS s"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {self.table} WHERE {self._match('s')})",
+        ]
+
+    def subtract(self, where):
+        values = ", ".join(f"{name} = {self.table}.{name} - s.{name}" for name, _ in self.values)
+        return [
+            f"UPDATE {self.table} SET {values} FROM ({self.source(where)}) AS s"
+            f" WHERE {self._match('s')}"
+        ]
+
+    def create(self):
+        keys = ", ".join(name for name, _ in self.keys)
+        columns = [f"{name}" for name, _ in self.keys]
+        columns += [f"{name} INTEGER NOT NULL" for name, _ in self.values]
+        return [
+            f"CREATE TABLE {self.table} ({', '.join(columns)})",
+            f"CREATE INDEX {self.table}_by_key ON {self.table}({keys})",
+        ]
+
+
+HOURS = Totals(
+    "report_hours",
+    (("hour", HOUR), ("queue", "c.queue"), ("outcome", OUTCOME)),
+    (("chats", "count(*)"),),
+)
+DAYS = Totals(
+    "report_days",
+    (("day", DAY), ("queue", "c.queue"), ("protocol", "c.protocol"), ("outcome", OUTCOME)),
+    (
+        ("chats", "count(*)"),
+        ("waits", f"count({WAIT})"),
+        ("wait_us", microseconds(WAIT)),
+        ("durations", f"count({DURATION})"),
+        ("duration_us", microseconds(DURATION)),
+    ),
+)
+OPERATORS = Totals(
+    "report_operators",
+    (("day", DAY), ("queue", "c.queue"), ("operator", "c.operator")),
+    (
+        ("chats", "count(*)"),
+        ("wait_us", microseconds(WAIT)),
+        ("first_responses", f"count({FIRST_RESPONSE})"),
+        ("first_response_us", microseconds(FIRST_RESPONSE)),
+        ("durations", f"count({DURATION})"),
+        ("duration_us", microseconds(DURATION)),
+    ),
+    only=ANSWERED_BY_SOMEONE,
+)
+TAGS = Totals(
+    "report_tags",
+    (("day", DAY), ("queue", "c.queue"), ("operator", "c.operator"), ("tag_id", "ct.tag_id")),
+    (("chats", "count(*)"),),
+    joins=" JOIN chat_tags ct ON ct.chat_id = c.id",
+    only=ANSWERED_BY_SOMEONE,
+)
+TRANSFERS = Totals(
+    "report_transfers",
+    (
+        ("day", DAY),
+        ("queue", "c.queue"),
+        ("operator", "c.operator"),
+        ("outcome", OUTCOME),
+        ("from_queue", "json_extract(e.data, '$.from_queue')"),
+        ("to_queue", "json_extract(e.data, '$.to_queue')"),
+        ("from_operator", "json_extract(e.data, '$.from_operator')"),
+        ("to_operator", "json_extract(e.data, '$.to_operator')"),
+    ),
+    (("transfers", "count(*)"),),
+    joins=" JOIN chat_events e ON e.chat_id = c.id AND e.kind = 'transferred'",
+)
+TABLES = (HOURS, DAYS, OPERATORS, TAGS, TRANSFERS)
+
+CHAT_COLUMNS = (
+    "created_at", "queue", "operator", "protocol", "state", "picked_up_at", "closed_at",
+    "first_response_at",
+)
+"""
+The columns of a chat that the totals read: a change to another (a
+message count, the visitor's name) leaves them alone.
+"""
+
+INDEXES = (
+    "CREATE INDEX chats_wait_by_queue ON chats(queue, (picked_up_at - created_at), created_at)"
+    " WHERE picked_up_at IS NOT NULL",
+    "CREATE INDEX chats_duration_by_queue ON chats(queue, (closed_at - picked_up_at), created_at)"
+    " WHERE picked_up_at IS NOT NULL AND closed_at IS NOT NULL",
+    "CREATE INDEX chats_wait_by_operator"
+    " ON chats(operator, (picked_up_at - created_at), created_at, queue)"
+    " WHERE picked_up_at IS NOT NULL AND operator IS NOT NULL",
+    "CREATE INDEX chats_first_response_by_operator"
+    " ON chats(operator, (first_response_at - created_at), created_at, queue)"
+    " WHERE picked_up_at IS NOT NULL AND operator IS NOT NULL AND first_response_at IS NOT NULL",
+    "CREATE INDEX chats_duration_by_operator"
+    " ON chats(operator, (closed_at - picked_up_at), created_at, queue)"
+    " WHERE picked_up_at IS NOT NULL AND operator IS NOT NULL AND closed_at IS NOT NULL",
+)
+"""
+Each value a report ranks, in order within its queue or operator, so that
+a median is one step through the index to the middle chat of the range.
+"""
+
+
+def _trigger(name, timing, table, condition, statements):
+    when = f" WHEN {condition}" if condition else ""
+    body = "".join(f" {statement};" for statement in statements)
+    return f"CREATE TRIGGER {name} {timing} ON {table}{when} BEGIN{body} END"
+
+
+def _changed(columns):
+    return " OR ".join(f"OLD.{name} IS NOT NEW.{name}" for name in columns)
+
+
+def triggers():
+    """
+    The triggers that keep the totals: a chat adds to every table when it
+    is written and whenever a column they read changes (taken away just
+    before, added just after); a deleted chat takes away everything it
+    added, its tags and transfers included (SQLite deletes a chat's tags
+    and events after the chat, when their own triggers find no chat any
+    more and change nothing).  A tag added to or taken off a chat, and a
+    transfer event written or removed with a transcript, change only
+    their own rows.
+    """
+    chat_tables = (HOURS, DAYS, OPERATORS)
+    every = []
+    for totals in TABLES:
+        every += totals.subtract("c.id = OLD.id")
+    added = []
+    for totals in TABLES:
+        added += totals.add("c.id = NEW.id")
+    changed = _changed(CHAT_COLUMNS)
+    columns = ", ".join(CHAT_COLUMNS)
+    inserted = []
+    for totals in chat_tables:
+        inserted += totals.add("c.id = NEW.id")
+    tag = "c.id = {row}.chat_id AND ct.tag_id = {row}.tag_id"
+    event = "c.id = {row}.chat_id AND e.seq = {row}.seq"
+    transferred = "{row}.kind = 'transferred'"
+    return [
+        _trigger("report_totals_chat_added", "AFTER INSERT", "chats", "", inserted),
+        _trigger(
+            "report_totals_chat_leaves", f"BEFORE UPDATE OF {columns}", "chats", changed, every
+        ),
+        _trigger(
+            "report_totals_chat_comes", f"AFTER UPDATE OF {columns}", "chats", changed, added
+        ),
+        _trigger("report_totals_chat_deleted", "BEFORE DELETE", "chats", "", every),
+        _trigger(
+            "report_totals_tag_added", "AFTER INSERT", "chat_tags", "",
+            TAGS.add(tag.format(row="NEW")),
+        ),
+        _trigger(
+            "report_totals_tag_leaves", "BEFORE UPDATE OF chat_id, tag_id", "chat_tags", "",
+            TAGS.subtract(tag.format(row="OLD")),
+        ),
+        _trigger(
+            "report_totals_tag_comes", "AFTER UPDATE OF chat_id, tag_id", "chat_tags", "",
+            TAGS.add(tag.format(row="NEW")),
+        ),
+        _trigger(
+            "report_totals_tag_removed", "BEFORE DELETE", "chat_tags", "",
+            TAGS.subtract(tag.format(row="OLD")),
+        ),
+        _trigger(
+            "report_totals_transfer_added", "AFTER INSERT", "chat_events",
+            transferred.format(row="NEW"), TRANSFERS.add(event.format(row="NEW")),
+        ),
+        _trigger(
+            "report_totals_transfer_leaves", "BEFORE UPDATE OF chat_id, seq, kind, data",
+            "chat_events", transferred.format(row="OLD"),
+            TRANSFERS.subtract(event.format(row="OLD")),
+        ),
+        _trigger(
+            "report_totals_transfer_comes", "AFTER UPDATE OF chat_id, seq, kind, data",
+            "chat_events", transferred.format(row="NEW"), TRANSFERS.add(event.format(row="NEW")),
+        ),
+        _trigger(
+            "report_totals_transfer_removed", "BEFORE DELETE", "chat_events",
+            transferred.format(row="OLD"), TRANSFERS.subtract(event.format(row="OLD")),
+        ),
+    ]
+
+
+TRIGGER_NAMES = tuple(statement.split()[2] for statement in triggers())
+
+
+def rebuild(conn):
+    """
+    Fill the totals afresh from every chat: what the schema step does for
+    the chats stored before it, and what a bulk load does once it is done.
+    """
+    for totals in TABLES:
+        conn.execute(f"DELETE FROM {totals.table}")
+        conn.execute(
+            f"INSERT INTO {totals.table} ({', '.join(totals.columns)}) {totals.source('1')}"
+        )
+
+
+def schema_step():
+    """
+    The SQL of the schema step that adds the totals, their indexes and
+    triggers, and fills them from the chats already stored.
+    """
+    statements = []
+    for totals in TABLES:
+        statements += totals.create()
+    statements += INDEXES
+    statements += triggers()
+    for totals in TABLES:
+        statements.append(
+            f"INSERT INTO {totals.table} ({', '.join(totals.columns)}) {totals.source('1')}"
+        )
+    return "".join(statement + ";\n" for statement in statements)
+
+
+@contextmanager
+def bulk_load(conn):
+    """
+    Write many chats at once inside a transaction of C{conn} without a
+    trigger per row: the triggers go for the duration and come back, and
+    the totals are then rebuilt as the schema step builds them.
+    """
+    for name in TRIGGER_NAMES:
+        conn.execute(f"DROP TRIGGER {name}")
+    yield
+    for statement in triggers():
+        conn.execute(statement)
+    rebuild(conn)
