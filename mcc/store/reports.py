@@ -15,11 +15,14 @@ data names C{from_queue}, C{to_queue}, C{from_operator} and C{to_operator}
 where known.  Tags are the C{chat_tags} of a chat, named in C{tags}.
 """
 
+import math
 import sqlite3
 import threading
 from dataclasses import dataclass
 
 from mcc.store.chats import ChatState
+from mcc.store import report_totals
+from mcc.store.report_totals import DAYS, HOURS, OPERATORS, TAGS
 
 ANSWERED = "answered"
 MISSED = "missed"
@@ -84,26 +87,37 @@ def _where(chat_filter):
     return " AND ".join(clauses), params
 
 
-def _local(shifts):
+def _mean(n, microseconds):
     """
-    SQL for a chat's start in local seconds, and its parameters: C{shifts}
-    is C{[(until, offset), ...]} in time order, the last C{until} C{None}.
+    The mean of C{n} times that add up to C{microseconds}: both ways of
+    counting (the totals and chat by chat) add whole microseconds, so that
+    they agree to the last digit.
+    """
+    return microseconds / (n * 1_000_000)
+
+
+def _local(shifts, moment="created_at"):
+    """
+    SQL for a chat's start (C{moment}) in local seconds, and its
+    parameters: C{shifts} is C{[(until, offset), ...]} in time order, the
+    last C{until} C{None}.
     """
     params = []
     cases = []
     for until, offset in shifts[:-1]:
-        cases.append("WHEN created_at < ? THEN ?")
+        cases.append(f"WHEN {moment} < ? THEN ?")
         params.extend((until, offset))
     params.append(shifts[-1][1])
     if not cases:
-        return "(created_at + ?)", params
-    return f"(created_at + CASE {' '.join(cases)} ELSE ? END)", params
+        return f"({moment} + ?)", params
+    return f"({moment} + CASE {' '.join(cases)} ELSE ? END)", params
 
 
-class ReportQueries:
+class ChatByChatQueries:
     """
-    The report queries over one connection, which must stay in the thread
-    that opened it.
+    The report queries over one connection (which must stay in the thread
+    that opened it), reading every chat of the range: the truth that
+    L{ReportQueries} answers from the totals where it can.
     """
 
     def __init__(self, conn):
@@ -245,7 +259,9 @@ class ReportQueries:
         window functions sorting the chats once per column.
         """
         aggregates = ", ".join(
-            f"count({column}), avg({column}), min({column}), max({column})" for column in columns
+            f"count({column}), sum(CAST(round({column} * 1000000) AS INTEGER)),"
+            f" min({column}), max({column})"
+            for column in columns
         )
         summary = {}
         extra = {}
@@ -267,14 +283,14 @@ class ReportQueries:
         spreads = {}
         for key, per_column in summary.items():
             spreads[key] = {}
-            for column, (n, mean, low, high), found in zip(columns, per_column, values[key]):
+            for column, (n, total, low, high), found in zip(columns, per_column, values[key]):
                 if not n:
                     spreads[key][column] = Spread()
                     continue
                 found.sort()
                 spreads[key][column] = Spread(
                     n=n,
-                    mean=mean,
+                    mean=_mean(n, total),
                     median=(found[(n + 1) // 2 - 1] + found[n // 2]) / 2,
                     p90=found[(9 * n + 9) // 10 - 1],
                     min=low,
@@ -296,6 +312,256 @@ class ReportQueries:
             f" JOIN chat_events e ON e.chat_id = c.id AND e.{TRANSFERS}",
             params,
         ).fetchall()
+
+
+DAY = 86400
+HOUR = 3600
+
+
+def _whole(moment, step):
+    return float(moment).is_integer() and int(moment) % step == 0
+
+
+def _days(start, end):
+    """
+    C{((first, last), edges)}: the whole UTC days C{[first, last)} within
+    C{[start, end)} that the totals answer (never day 0, whose chats may
+    include some dated before 1970), or C{None}, and the spans before and
+    after them, read chat by chat.
+    """
+    first = max(math.ceil(start / DAY), 1)
+    last = math.floor(end / DAY)
+    if first >= last:
+        return None, [(start, end)] if start < end else []
+    edges = []
+    if start < first * DAY:
+        edges.append((start, first * DAY))
+    if last * DAY < end:
+        edges.append((last * DAY, end))
+    return (first, last), edges
+
+
+class ReportQueries(ChatByChatQueries):
+    """
+    The report queries, answered from the running totals of
+    L{mcc.store.report_totals}: whole UTC days from the totals, the hours
+    at either end of the range chat by chat, and the medians, 90th
+    percentiles, least and greatest by stepping through the indexes that
+    keep each queue's and operator's times in order.  The hourly and
+    monthly reports read the totals per UTC hour when the zone's offsets
+    and clock changes fall on whole hours, and chat by chat otherwise; a
+    minimum duration is always counted chat by chat.
+    """
+
+    def _totals(self, chat_filter):
+        return chat_filter.min_duration is None
+
+    def _hourly(self, chat_filter, shifts):
+        return (
+            self._totals(chat_filter)
+            and chat_filter.start >= HOUR
+            and _whole(chat_filter.start, HOUR)
+            and _whole(chat_filter.end, HOUR)
+            and all(_whole(until, HOUR) for until, _ in shifts[:-1])
+            and all(offset % HOUR == 0 for _, offset in shifts)
+        )
+
+    def _rows(self, totals, chat_filter, *extra):
+        """
+        SQL for the rows of C{totals} over the filter's range and queues
+        (and status, where the table has it), with its parameters;
+        C{extra} adds conditions on the rows' columns.
+        """
+        days, edges = _days(chat_filter.start, chat_filter.end)
+        columns = ", ".join(totals.columns)
+        parts, params = [], []
+        if days is not None:
+            parts.append(f"SELECT {columns} FROM {totals.table} WHERE day >= ? AND day < ?")
+            params.extend(days)
+        for start, end in edges:
+            parts.append(totals.source("c.created_at >= ? AND c.created_at < ?"))
+            params.extend((start, end))
+        if not parts:
+            parts.append(f"SELECT {columns} FROM {totals.table} WHERE 0")
+        clauses, filters = self._filters(totals, chat_filter)
+        clauses += extra
+        where = " AND ".join(clauses) or "1"
+        return f"SELECT * FROM ({' UNION ALL '.join(parts)}) WHERE {where}", params + filters
+
+    def _filters(self, totals, chat_filter):
+        clauses, params = [], []
+        if chat_filter.queues is not None:
+            clauses.append(f"queue IN ({', '.join('?' for _ in chat_filter.queues)})")
+            params.extend(chat_filter.queues)
+        if chat_filter.status is not None and "outcome" in totals.columns:
+            clauses.append("outcome = ?")
+            params.append(chat_filter.status)
+        return clauses, params
+
+    def _hours(self, chat_filter, shifts, select, group):
+        local, local_params = _local(shifts, "(hour * 3600)")
+        clauses, params = self._filters(HOURS, chat_filter)
+        where = " AND ".join(["hour >= ?", "hour < ?"] + clauses)
+        bounds = [int(chat_filter.start) // HOUR, int(chat_filter.end) // HOUR]
+        return self._conn.execute(
+            f"SELECT {select}, sum(chats) FROM (SELECT CAST({local} AS INTEGER) AS t, chats"
+            f" FROM report_hours WHERE {where}) GROUP BY {group} HAVING sum(chats) > 0",
+            local_params + bounds + params,
+        ).fetchall()
+
+    def by_weekday_and_hour(self, chat_filter, shifts):
+        if not self._hourly(chat_filter, shifts):
+            return super().by_weekday_and_hour(chat_filter, shifts)
+        rows = self._hours(
+            chat_filter, shifts, "((t / 86400 + 3) % 7), ((t % 86400) / 3600)", "1, 2"
+        )
+        return {(weekday, hour): n for weekday, hour, n in rows}
+
+    def by_month(self, chat_filter, shifts):
+        if not self._hourly(chat_filter, shifts):
+            return super().by_month(chat_filter, shifts)
+        return dict(self._hours(chat_filter, shifts, "strftime('%Y-%m', t, 'unixepoch')", "1"))
+
+    def by_protocol(self, chat_filter):
+        if not self._totals(chat_filter):
+            return super().by_protocol(chat_filter)
+        query, params = self._rows(DAYS, chat_filter)
+        rows = self._conn.execute(
+            f"SELECT protocol, sum(chats) FROM ({query}) GROUP BY protocol HAVING sum(chats) > 0",
+            params,
+        )
+        return dict(rows.fetchall())
+
+    def by_queue(self, chat_filter):
+        if not self._totals(chat_filter):
+            return super().by_queue(chat_filter)
+        query, params = self._rows(DAYS, chat_filter)
+        rows = self._conn.execute(
+            "SELECT queue, sum(chats),"
+            " sum(CASE WHEN outcome = 'answered' THEN chats ELSE 0 END),"
+            " sum(CASE WHEN outcome = 'missed' THEN chats ELSE 0 END),"
+            " sum(CASE WHEN outcome = 'abandoned' THEN chats ELSE 0 END),"
+            " sum(waits), sum(wait_us), sum(durations), sum(duration_us)"
+            f" FROM ({query}) GROUP BY queue HAVING sum(chats) > 0",
+            params,
+        ).fetchall()
+        found = {}
+        for queue, chats, answered, missed, abandoned, waits, wait_us, durations, duration_us in rows:
+            found[queue] = {
+                "chats": chats,
+                "answered": answered,
+                "missed": missed,
+                "abandoned": abandoned,
+                "wait": self._ranked(
+                    "chats_wait_by_queue", "queue", queue, "picked_up_at - created_at",
+                    "picked_up_at IS NOT NULL", chat_filter, waits, wait_us, by_queue=False,
+                ),
+                "duration": self._ranked(
+                    "chats_duration_by_queue", "queue", queue, "closed_at - picked_up_at",
+                    "picked_up_at IS NOT NULL AND closed_at IS NOT NULL", chat_filter,
+                    durations, duration_us, by_queue=False,
+                ),
+                "transfers_in": 0,
+                "transfers_out": 0,
+            }
+        query, params = self._rows(report_totals.TRANSFERS, chat_filter)
+        for from_queue, to_queue, queue, n in self._conn.execute(
+            f"SELECT from_queue, to_queue, queue, sum(transfers) FROM ({query}) GROUP BY 1, 2, 3",
+            params,
+        ):
+            source = from_queue if from_queue is not None else queue
+            if source in found:
+                found[source]["transfers_out"] += n
+            if to_queue in found:
+                found[to_queue]["transfers_in"] += n
+        return found
+
+    def by_operator(self, chat_filter):
+        if not self._totals(chat_filter):
+            return super().by_operator(chat_filter)
+        if chat_filter.status not in (None, ANSWERED):
+            return {}  # Only answered chats have an operator's figures.
+        query, params = self._rows(OPERATORS, chat_filter)
+        rows = self._conn.execute(
+            "SELECT operator, sum(chats), sum(wait_us), sum(first_responses),"
+            " sum(first_response_us), sum(durations), sum(duration_us)"
+            f" FROM ({query}) GROUP BY operator HAVING sum(chats) > 0",
+            params,
+        ).fetchall()
+        answered = "picked_up_at IS NOT NULL AND operator IS NOT NULL"
+        found = {}
+        for operator, chats, wait_us, firsts, first_us, durations, duration_us in rows:
+            found[operator] = {
+                "chats": chats,
+                "wait": self._ranked(
+                    "chats_wait_by_operator", "operator", operator, "picked_up_at - created_at",
+                    answered, chat_filter, chats, wait_us,
+                ),
+                "first_response": self._ranked(
+                    "chats_first_response_by_operator", "operator", operator,
+                    "first_response_at - created_at",
+                    f"{answered} AND first_response_at IS NOT NULL", chat_filter, firsts, first_us,
+                ),
+                "duration": self._ranked(
+                    "chats_duration_by_operator", "operator", operator, "closed_at - picked_up_at",
+                    f"{answered} AND closed_at IS NOT NULL", chat_filter, durations, duration_us,
+                ),
+                "transfers_given": 0,
+                "transfers_received": 0,
+                "tags": {},
+            }
+        query, params = self._rows(
+            report_totals.TRANSFERS, chat_filter, "outcome = 'answered'", "operator IS NOT NULL"
+        )
+        for from_operator, to_operator, n in self._conn.execute(
+            f"SELECT from_operator, to_operator, sum(transfers) FROM ({query}) GROUP BY 1, 2",
+            params,
+        ):
+            if from_operator in found:
+                found[from_operator]["transfers_given"] += n
+            if to_operator in found:
+                found[to_operator]["transfers_received"] += n
+        query, params = self._rows(TAGS, chat_filter)
+        for operator, tag, chats in self._conn.execute(
+            "SELECT r.operator, t.name, r.chats FROM (SELECT operator, tag_id, sum(chats) AS chats"
+            f" FROM ({query}) GROUP BY 1, 2 HAVING sum(chats) > 0) r JOIN tags t ON t.id = r.tag_id",
+            params,
+        ):
+            found[operator]["tags"][tag] = chats
+        return found
+
+    def _ranked(self, index, group, key, value, partial, chat_filter, n, microseconds,
+                by_queue=True):
+        """
+        The L{Spread} of the C{n} values (adding up to C{microseconds}) of
+        C{value} for the chats of the filter's range whose C{group} is
+        C{key}, read in order from C{index}: one step to the middle, one
+        to the 90th percentile, one to either end.
+        """
+        if not n:
+            return Spread()
+        where = f"{group} IS ? AND {partial} AND created_at >= ? AND created_at < ?"
+        params = [key, chat_filter.start, chat_filter.end]
+        if by_queue and chat_filter.queues is not None:
+            where += f" AND queue IN ({', '.join('?' for _ in chat_filter.queues)})"
+            params.extend(chat_filter.queues)
+        ordered = f"SELECT {value} FROM chats INDEXED BY {index} WHERE {where} ORDER BY {value}"
+
+        def nth(rank, count=1):
+            return [found for (found,) in self._conn.execute(
+                f"{ordered} LIMIT ? OFFSET ?", params + [count, rank]
+            )]
+
+        middle = nth((n + 1) // 2 - 1, 2)
+        (greatest,) = self._conn.execute(f"{ordered} DESC LIMIT 1", params).fetchone()
+        return Spread(
+            n=n,
+            mean=_mean(n, microseconds),
+            median=(middle[0] + middle[n // 2 - ((n + 1) // 2 - 1)]) / 2,
+            p90=nth((9 * n + 9) // 10 - 1)[0],
+            min=nth(0)[0],
+            max=greatest,
+        )
 
 
 class ThreadReaders:
