@@ -180,8 +180,8 @@ def test_a_bulk_load_fills_the_totals_once_it_is_done(store):
 def test_reports_read_the_totals_and_fall_back_where_they_cannot_answer(store):
     """
     Spoil the totals: the reports that read them change, those that count
-    chat by chat (a minimum duration; hours in a zone half an hour off UTC)
-    do not.
+    chat by chat (a minimum duration; the hours of the day in a zone half an
+    hour off UTC) do not.
     """
     generate(store, random.Random(5))
     store.db.conn.execute("UPDATE report_days SET chats = chats + 1")
@@ -199,4 +199,8 @@ def test_reports_read_the_totals_and_fall_back_where_they_cannot_answer(store):
     india = ReportRequest(year.first, year.last, ZoneInfo("Asia/Kolkata"))
     assert totals.by_weekday_and_hour(india.chat_filter(), india.shifts()) == (
         chat_by_chat.by_weekday_and_hour(india.chat_filter(), india.shifts())
+    )
+    # Months read the hours that fall within one month in any zone.
+    assert totals.by_month(india.chat_filter(), india.shifts()) != chat_by_chat.by_month(
+        india.chat_filter(), india.shifts()
     )

@@ -18,7 +18,7 @@ where known.  Tags are the C{chat_tags} of a chat, named in C{tags}.
 import math
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mcc.store.chats import ChatState
 from mcc.store import report_totals
@@ -418,9 +418,48 @@ class ReportQueries(ChatByChatQueries):
         return {(weekday, hour): n for weekday, hour, n in rows}
 
     def by_month(self, chat_filter, shifts):
-        if not self._hourly(chat_filter, shifts):
+        """
+        The UTC hours that fall within one local month come from the
+        totals; the others (an hour holding a clock change, or a month's
+        end in a zone off whole hours) and the parts of hours at either end
+        of the range, chat by chat.
+        """
+        first = max(math.ceil(chat_filter.start / HOUR), 1)
+        last = math.floor(chat_filter.end / HOUR)
+        if not self._totals(chat_filter) or first >= last:
             return super().by_month(chat_filter, shifts)
-        return dict(self._hours(chat_filter, shifts, "strftime('%Y-%m', t, 'unixepoch')", "1"))
+        local, local_params = _local(shifts, "(hour * 3600)")
+        month = "strftime('%Y-%m', {}, 'unixepoch')"
+        whole = f"{month.format(local)} = {month.format(local + ' + 3599')}"
+        whole_params = local_params * 2
+        for until, _ in shifts[:-1]:
+            whole += " AND NOT (hour * 3600 < ? AND ? < hour * 3600 + 3600)"
+            whole_params += [until, until]
+        clauses, params = self._filters(HOURS, chat_filter)
+        where = " AND ".join(["hour >= ?", "hour < ?"] + clauses)
+        params = [first, last] + params
+        counts = dict(self._conn.execute(
+            f"SELECT {month.format(local)}, sum(chats) FROM report_hours"
+            f" WHERE {where} AND {whole} GROUP BY 1",
+            local_params + params + whole_params,
+        ).fetchall())
+        spans = [
+            (hour * HOUR, (hour + 1) * HOUR)
+            for (hour,) in self._conn.execute(
+                f"SELECT DISTINCT hour FROM report_hours WHERE {where} AND chats > 0"
+                f" AND NOT ({whole})",
+                params + whole_params,
+            )
+        ]
+        if chat_filter.start < first * HOUR:
+            spans.append((chat_filter.start, first * HOUR))
+        if last * HOUR < chat_filter.end:
+            spans.append((last * HOUR, chat_filter.end))
+        for start, end in spans:
+            part = replace(chat_filter, start=start, end=end)
+            for key, n in super().by_month(part, shifts).items():
+                counts[key] = counts.get(key, 0) + n
+        return {key: n for key, n in counts.items() if n}
 
     def by_protocol(self, chat_filter):
         if not self._totals(chat_filter):
@@ -548,19 +587,26 @@ class ReportQueries(ChatByChatQueries):
         ordered = f"SELECT {value} FROM chats INDEXED BY {index} WHERE {where} ORDER BY {value}"
 
         def nth(rank, count=1):
-            return [found for (found,) in self._conn.execute(
-                f"{ordered} LIMIT ? OFFSET ?", params + [count, rank]
-            )]
+            """
+            The values from C{rank} (0 the least) on, stepping from
+            whichever end is nearer.
+            """
+            if rank < n - rank - count:
+                query, offset = f"{ordered} LIMIT ? OFFSET ?", rank
+            else:
+                query, offset = f"{ordered} DESC LIMIT ? OFFSET ?", n - rank - count
+            found = [value for (value,) in self._conn.execute(query, params + [count, offset])]
+            return sorted(found)
 
-        middle = nth((n + 1) // 2 - 1, 2)
-        (greatest,) = self._conn.execute(f"{ordered} DESC LIMIT 1", params).fetchone()
+        low = (n + 1) // 2 - 1
+        middle = nth(low, n // 2 - low + 1)
         return Spread(
             n=n,
             mean=_mean(n, microseconds),
-            median=(middle[0] + middle[n // 2 - ((n + 1) // 2 - 1)]) / 2,
+            median=(middle[0] + middle[-1]) / 2,
             p90=nth((9 * n + 9) // 10 - 1)[0],
             min=nth(0)[0],
-            max=greatest,
+            max=nth(n - 1)[0],
         )
 
 
