@@ -109,6 +109,8 @@ def requests(rng):
             queues = tuple(sorted(rng.sample([q for q in QUEUES if q], rng.randrange(3))))
             status = rng.choice(("", ANSWERED, MISSED, ABANDONED))
             yield ReportRequest(first, last, ZoneInfo(zone), queues, status)
+        # Days of March, then the whole of April from its monthly totals.
+        yield ReportRequest(datetime.date(2025, 3, 25), datetime.date(2025, 4, 30), ZoneInfo(zone))
         yield ReportRequest(datetime.date(2025, 1, 1), datetime.date(2025, 12, 31), ZoneInfo(zone))
 
 
@@ -184,8 +186,9 @@ def test_reports_read_the_totals_and_fall_back_where_they_cannot_answer(store):
     hour off UTC) do not.
     """
     generate(store, random.Random(5))
-    store.db.conn.execute("UPDATE report_days SET chats = chats + 1")
-    store.db.conn.execute("UPDATE report_hours SET chats = chats + 1")
+    for totals in report_totals.TABLES:
+        first = totals.values[0][0]
+        store.db.conn.execute(f"UPDATE {totals.table} SET {first} = {first} + 1")
     totals = ReportQueries(store.db.conn)
     chat_by_chat = ChatByChatQueries(store.db.conn)
     year = ReportRequest(datetime.date(2025, 1, 1), datetime.date(2025, 12, 31), ZoneInfo("UTC"))

@@ -5,8 +5,8 @@ as chats begin, change, end, are tagged, transferred, deleted or lose
 their transcript, so that a report over a year reads some thousands of
 rows instead of a million chats.
 
-Each table adds up the chats that began in one UTC hour or day, by the
-columns the reports group and filter on.  What a chat adds to a table is
+Each table adds up the chats that began in one UTC hour, day or month, by
+the columns the reports group and filter on.  What a chat adds to a table is
 one query over that chat (L{Totals.source}); the same query over a span of
 chats fills the tables (L{rebuild}) and answers the ends of a report's
 range that do not cover whole days (L{mcc.store.reports}).
@@ -34,9 +34,15 @@ abandoned (nobody answered and it ended), or open (still waiting).
 """
 HOUR = "CAST(c.created_at AS INTEGER) / 3600"
 DAY = "CAST(c.created_at AS INTEGER) / 86400"
+MONTH = (
+    "(CAST(strftime('%Y', CAST(c.created_at AS INTEGER), 'unixepoch') AS INTEGER) * 12"
+    " + CAST(strftime('%m', CAST(c.created_at AS INTEGER), 'unixepoch') AS INTEGER) - 1)"
+)
 """
-The UTC hour and day a chat began in, for chats since 1970 (the reports
-read no hour or day 0 from the totals: see L{mcc.store.reports}).
+The UTC hour, day and month (year * 12 + month - 1) a chat began in, all
+from its whole second so that they agree at their edges, for chats since
+1970 (the reports read no hour, day or month before 1970-01-02 from the
+totals: see L{mcc.store.reports}).
 """
 ANSWERED_BY_SOMEONE = "c.picked_up_at IS NOT NULL AND c.operator IS NOT NULL"
 
@@ -142,22 +148,56 @@ TAGS = Totals(
     joins=" JOIN chat_tags ct ON ct.chat_id = c.id",
     only=ANSWERED_BY_SOMEONE,
 )
-TRANSFERS = Totals(
-    "report_transfers",
+QUEUE_TRANSFERS = Totals(
+    "report_queue_transfers",
     (
         ("day", DAY),
         ("queue", "c.queue"),
-        ("operator", "c.operator"),
         ("outcome", OUTCOME),
-        ("from_queue", "json_extract(e.data, '$.from_queue')"),
+        # Out of the queue the transfer names, or else the chat's own.
+        ("from_queue", "coalesce(json_extract(e.data, '$.from_queue'), c.queue)"),
         ("to_queue", "json_extract(e.data, '$.to_queue')"),
+    ),
+    (("transfers", "count(*)"),),
+    joins=" JOIN chat_events e ON e.chat_id = c.id AND e.kind = 'transferred'",
+)
+OPERATOR_TRANSFERS = Totals(
+    "report_operator_transfers",
+    (
+        ("day", DAY),
+        ("queue", "c.queue"),
         ("from_operator", "json_extract(e.data, '$.from_operator')"),
         ("to_operator", "json_extract(e.data, '$.to_operator')"),
     ),
     (("transfers", "count(*)"),),
     joins=" JOIN chat_events e ON e.chat_id = c.id AND e.kind = 'transferred'",
+    only=ANSWERED_BY_SOMEONE,
 )
-TABLES = (HOURS, DAYS, OPERATORS, TAGS, TRANSFERS)
+
+
+def monthly(totals):
+    """
+    The same totals per UTC month: a year of them is a twelfth of the rows.
+    """
+    return Totals(
+        totals.table + "_months",
+        (("month", MONTH),) + totals.keys[1:],
+        totals.values,
+        totals.joins,
+        totals.only,
+    )
+
+
+BY_DAY = (DAYS, OPERATORS, TAGS, QUEUE_TRANSFERS, OPERATOR_TRANSFERS)
+MONTHS = {totals.table: monthly(totals) for totals in BY_DAY}
+"""
+The monthly twin of each table per day, by the name of the daily one.
+"""
+TABLES = (HOURS,) + BY_DAY + tuple(MONTHS.values())
+CHATS = tuple(totals for totals in TABLES if not totals.joins)
+TAGGED = tuple(totals for totals in TABLES if "chat_tags" in totals.joins)
+TRANSFERRED = tuple(totals for totals in TABLES if "chat_events" in totals.joins)
+
 
 CHAT_COLUMNS = (
     "created_at", "queue", "operator", "protocol", "state", "picked_up_at", "closed_at",
@@ -210,23 +250,21 @@ def triggers():
     transfer event written or removed with a transcript, change only
     their own rows.
     """
-    chat_tables = (HOURS, DAYS, OPERATORS)
-    every = []
-    for totals in TABLES:
-        every += totals.subtract("c.id = OLD.id")
-    added = []
-    for totals in TABLES:
-        added += totals.add("c.id = NEW.id")
+    def each(tables, change, where):
+        return [statement for totals in tables for statement in change(totals, where)]
+
+    every = each(TABLES, Totals.subtract, "c.id = OLD.id")
+    added = each(TABLES, Totals.add, "c.id = NEW.id")
     changed = _changed(CHAT_COLUMNS)
     columns = ", ".join(CHAT_COLUMNS)
-    inserted = []
-    for totals in chat_tables:
-        inserted += totals.add("c.id = NEW.id")
     tag = "c.id = {row}.chat_id AND ct.tag_id = {row}.tag_id"
     event = "c.id = {row}.chat_id AND e.seq = {row}.seq"
     transferred = "{row}.kind = 'transferred'"
     return [
-        _trigger("report_totals_chat_added", "AFTER INSERT", "chats", "", inserted),
+        _trigger(
+            "report_totals_chat_added", "AFTER INSERT", "chats", "",
+            each(CHATS, Totals.add, "c.id = NEW.id"),
+        ),
         _trigger(
             "report_totals_chat_leaves", f"BEFORE UPDATE OF {columns}", "chats", changed, every
         ),
@@ -236,36 +274,39 @@ def triggers():
         _trigger("report_totals_chat_deleted", "BEFORE DELETE", "chats", "", every),
         _trigger(
             "report_totals_tag_added", "AFTER INSERT", "chat_tags", "",
-            TAGS.add(tag.format(row="NEW")),
+            each(TAGGED, Totals.add, tag.format(row="NEW")),
         ),
         _trigger(
             "report_totals_tag_leaves", "BEFORE UPDATE OF chat_id, tag_id", "chat_tags", "",
-            TAGS.subtract(tag.format(row="OLD")),
+            each(TAGGED, Totals.subtract, tag.format(row="OLD")),
         ),
         _trigger(
             "report_totals_tag_comes", "AFTER UPDATE OF chat_id, tag_id", "chat_tags", "",
-            TAGS.add(tag.format(row="NEW")),
+            each(TAGGED, Totals.add, tag.format(row="NEW")),
         ),
         _trigger(
             "report_totals_tag_removed", "BEFORE DELETE", "chat_tags", "",
-            TAGS.subtract(tag.format(row="OLD")),
+            each(TAGGED, Totals.subtract, tag.format(row="OLD")),
         ),
         _trigger(
             "report_totals_transfer_added", "AFTER INSERT", "chat_events",
-            transferred.format(row="NEW"), TRANSFERS.add(event.format(row="NEW")),
+            transferred.format(row="NEW"),
+            each(TRANSFERRED, Totals.add, event.format(row="NEW")),
         ),
         _trigger(
             "report_totals_transfer_leaves", "BEFORE UPDATE OF chat_id, seq, kind, data",
             "chat_events", transferred.format(row="OLD"),
-            TRANSFERS.subtract(event.format(row="OLD")),
+            each(TRANSFERRED, Totals.subtract, event.format(row="OLD")),
         ),
         _trigger(
             "report_totals_transfer_comes", "AFTER UPDATE OF chat_id, seq, kind, data",
-            "chat_events", transferred.format(row="NEW"), TRANSFERS.add(event.format(row="NEW")),
+            "chat_events", transferred.format(row="NEW"),
+            each(TRANSFERRED, Totals.add, event.format(row="NEW")),
         ),
         _trigger(
             "report_totals_transfer_removed", "BEFORE DELETE", "chat_events",
-            transferred.format(row="OLD"), TRANSFERS.subtract(event.format(row="OLD")),
+            transferred.format(row="OLD"),
+            each(TRANSFERRED, Totals.subtract, event.format(row="OLD")),
         ),
     ]
 

@@ -15,14 +15,16 @@ data names C{from_queue}, C{to_queue}, C{from_operator} and C{to_operator}
 where known.  Tags are the C{chat_tags} of a chat, named in C{tags}.
 """
 
+import datetime
 import math
 import sqlite3
 import threading
 from dataclasses import dataclass, replace
 
 from mcc.store.chats import ChatState
-from mcc.store import report_totals
-from mcc.store.report_totals import DAYS, HOURS, OPERATORS, TAGS
+from mcc.store.report_totals import (
+    DAYS, HOURS, MONTHS, OPERATOR_TRANSFERS, OPERATORS, QUEUE_TRANSFERS, TAGS,
+)
 
 ANSWERED = "answered"
 MISSED = "missed"
@@ -322,23 +324,49 @@ def _whole(moment, step):
     return float(moment).is_integer() and int(moment) % step == 0
 
 
-def _days(start, end):
+FIRST_DAY = 1
+FIRST_MONTH = 1970 * 12 + 1
+"""
+The totals read begin on 2 January 1970 (day 1) and in February 1970:
+a chat dated before 1970 would count in day or month 0.
+"""
+
+
+def _month_start(month):
+    year, month = divmod(month, 12)
+    return datetime.datetime(year, month + 1, 1, tzinfo=datetime.UTC).timestamp()
+
+
+def _month_of(moment):
+    when = datetime.datetime.fromtimestamp(moment, datetime.UTC)
+    return when.year * 12 + when.month - 1
+
+
+def _pieces(start, end):
     """
-    C{((first, last), edges)}: the whole UTC days C{[first, last)} within
-    C{[start, end)} that the totals answer (never day 0, whose chats may
-    include some dated before 1970), or C{None}, and the spans before and
-    after them, read chat by chat.
+    How the totals answer C{[start, end)}: C{(months, days, edges)}, the
+    whole UTC months C{(first, last)} within it or C{None}, the ranges of
+    whole UTC days outside them, and the spans left at either end, read
+    chat by chat.
     """
-    first = max(math.ceil(start / DAY), 1)
+    first = max(math.ceil(start / DAY), FIRST_DAY)
     last = math.floor(end / DAY)
     if first >= last:
-        return None, [(start, end)] if start < end else []
+        return None, [], [(start, end)] if start < end else []
     edges = []
     if start < first * DAY:
         edges.append((start, first * DAY))
     if last * DAY < end:
         edges.append((last * DAY, end))
-    return (first, last), edges
+    low = max(_month_of(first * DAY - 1) + 1, FIRST_MONTH)
+    high = _month_of(last * DAY)
+    if low >= high:
+        return None, [(first, last)], edges
+    days = [
+        (first, int(_month_start(low)) // DAY),
+        (int(_month_start(high)) // DAY, last),
+    ]
+    return (low, high), [(a, b) for a, b in days if a < b], edges
 
 
 class ReportQueries(ChatByChatQueries):
@@ -372,12 +400,19 @@ class ReportQueries(ChatByChatQueries):
         (and status, where the table has it), with its parameters;
         C{extra} adds conditions on the rows' columns.
         """
-        days, edges = _days(chat_filter.start, chat_filter.end)
+        months, days, edges = _pieces(chat_filter.start, chat_filter.end)
         columns = ", ".join(totals.columns)
         parts, params = [], []
-        if days is not None:
+        if months is not None:
+            monthly = MONTHS[totals.table]
+            parts.append(
+                f"SELECT {', '.join(monthly.columns)} FROM {monthly.table}"
+                " WHERE month >= ? AND month < ?"
+            )
+            params.extend(months)
+        for day_range in days:
             parts.append(f"SELECT {columns} FROM {totals.table} WHERE day >= ? AND day < ?")
-            params.extend(days)
+            params.extend(day_range)
         for start, end in edges:
             parts.append(totals.source("c.created_at >= ? AND c.created_at < ?"))
             params.extend((start, end))
@@ -503,12 +538,11 @@ class ReportQueries(ChatByChatQueries):
                 "transfers_in": 0,
                 "transfers_out": 0,
             }
-        query, params = self._rows(report_totals.TRANSFERS, chat_filter)
-        for from_queue, to_queue, queue, n in self._conn.execute(
-            f"SELECT from_queue, to_queue, queue, sum(transfers) FROM ({query}) GROUP BY 1, 2, 3",
+        query, params = self._rows(QUEUE_TRANSFERS, chat_filter)
+        for source, to_queue, n in self._conn.execute(
+            f"SELECT from_queue, to_queue, sum(transfers) FROM ({query}) GROUP BY 1, 2",
             params,
         ):
-            source = from_queue if from_queue is not None else queue
             if source in found:
                 found[source]["transfers_out"] += n
             if to_queue in found:
@@ -549,9 +583,7 @@ class ReportQueries(ChatByChatQueries):
                 "transfers_received": 0,
                 "tags": {},
             }
-        query, params = self._rows(
-            report_totals.TRANSFERS, chat_filter, "outcome = 'answered'", "operator IS NOT NULL"
-        )
+        query, params = self._rows(OPERATOR_TRANSFERS, chat_filter)
         for from_operator, to_operator, n in self._conn.execute(
             f"SELECT from_operator, to_operator, sum(transfers) FROM ({query}) GROUP BY 1, 2",
             params,
