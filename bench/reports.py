@@ -183,6 +183,41 @@ def _now(function, *args):
     function(*args)
 
 
+def write_cost(directory, chats=2000):
+    """
+    C{(with, without)}: the milliseconds a chat's life takes through the
+    store (written, taken, answered, tagged, transferred, ended), with the
+    totals' triggers and without them, on small databases in C{directory}.
+    """
+    found = []
+    for triggers in (True, False):
+        store = Store.open(Path(directory) / f"writes-{triggers}.sqlite")
+        conn = store.db.conn
+        if not triggers:
+            for name in report_totals.TRIGGER_NAMES:
+                conn.execute(f"DROP TRIGGER {name}")
+        rng = random.Random(1)
+        began = time.perf_counter()
+        for number in range(chats):
+            start = YEAR + rng.random() * 365 * 86400
+            chat = store.chats.create(
+                token=f"t{number}", guest=f"g{number}", queue=rng.choice(QUEUES),
+                protocol="web", state="waiting", created_at=start,
+            )
+            store.chats.claim(chat.id, "olive", "Olive", start + 20)
+            store.chats.add_event(chat.id, "message", {"from": "operator", "text": "hi"}, start + 25)
+            store.tags.add_to_chat(chat.id, "fines", "fines", "olive", start + 30)
+            store.chats.add_event(
+                chat.id, "transferred", {"from_operator": "olive", "to_operator": "bob"}, start + 40
+            )
+            store.chats.hand_over(chat.id, "olive", "bob", "Bob", chat.queue, None)
+            store.chats.finish(chat.id, "closed", "operator", start + 300)
+            conn.commit()
+        found.append((time.perf_counter() - began) * 1000 / chats)
+        store.close()
+    return tuple(found)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.reports", description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=1_000_000)
@@ -201,6 +236,9 @@ def main(argv=None):
             print(f"{label} (load {os.getloadavg()[0]:.1f}):")
             for (name, seconds), (_, exact) in zip(totals, chat_by_chat):
                 print(f"  {name:22} {seconds * 1000:8.0f} ms   chat by chat {exact * 1000:8.0f} ms")
+        with_triggers, without = write_cost(directory)
+        print(f"a chat's life through the store: {with_triggers:.2f} ms with the totals' triggers,"
+              f" {without:.2f} ms without (load {os.getloadavg()[0]:.1f})")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS {peak:.0f} MiB")
     return 0

@@ -49,6 +49,11 @@ def generate(store, rng, chats=300):
                 store.chats.requeue(chat.id)
                 operator = rng.choice(OPERATORS)
                 store.chats.claim(chat.id, operator, operator.title(), now + 3.3)
+            # Tagged before a transfer hands the chat over, or requeued.
+            for tag in rng.sample(TAGS, rng.randrange(3)):
+                store.tags.add_to_chat(chat.id, tag, tag.casefold(), "olive", now)
+            if rng.random() < 0.1:
+                store.chats.requeue(chat.id)
             for _ in range(rng.randrange(3)):
                 now += rng.random() * 60
                 store.chats.add_event(
@@ -64,8 +69,6 @@ def generate(store, rng, chats=300):
                     now,
                 )
                 store.chats.hand_over(chat.id, operator, target, target.title(), to_queue, None)
-            for tag in rng.sample(TAGS, rng.randrange(3)):
-                store.tags.add_to_chat(chat.id, tag, tag.casefold(), "olive", now)
             if rng.random() < 0.9:
                 store.chats.finish(chat.id, "closed", "operator", now + rng.expovariate(1 / 300))
             if rng.random() < 0.1:  # Written last: no change to the chat follows.

@@ -20,6 +20,7 @@ def test_a_small_history_times_every_report(tmp_path, capsys):
     assert reports.main(["--chats", "50"]) == 0
     out = capsys.readouterr().out
     assert "50 chats generated" in out and "chat by chat" in out and "peak RSS" in out
+    assert "with the totals' triggers" in out
 
 
 def test_the_generated_totals_give_what_counting_chat_by_chat_gives(tmp_path):

@@ -17,6 +17,7 @@ percentiles, least and greatest come from the expression indexes created
 beside the tables, which SQLite keeps in order of each value.
 """
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -47,60 +48,95 @@ totals: see L{mcc.store.reports}).
 ANSWERED_BY_SOMEONE = "c.picked_up_at IS NOT NULL AND c.operator IS NOT NULL"
 
 
+def chats():
+    return ("count(*)", "1")
+
+
+def counted(value):
+    return (f"count({value})", f"({value}) IS NOT NULL")
+
+
 def microseconds(value):
-    return f"coalesce(sum(CAST(round(({value}) * 1000000) AS INTEGER)), 0)"
+    whole = f"CAST(round(({value}) * 1000000) AS INTEGER)"
+    return (f"coalesce(sum({whole}), 0)", f"coalesce({whole}, 0)")
 
 
 @dataclass(frozen=True)
 class Totals:
     """
-    One table of totals: C{keys} and C{values} are C{(column, SQL)} over a
-    chat C{c} and, after C{joins}, its tags C{ct} or events C{e}; only the
-    chats matching C{only} count.
+    One table of totals: C{keys} are C{(column, SQL)} and C{values}
+    C{(column, (SQL of many rows, SQL of one))} over a chat C{c} and,
+    after C{joins}, its tags C{ct} or events C{e}; only the chats matching
+    C{only} count.  C{moved_by} is what, of a chat, decides what it adds:
+    a change to anything else leaves the table alone.  Where C{joins}
+    gives a chat one row per key at most (no events), a chat's share is
+    read without grouping.
     """
 
     table: str
     keys: tuple
     values: tuple
+    moved_by: tuple
     joins: str = ""
     only: str = "1"
 
-    def source(self, where):
+    def source(self, where, grouped=True):
         """
         The totals of the chats (and joined rows) matching C{where}, one
-        row per key, columns in the table's order.
+        row per key, columns in the table's order; C{grouped=False} for
+        rows that are one per key already.
         """
         keys = ", ".join(f"{sql} AS {name}" for name, sql in self.keys)
-        values = ", ".join(f"{sql} AS {name}" for name, sql in self.values)
+        if grouped:
+            values = ", ".join(f"{many} AS {name}" for name, (many, _) in self.values)
+            group = f" GROUP BY {', '.join(str(n + 1) for n in range(len(self.keys)))}"
+        else:
+            values = ", ".join(f"{one} AS {name}" for name, (_, one) in self.values)
+            group = ""
         return (
             f"SELECT {keys}, {values} FROM chats c{self.joins}"
-            f" WHERE ({where}) AND {self.only}"
-            f" GROUP BY {', '.join(str(n + 1) for n in range(len(self.keys)))}"
+            f" WHERE ({where}) AND {self.only}{group}"
         )
 
     @property
+    def one_row_per_key(self):
+        return "chat_events" not in self.joins
+
+    def moved(self):
+        """
+        The trigger condition for a change to a chat that this table sees,
+        and the chat's columns it reads.
+        """
+        condition = " OR ".join(
+            f"({sql.replace('c.', 'OLD.')}) IS NOT ({sql.replace('c.', 'NEW.')})"
+            for sql in self.moved_by
+        )
+        columns = sorted({name for sql in self.moved_by for name in re.findall(r"\bc\.(\w+)", sql)})
+        return condition, columns
+
+    @property
     def columns(self):
-        return [name for name, _ in self.keys + self.values]
+        return [name for name, _ in self.keys] + [name for name, _ in self.values]
 
     def _match(self, alias):
         return " AND ".join(f"{self.table}.{name} IS {alias}.{name}" for name, _ in self.keys)
 
     def add(self, where):
+        """
+        The statements adding what the chats matching C{where} count here.
+        """
+        source = self.source(where, grouped=not self.one_row_per_key)
         values = ", ".join(f"{name} = {self.table}.{name} + s.{name}" for name, _ in self.values)
         return [
-            f"UPDATE {self.table} SET {values} FROM ({self.source(where)}) AS s"
-            f" WHERE {self._match('s')}",
-            f"INSERT INTO {self.table} ({', '.join(self.columns)})"
-            f" SELECT * FROM ({self.source(where)}) AS s"
+            f"UPDATE {self.table} SET {values} FROM ({source}) AS s WHERE {self._match('s')}",
+            f"INSERT INTO {self.table} ({', '.join(self.columns)}) SELECT * FROM ({source}) AS s"
             f" WHERE NOT EXISTS (SELECT 1 FROM {self.table} WHERE {self._match('s')})",
         ]
 
     def subtract(self, where):
+        source = self.source(where, grouped=not self.one_row_per_key)
         values = ", ".join(f"{name} = {self.table}.{name} - s.{name}" for name, _ in self.values)
-        return [
-            f"UPDATE {self.table} SET {values} FROM ({self.source(where)}) AS s"
-            f" WHERE {self._match('s')}"
-        ]
+        return [f"UPDATE {self.table} SET {values} FROM ({source}) AS s WHERE {self._match('s')}"]
 
     def create(self):
         keys = ", ".join(name for name, _ in self.keys)
@@ -115,36 +151,40 @@ class Totals:
 HOURS = Totals(
     "report_hours",
     (("hour", HOUR), ("queue", "c.queue"), ("outcome", OUTCOME)),
-    (("chats", "count(*)"),),
+    (("chats", chats()),),
+    (HOUR, "c.queue", OUTCOME),
 )
 DAYS = Totals(
     "report_days",
     (("day", DAY), ("queue", "c.queue"), ("protocol", "c.protocol"), ("outcome", OUTCOME)),
     (
-        ("chats", "count(*)"),
-        ("waits", f"count({WAIT})"),
+        ("chats", chats()),
+        ("waits", counted(WAIT)),
         ("wait_us", microseconds(WAIT)),
-        ("durations", f"count({DURATION})"),
+        ("durations", counted(DURATION)),
         ("duration_us", microseconds(DURATION)),
     ),
+    (DAY, "c.queue", "c.protocol", OUTCOME, WAIT, DURATION),
 )
 OPERATORS = Totals(
     "report_operators",
     (("day", DAY), ("queue", "c.queue"), ("operator", "c.operator")),
     (
-        ("chats", "count(*)"),
+        ("chats", chats()),
         ("wait_us", microseconds(WAIT)),
-        ("first_responses", f"count({FIRST_RESPONSE})"),
+        ("first_responses", counted(FIRST_RESPONSE)),
         ("first_response_us", microseconds(FIRST_RESPONSE)),
-        ("durations", f"count({DURATION})"),
+        ("durations", counted(DURATION)),
         ("duration_us", microseconds(DURATION)),
     ),
+    (DAY, "c.queue", "c.operator", ANSWERED_BY_SOMEONE, WAIT, FIRST_RESPONSE, DURATION),
     only=ANSWERED_BY_SOMEONE,
 )
 TAGS = Totals(
     "report_tags",
     (("day", DAY), ("queue", "c.queue"), ("operator", "c.operator"), ("tag_id", "ct.tag_id")),
-    (("chats", "count(*)"),),
+    (("chats", chats()),),
+    (DAY, "c.queue", "c.operator", ANSWERED_BY_SOMEONE),
     joins=" JOIN chat_tags ct ON ct.chat_id = c.id",
     only=ANSWERED_BY_SOMEONE,
 )
@@ -158,7 +198,8 @@ QUEUE_TRANSFERS = Totals(
         ("from_queue", "coalesce(json_extract(e.data, '$.from_queue'), c.queue)"),
         ("to_queue", "json_extract(e.data, '$.to_queue')"),
     ),
-    (("transfers", "count(*)"),),
+    (("transfers", chats()),),
+    (DAY, "c.queue", OUTCOME),
     joins=" JOIN chat_events e ON e.chat_id = c.id AND e.kind = 'transferred'",
 )
 OPERATOR_TRANSFERS = Totals(
@@ -169,7 +210,8 @@ OPERATOR_TRANSFERS = Totals(
         ("from_operator", "json_extract(e.data, '$.from_operator')"),
         ("to_operator", "json_extract(e.data, '$.to_operator')"),
     ),
-    (("transfers", "count(*)"),),
+    (("transfers", chats()),),
+    (DAY, "c.queue", ANSWERED_BY_SOMEONE),
     joins=" JOIN chat_events e ON e.chat_id = c.id AND e.kind = 'transferred'",
     only=ANSWERED_BY_SOMEONE,
 )
@@ -183,6 +225,7 @@ def monthly(totals):
         totals.table + "_months",
         (("month", MONTH),) + totals.keys[1:],
         totals.values,
+        totals.moved_by,
         totals.joins,
         totals.only,
     )
@@ -198,15 +241,6 @@ CHATS = tuple(totals for totals in TABLES if not totals.joins)
 TAGGED = tuple(totals for totals in TABLES if "chat_tags" in totals.joins)
 TRANSFERRED = tuple(totals for totals in TABLES if "chat_events" in totals.joins)
 
-
-CHAT_COLUMNS = (
-    "created_at", "queue", "operator", "protocol", "state", "picked_up_at", "closed_at",
-    "first_response_at",
-)
-"""
-The columns of a chat that the totals read: a change to another (a
-message count, the visitor's name) leaves them alone.
-"""
 
 INDEXES = (
     "CREATE INDEX chats_wait_by_queue ON chats(queue, (picked_up_at - created_at), created_at)"
@@ -235,16 +269,12 @@ def _trigger(name, timing, table, condition, statements):
     return f"CREATE TRIGGER {name} {timing} ON {table}{when} BEGIN{body} END"
 
 
-def _changed(columns):
-    return " OR ".join(f"OLD.{name} IS NOT NEW.{name}" for name in columns)
-
-
 def triggers():
     """
     The triggers that keep the totals: a chat adds to every table when it
-    is written and whenever a column they read changes (taken away just
-    before, added just after); a deleted chat takes away everything it
-    added, its tags and transfers included (SQLite deletes a chat's tags
+    is written, and moves in a table whenever what decides its share there
+    changes (taken away just before, added just after); a deleted chat
+    takes away everything it added, its tags and transfers included (SQLite deletes a chat's tags
     and events after the chat, when their own triggers find no chat any
     more and change nothing).  A tag added to or taken off a chat, and a
     transfer event written or removed with a transcript, change only
@@ -254,23 +284,31 @@ def triggers():
         return [statement for totals in tables for statement in change(totals, where)]
 
     every = each(TABLES, Totals.subtract, "c.id = OLD.id")
-    added = each(TABLES, Totals.add, "c.id = NEW.id")
-    changed = _changed(CHAT_COLUMNS)
-    columns = ", ".join(CHAT_COLUMNS)
     tag = "c.id = {row}.chat_id AND ct.tag_id = {row}.tag_id"
     event = "c.id = {row}.chat_id AND e.seq = {row}.seq"
     transferred = "{row}.kind = 'transferred'"
+    moves = []
+    for totals in (HOURS,) + BY_DAY:
+        tables = (totals, MONTHS[totals.table]) if totals.table in MONTHS else (totals,)
+        changed, columns = totals.moved()
+        of = f"UPDATE OF {', '.join(columns)}"
+        name = totals.table.removeprefix("report_")
+        moves += [
+            _trigger(
+                f"report_totals_{name}_leave", f"BEFORE {of}", "chats", changed,
+                each(tables, Totals.subtract, "c.id = OLD.id"),
+            ),
+            _trigger(
+                f"report_totals_{name}_come", f"AFTER {of}", "chats", changed,
+                each(tables, Totals.add, "c.id = NEW.id"),
+            ),
+        ]
     return [
         _trigger(
             "report_totals_chat_added", "AFTER INSERT", "chats", "",
             each(CHATS, Totals.add, "c.id = NEW.id"),
         ),
-        _trigger(
-            "report_totals_chat_leaves", f"BEFORE UPDATE OF {columns}", "chats", changed, every
-        ),
-        _trigger(
-            "report_totals_chat_comes", f"AFTER UPDATE OF {columns}", "chats", changed, added
-        ),
+        *moves,
         _trigger("report_totals_chat_deleted", "BEFORE DELETE", "chats", "", every),
         _trigger(
             "report_totals_tag_added", "AFTER INSERT", "chat_tags", "",
