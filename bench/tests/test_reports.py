@@ -30,7 +30,7 @@ def test_the_generated_totals_give_what_counting_chat_by_chat_gives(tmp_path):
     for way, readers in (("totals", ThreadReaders(path)), ("chats", reports._ChatByChat(path))):
         results = []
 
-        def keep(function, *args):
+        def keep(function, *args, results=results):
             results.append(function(*args))
 
         runner = Reports(readers, keep, reports.ZoneInfo("Europe/Paris"), reports._Clock())

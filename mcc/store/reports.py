@@ -15,10 +15,12 @@ data names C{from_queue}, C{to_queue}, C{from_operator} and C{to_operator}
 where known.  Tags are the C{chat_tags} of a chat, named in C{tags}.
 """
 
+import bisect
 import datetime
 import math
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, replace
 
 from mcc.store.chats import ChatState
@@ -369,6 +371,23 @@ def _pieces(start, end):
     return (low, high), [(a, b) for a, b in days if a < b], edges
 
 
+def _offsets(shifts):
+    """
+    C{moment -> offset} for C{shifts} (as L{_local} takes them).
+    """
+    untils = [until for until, _ in shifts[:-1]]
+    offsets = [offset for _, offset in shifts]
+    return lambda moment: offsets[bisect.bisect_right(untils, moment)]
+
+
+def _month_name(local):
+    """
+    C{YYYY-MM} of C{local} seconds, as SQLite's C{strftime} writes it.
+    """
+    when = time.gmtime(local)
+    return f"{when.tm_year:04d}-{when.tm_mon:02d}"
+
+
 class ReportQueries(ChatByChatQueries):
     """
     The report queries, answered from the running totals of
@@ -433,24 +452,31 @@ class ReportQueries(ChatByChatQueries):
             params.append(chat_filter.status)
         return clauses, params
 
-    def _hours(self, chat_filter, shifts, select, group):
-        local, local_params = _local(shifts, "(hour * 3600)")
+    def _hours(self, chat_filter, first, last):
+        """
+        C{[(hour, chats)]} of the filter's chats per UTC hour, from the
+        totals of the hours C{[first, last)}.
+        """
         clauses, params = self._filters(HOURS, chat_filter)
         where = " AND ".join(["hour >= ?", "hour < ?"] + clauses)
-        bounds = [int(chat_filter.start) // HOUR, int(chat_filter.end) // HOUR]
         return self._conn.execute(
-            f"SELECT {select}, sum(chats) FROM (SELECT CAST({local} AS INTEGER) AS t, chats"
-            f" FROM report_hours WHERE {where}) GROUP BY {group} HAVING sum(chats) > 0",
-            local_params + bounds + params,
+            f"SELECT hour, sum(chats) FROM report_hours WHERE {where}"
+            " GROUP BY hour HAVING sum(chats) > 0",
+            [first, last] + params,
         ).fetchall()
 
     def by_weekday_and_hour(self, chat_filter, shifts):
         if not self._hourly(chat_filter, shifts):
             return super().by_weekday_and_hour(chat_filter, shifts)
-        rows = self._hours(
-            chat_filter, shifts, "((t / 86400 + 3) % 7), ((t % 86400) / 3600)", "1, 2"
-        )
-        return {(weekday, hour): n for weekday, hour, n in rows}
+        offset = _offsets(shifts)
+        counts = {}
+        for hour, n in self._hours(
+            chat_filter, int(chat_filter.start) // HOUR, int(chat_filter.end) // HOUR
+        ):
+            local = hour * HOUR + offset(hour * HOUR)
+            key = ((local // DAY + 3) % 7, local % DAY // HOUR)
+            counts[key] = counts.get(key, 0) + n
+        return counts
 
     def by_month(self, chat_filter, shifts):
         """
@@ -463,29 +489,18 @@ class ReportQueries(ChatByChatQueries):
         last = math.floor(chat_filter.end / HOUR)
         if not self._totals(chat_filter) or first >= last:
             return super().by_month(chat_filter, shifts)
-        local, local_params = _local(shifts, "(hour * 3600)")
-        month = "strftime('%Y-%m', {}, 'unixepoch')"
-        whole = f"{month.format(local)} = {month.format(local + ' + 3599')}"
-        whole_params = local_params * 2
-        for until, _ in shifts[:-1]:
-            whole += " AND NOT (hour * 3600 < ? AND ? < hour * 3600 + 3600)"
-            whole_params += [until, until]
-        clauses, params = self._filters(HOURS, chat_filter)
-        where = " AND ".join(["hour >= ?", "hour < ?"] + clauses)
-        params = [first, last] + params
-        counts = dict(self._conn.execute(
-            f"SELECT {month.format(local)}, sum(chats) FROM report_hours"
-            f" WHERE {where} AND {whole} GROUP BY 1",
-            local_params + params + whole_params,
-        ).fetchall())
-        spans = [
-            (hour * HOUR, (hour + 1) * HOUR)
-            for (hour,) in self._conn.execute(
-                f"SELECT DISTINCT hour FROM report_hours WHERE {where} AND chats > 0"
-                f" AND NOT ({whole})",
-                params + whole_params,
-            )
-        ]
+        offset = _offsets(shifts)
+        changes = [until for until, _ in shifts[:-1]]
+        counts, spans = {}, []
+        for hour, n in self._hours(chat_filter, first, last):
+            begins = hour * HOUR
+            local = begins + offset(begins)
+            month = _month_name(local)
+            changing = any(begins < until < begins + HOUR for until in changes)
+            if changing or _month_name(local + HOUR - 1) != month:
+                spans.append((begins, begins + HOUR))
+            else:
+                counts[month] = counts.get(month, 0) + n
         if chat_filter.start < first * HOUR:
             spans.append((chat_filter.start, first * HOUR))
         if last * HOUR < chat_filter.end:
@@ -494,7 +509,7 @@ class ReportQueries(ChatByChatQueries):
             part = replace(chat_filter, start=start, end=end)
             for key, n in super().by_month(part, shifts).items():
                 counts[key] = counts.get(key, 0) + n
-        return {key: n for key, n in counts.items() if n}
+        return counts
 
     def by_protocol(self, chat_filter):
         if not self._totals(chat_filter):
