@@ -15,6 +15,10 @@ Times are added up in whole microseconds (integers), so that adding a chat
 and taking it away again leaves the sums exactly as they were; the medians,
 percentiles, least and greatest come from the expression indexes created
 beside the tables, which SQLite keeps in order of each value.
+
+Schema step 16 is written out from these definitions (L{schema_step}):
+changing them for databases already past that step takes a new step that
+drops and recreates what changed, then L{rebuild}s.
 """
 
 import re

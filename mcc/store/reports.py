@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_reports -*-
+# -*- test-case-name: tests.test_reports,tests.test_report_totals -*-
 """
 The SQL of the Reports tab: counts and times of the chats that began in a
 span of time, grouped in the database so that a year of chats never comes
@@ -13,6 +13,11 @@ A transfer that happened is one C{transferred} event (the router writes it
 when someone takes a transferred chat, or when a waiting chat is moved); its
 data names C{from_queue}, C{to_queue}, C{from_operator} and C{to_operator}
 where known.  Tags are the C{chat_tags} of a chat, named in C{tags}.
+
+L{ReportQueries} answers from the running totals of
+L{mcc.store.report_totals} where they can, and otherwise as
+L{ChatByChatQueries} does, reading each chat of the range; both give the
+same figures (C{tests/test_report_totals.py} holds them to it).
 """
 
 import bisect
