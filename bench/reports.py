@@ -221,6 +221,9 @@ def write_cost(directory, chats=2000):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.reports", description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=1_000_000)
+    parser.add_argument(
+        "--writes", type=int, default=2000, help="chats written through the store, each way"
+    )
     arguments = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "mcc.sqlite"
@@ -236,7 +239,7 @@ def main(argv=None):
             print(f"{label} (load {os.getloadavg()[0]:.1f}):")
             for (name, seconds), (_, exact) in zip(totals, chat_by_chat):
                 print(f"  {name:22} {seconds * 1000:8.0f} ms   chat by chat {exact * 1000:8.0f} ms")
-        with_triggers, without = write_cost(directory)
+        with_triggers, without = write_cost(directory, arguments.writes)
         print(f"a chat's life through the store: {with_triggers:.2f} ms with the totals' triggers,"
               f" {without:.2f} ms without (load {os.getloadavg()[0]:.1f})")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -17,7 +17,7 @@ def test_a_small_history_times_every_report(tmp_path, capsys):
     assert [name for name, _ in reports.time_reports(path, chat_by_chat=True)] == list(REPORTS)
     tables, indexes = reports.storage(path)
     assert tables > 0 and indexes > 0
-    assert reports.main(["--chats", "50"]) == 0
+    assert reports.main(["--chats", "50", "--writes", "20"]) == 0
     out = capsys.readouterr().out
     assert "50 chats generated" in out and "chat by chat" in out and "peak RSS" in out
     assert "with the totals' triggers" in out
