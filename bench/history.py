@@ -22,7 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mcc.routing.history import ChatHistory, Query
-from mcc.store import Store
+from mcc.store import Store, report_totals
 from mcc.store.schema import backfill_summaries
 
 QUEUES = ("Support", "Sales", "Reference", "Billing", "Returns")
@@ -48,26 +48,27 @@ def generate(path, chats, seed=1):
     conn = store.db.conn
     conn.execute("BEGIN")
     chat_rows, event_rows = [], []
-    for number in range(1, chats + 1):
-        start = YEAR + rng.random() * 365 * 86400
-        picked = start + rng.expovariate(1 / 30)
-        closed = picked + 20 * 30
-        chat_rows.append((
-            number, f"t{number}", f"g{number}", rng.choice(QUEUES), "web", "closed",
-            rng.choice(OPERATORS), start, picked, closed, f"Visitor {number}",
-            f"v{number}@example.org", "203.0.113.7", "https://shop.example/", "https://search.example/",
-        ))
-        event_rows.append((number, 1, "picked_up", '{"operator": "Operator"}', 0, picked))
-        for seq in range(2, EVENTS):
-            speaker = "visitor" if seq % 2 else "operator"
-            text = f'{{"from": "{speaker}", "name": "", "text": "message {seq} of chat {number}"}}'
-            event_rows.append((number, seq, "message", text, 0, picked + seq * 30))
-        event_rows.append((number, EVENTS, "ended", '{"by": "visitor"}', 0, closed))
-        if len(chat_rows) >= BATCH:
-            _flush(conn, chat_rows, event_rows)
-    _flush(conn, chat_rows, event_rows)
-    # What the chat service keeps on each chat as it writes its events.
-    backfill_summaries(conn)
+    with report_totals.bulk_load(conn):
+        for number in range(1, chats + 1):
+            start = YEAR + rng.random() * 365 * 86400
+            picked = start + rng.expovariate(1 / 30)
+            closed = picked + 20 * 30
+            chat_rows.append((
+                number, f"t{number}", f"g{number}", rng.choice(QUEUES), "web", "closed",
+                rng.choice(OPERATORS), start, picked, closed, f"Visitor {number}",
+                f"v{number}@example.org", "203.0.113.7", "https://shop.example/", "https://search.example/",
+            ))
+            event_rows.append((number, 1, "picked_up", '{"operator": "Operator"}', 0, picked))
+            for seq in range(2, EVENTS):
+                speaker = "visitor" if seq % 2 else "operator"
+                text = f'{{"from": "{speaker}", "name": "", "text": "message {seq} of chat {number}"}}'
+                event_rows.append((number, seq, "message", text, 0, picked + seq * 30))
+            event_rows.append((number, EVENTS, "ended", '{"by": "visitor"}', 0, closed))
+            if len(chat_rows) >= BATCH:
+                _flush(conn, chat_rows, event_rows)
+        _flush(conn, chat_rows, event_rows)
+        # What the chat service keeps on each chat as it writes its events.
+        backfill_summaries(conn)
     conn.execute("COMMIT")
     store.close()
 

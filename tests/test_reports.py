@@ -265,6 +265,7 @@ def test_the_page_shows_every_report_as_a_chart_and_a_table(admin):
         assert f'id="chart-{chart}"' in page.text
     assert page.text.count("<table>") == 5
     assert "in the queue where it was answered" in page.text
+    assert "a minimum duration, and the hourly and monthly reports in a time zone" in page.text
     assert "<th scope=\"row\">Web widget</th><td>6</td>" in page.text
     assert "<th scope=\"row\">(sent to one operator)</th>" in page.text
     assert "5 min 00 s" in page.text  # Support's median duration

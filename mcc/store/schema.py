@@ -9,6 +9,8 @@ last one applied is kept in C{schema_version}; start-up applies what is new.
 import sqlite3
 from contextlib import contextmanager
 
+from mcc.store import report_totals
+
 SUMMARY_BACKFILL = """
     UPDATE chats SET messages_visitor = m.visitor, messages_operator = m.operator,
         first_response_at = m.first_response
@@ -477,6 +479,13 @@ MIGRATIONS = [
     DROP INDEX chats_by_created_at;
     """
     + SUMMARY_BACKFILL,
+    # 16: running totals of the chats for the Reports tab, per UTC hour or
+    # day and the columns the reports group and filter on, kept by triggers
+    # as chats and their tags and transfers change (one row per key, not
+    # per chat), and the waits, first responses and durations indexed in
+    # order within each queue and operator for the medians: see
+    # mcc/store/report_totals.py.  Filled here from the chats stored before.
+    report_totals.schema_step(),
 ]
 
 
