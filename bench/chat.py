@@ -8,13 +8,16 @@ There is no Prosody side: Prosody has no visitor API.
 
 import json
 import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import chatload, compare, mcc_server
+from bench import chatload, compare, mcc_server, monitor
 from bench.idle_visitors import IdleVisitors
 from bench.processes import ProcessFailed, free_port, log_tail, open_files_limit
 from bench.roundtrip import RoundTrip
+from mcc.config import Config
+from mcc.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 # Nobody answers the idle visitors' chats: they must keep ringing.
@@ -36,9 +39,11 @@ class ChatRun:
 def mcc_options(chats, answer_timeout=None):
     """
     mcc's options beside the comparison's: every chat of the run comes
-    from 127.0.0.1, so the flood limit on new chats must let them all in.
+    from 127.0.0.1, so the flood limit on new chats must let them all in,
+    and so must the limit on logins from one address (each login counts
+    as failed until it succeeded, and the operators log in 50 at a time).
     """
-    options = ["--chat-start-limit", str(chats)]
+    options = ["--chat-start-limit", str(chats), "--auth-failures-allowed", str(chats)]
     if answer_timeout is not None:
         options += ["--answer-timeout", str(answer_timeout)]
     return options
@@ -56,6 +61,19 @@ def check_open_files(pid, sockets):
             raise ProcessFailed(
                 f"{who} may open {limit} files, {needed} are needed: raise the limit (ulimit -n)"
             )
+
+
+def create_admin(folder, username, password, now=time.time):
+    """
+    An administrator in the store mcc will start with in C{folder}.
+    """
+    data_dir = Path(folder) / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(Config(data_dir=data_dir).database_path)
+    try:
+        store.users.add(username, password, now=now(), is_admin=True)
+    finally:
+        store.close()
 
 
 def _start_mcc(processes, folder, people, options):
@@ -138,3 +156,24 @@ def measure_idle_visitors(processes, folder, visitors):
         visitors=visitors,
     )
     return IdleVisitors(**fields)
+
+
+def measure_monitor(processes, folder, chats, rest, samples):
+    """
+    The live monitor of L{bench.monitor} with C{chats} chats under way.
+    """
+    folder = Path(folder) / f"monitor-{chats}"
+    create_admin(folder, *monitor.ADMIN)
+    fields, _ = _run_load(
+        processes,
+        folder,
+        sockets=3 * chats + 10,
+        timeout=120 + chats / 20 + 2 * rest + samples * 4 * monitor.CHANGE_TIMEOUT,
+        kind="monitor",
+        people=chatload.staff(chats) + [monitor.WATCHED],
+        options=mcc_options(chats + samples + 10),
+        chats=chats,
+        rest=rest,
+        samples=samples,
+    )
+    return monitor.MonitorRun.from_dict(fields)

@@ -39,21 +39,31 @@ class Connection:
         status code and the decoded JSON answer (C{None} when empty).
         """
         payload = b"" if body is None else json.dumps(body).encode()
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        status, _, content = await self.exchange(
+            method, path, payload, {"Content-Type": "application/json"}
         )
-        self.writer.write(head.encode() + payload)
-        status, headers = await self._read_head()
-        if headers.get("transfer-encoding", "").lower() == "chunked":
+        return status, json.loads(content) if content else None
+
+    async def exchange(self, method, path, payload=b"", headers=None):
+        """
+        Send one request with the bytes C{payload} and C{headers}; return
+        the status code, the answer's headers (names in lower case, the
+        last of each) and its body as bytes.
+        """
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        lines.append(f"Content-Length: {len(payload)}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        status, answer_headers = await self._read_head()
+        if answer_headers.get("transfer-encoding", "").lower() == "chunked":
             content = await self._read_chunks()
-        elif "content-length" in headers:
-            content = await self.reader.readexactly(int(headers["content-length"]))
+        elif "content-length" in answer_headers:
+            content = await self.reader.readexactly(int(answer_headers["content-length"]))
         else:
             content = await self.reader.read()
-        if headers.get("connection", "").lower() == "close":
+        if answer_headers.get("connection", "").lower() == "close":
             self.close()
-        return status, json.loads(content) if content else None
+        return status, answer_headers, content
 
     async def _read_head(self):
         try:

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.processes import free_port
 from mcc.config import Config
 from mcc.store import Store
 
@@ -64,11 +65,24 @@ def command(data_dir, domain, xmpp_port, http_port, profile=None, options=()):
     ]
 
 
+def spare_listeners(port=free_port):
+    """
+    mcc's options that put the listeners the benchmarks do not use on
+    free loopback ports instead of their fixed defaults.
+    """
+    return [
+        "--xmpp-tls-port", str(port()),
+        "--component-listen", f"tcp:{port()}:interface=127.0.0.1",
+    ]
+
+
 def start(
     processes, folder, domain, port, http_port, accounts, profile=None, queues=(), options=()
 ):
     """
-    Start mcc in the foreground and wait until it listens.
+    Start mcc in the foreground and wait until it listens.  Its other
+    listeners (direct TLS, components) get free ports too, so that another
+    mcc on this machine does not keep it from starting.
     """
     folder = Path(folder)
     data_dir = folder / "data"
@@ -76,7 +90,7 @@ def start(
     create_accounts(data_dir, accounts)
     create_queues(data_dir, queues)
     process = processes.start(
-        command(data_dir, domain, port, http_port, profile, options),
+        command(data_dir, domain, port, http_port, profile, [*spare_listeners(), *options]),
         folder / "twistd.log",
         cwd=folder,
     )

@@ -15,9 +15,9 @@ from bench.roundtrip import Plan
 
 
 def test_options_let_every_chat_in():
-    assert chat.mcc_options(1000) == ["--chat-start-limit", "1000"]
+    assert chat.mcc_options(1000) == ["--chat-start-limit", "1000", "--auth-failures-allowed", "1000"]
     assert chat.mcc_options(10_000, 3600) == [
-        "--chat-start-limit", "10000", "--answer-timeout", "3600"
+        "--chat-start-limit", "10000", "--auth-failures-allowed", "10000", "--answer-timeout", "3600"
     ]
 
 

@@ -66,3 +66,11 @@ def test_options_go_to_mcc_and_it_understands_them(tmp_path):
     options = Options()
     options.parseOptions(["--data-dir", str(tmp_path)])
     assert options.to_config().chat_start_limit == 10
+
+
+def test_the_unused_listeners_get_free_ports():
+    ports = iter([7001, 7002])
+    assert mcc_server.spare_listeners(lambda: next(ports)) == [
+        "--xmpp-tls-port", "7001",
+        "--component-listen", "tcp:7002:interface=127.0.0.1",
+    ]
