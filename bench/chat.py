@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 IDLE_ANSWER_TIMEOUT = 3600
 # Descriptors beside the sockets: listeners, the database, logs.
 SPARE_FILES = 100
+# Connections from 127.0.0.1 beside the chats' own: an administrator, retries.
+SPARE_CONNECTIONS = 20
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,16 @@ def mcc_options(chats, answer_timeout=None):
     mcc's options beside the comparison's: every chat of the run comes
     from 127.0.0.1, so the flood limit on new chats must let them all in,
     and so must the limit on logins from one address (each login counts
-    as failed until it succeeded, and the operators log in 50 at a time).
+    as failed until it succeeded, and the operators log in 50 at a time),
+    and the limits on connections from one address: an operator's XMPP
+    session, a visitor's two HTTP connections per chat, and some spare.
     """
-    options = ["--chat-start-limit", str(chats), "--auth-failures-allowed", str(chats)]
+    options = [
+        "--chat-start-limit", str(chats),
+        "--auth-failures-allowed", str(chats),
+        "--max-xmpp-connections-per-address", str(chats + SPARE_CONNECTIONS),
+        "--max-http-connections-per-address", str(2 * chats + SPARE_CONNECTIONS),
+    ]
     if answer_timeout is not None:
         options += ["--answer-timeout", str(answer_timeout)]
     return options
