@@ -457,6 +457,94 @@ def test_a_csv_stream_that_fails_half_way_cuts_the_connection():
     assert not finished.called
 
 
+class ThreadCalls:
+    """
+    A C{run_in_thread} whose calls wait until the test runs them, in order.
+    """
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, function, *args):
+        from twisted.internet import defer
+
+        waiting = defer.Deferred()
+        self.calls.append((waiting, function, args))
+        return waiting
+
+    def run_next(self):
+        waiting, function, args = self.calls.pop(0)
+        try:
+            result = function(*args)
+        except Exception as problem:
+            waiting.errback(problem)
+        else:
+            waiting.callback(result)
+
+
+def test_a_threaded_csv_stream_reads_a_chunk_per_call_and_waits_while_paused():
+    from twisted.internet.task import Clock
+
+    from mcc.admin.activity import ROWS_PER_CHUNK, CSVStream
+
+    run = ThreadCalls()
+    request = FakeRequest()
+    rows = ([str(n)] for n in range(ROWS_PER_CHUNK + 3))
+    finished = CSVStream(request, rows, Clock(), run).start()
+    assert len(run.calls) == 1 and request.written == []
+    stream = request.producer
+    stream.pauseProducing()
+    run.run_next()
+    # What was read is written; nothing more is read while paused.
+    assert len(request.written) == 1 and run.calls == []
+    assert request.written[0].count(b"\r\n") == ROWS_PER_CHUNK
+    stream.resumeProducing()
+    run.run_next()
+    assert request.written[1] == b"".join(f"{n}\r\n".encode() for n in range(ROWS_PER_CHUNK, ROWS_PER_CHUNK + 3))
+    run.run_next()
+    assert done(finished) == b"" and request.producer is None and run.calls == []
+
+
+def test_a_threaded_csv_stream_stopped_while_reading_closes_its_rows_once_read():
+    from twisted.internet.task import Clock
+
+    from mcc.admin.activity import CSVStream
+
+    closed = []
+
+    def rows():
+        try:
+            while True:
+                yield ["a"]
+        finally:
+            closed.append(True)
+
+    run = ThreadCalls()
+    request = FakeRequest()
+    CSVStream(request, rows(), Clock(), run).start()
+    request.producer.stopProducing()
+    assert closed == []
+    run.run_next()
+    assert closed == [True] and request.written == [] and run.calls == []
+
+
+def test_a_threaded_csv_stream_that_fails_cuts_the_connection():
+    from twisted.internet.task import Clock
+
+    from mcc.admin.activity import CSVStream
+
+    def rows():
+        yield ["id"]
+        raise RuntimeError("the disk is gone")
+
+    run = ThreadCalls()
+    request = FakeRequest()
+    finished = CSVStream(request, rows(), Clock(), run).start()
+    run.run_next()
+    assert request.lost and request.producer is None and request.written == []
+    assert not finished.called and run.calls == []
+
+
 class Intervening:
     """
     A chat service and its operations on the world's store, for the admin
