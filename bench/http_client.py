@@ -44,11 +44,12 @@ class Connection:
         )
         return status, json.loads(content) if content else None
 
-    async def exchange(self, method, path, payload=b"", headers=None):
+    async def exchange(self, method, path, payload=b"", headers=None, sink=None):
         """
         Send one request with the bytes C{payload} and C{headers}; return
         the status code, the answer's headers (names in lower case, the
-        last of each) and its body as bytes.
+        last of each) and its body as bytes.  With C{sink}, a function, a
+        chunked body goes to it chunk by chunk as it comes instead.
         """
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
@@ -56,7 +57,7 @@ class Connection:
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
         status, answer_headers = await self._read_head()
         if answer_headers.get("transfer-encoding", "").lower() == "chunked":
-            content = await self._read_chunks()
+            content = await self._read_chunks(sink)
         elif "content-length" in answer_headers:
             content = await self.reader.readexactly(int(answer_headers["content-length"]))
         else:
@@ -80,7 +81,7 @@ class Connection:
             headers[name.strip().lower()] = value.strip()
         return int(rest[:3]), headers
 
-    async def _read_chunks(self):
+    async def _read_chunks(self, sink=None):
         content = b""
         while True:
             size_line = await self.reader.readuntil(b"\r\n")
@@ -90,7 +91,11 @@ class Connection:
                 while await self.reader.readuntil(b"\r\n") != b"\r\n":
                     pass
                 return content
-            content += (await self.reader.readexactly(size + 2))[:-2]
+            chunk = (await self.reader.readexactly(size + 2))[:-2]
+            if sink is None:
+                content += chunk
+            else:
+                sink(chunk)
 
     def close(self):
         self.writer.close()

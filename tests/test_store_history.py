@@ -361,3 +361,18 @@ def test_csv_rows_read_in_threads_through_read_only_connections_of_their_own(tmp
         assert world.file("SELECT count(*) FROM chats") == [(7,)]
     finally:
         world.store.close()
+
+
+def test_the_operators_of_any_chat_once_each_in_order(tmp_path):
+    world = World(tmp_path / "mcc.sqlite")
+    try:
+        assert world.history.operators() == []
+        for operator in ("olive", None, "bob", "olive", "Zed", "bob", None, "amy"):
+            world.chat(DEC_1, operator=operator)
+        assert world.history.operators() == ["Zed", "amy", "bob", "olive"]
+        plan = world.file(
+            "EXPLAIN QUERY PLAN SELECT min(operator) FROM chats WHERE operator > ?", "amy"
+        )
+        assert any("chats_by_operator" in step[-1] for step in plan)
+    finally:
+        world.store.close()

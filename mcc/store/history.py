@@ -225,9 +225,20 @@ class History:
         return None if row is None else row[0]
 
     def operators(self):
-        return [row[0] for row in self._conn.execute(
-            "SELECT DISTINCT operator FROM chats WHERE operator IS NOT NULL ORDER BY 1"
-        )]
+        """
+        The operators of any chat, in order: each one the first after the
+        one before in the index by operator, so that a million chats of
+        twenty operators cost twenty lookups, not a scan.
+        """
+        rows = self._conn.execute(
+            "WITH RECURSIVE named(operator) AS ("
+            " SELECT min(operator) FROM chats WHERE operator IS NOT NULL"
+            " UNION ALL"
+            " SELECT (SELECT min(operator) FROM chats WHERE operator > named.operator)"
+            " FROM named WHERE named.operator IS NOT NULL)"
+            " SELECT operator FROM named WHERE operator IS NOT NULL"
+        )
+        return [operator for (operator,) in rows]
 
     # Privacy and retention
 
