@@ -11,6 +11,7 @@ directory, times drawn from a seeded random generator over 2025.
 """
 
 import argparse
+import asyncio
 import csv
 import datetime
 import os
@@ -22,8 +23,13 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench import mcc_server
+from bench.compare import DOMAIN
+from bench.monitor import ADMIN, Admin
+from bench.processes import HostCpu, Processes, free_port, memory_kib
+from mcc.config import Config
 from mcc.routing.history import ChatHistory, Query
-from mcc.store import Store
+from mcc.store import DuplicateUser, Store
 
 QUEUES = ("Support", "Sales", "Reference", "Billing", "Returns")
 OPERATORS = tuple(f"operator{n}" for n in range(20))
@@ -163,12 +169,130 @@ def measure(path):
         store.close()
 
 
-def report(chats, out=sys.stdout, database=None):
+BUSY_DAY = "2025-06-16"
+PROBE_SECONDS = 0.05
+
+
+def link_into(path, folder):
+    """
+    The data dir of an mcc in C{folder} whose database is the file at
+    C{path} (a hard link: the same file, however large).
+    """
+    data_dir = Path(folder) / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.link(path, Config(data_dir=data_dir).database_path)
+    store = Store.open(path)
+    try:
+        store.users.add(*ADMIN, now=time.time(), is_admin=True)
+    except DuplicateUser:
+        pass
+    finally:
+        store.close()
+    return data_dir
+
+
+async def _time(request):
+    began = time.perf_counter()
+    status, _ = await request()
+    return status, time.perf_counter() - began
+
+
+async def _probe(admin, delays):
+    """
+    Ask for a small page of the admin site again and again, keeping how
+    long each took: what the reactor makes others wait meanwhile.
+    """
+    while True:
+        _, seconds = await _time(lambda: admin._exchange("GET", "/admin/sign-in"))
+        delays.append(seconds)
+        await asyncio.sleep(PROBE_SECONDS)
+
+
+async def _sample_rss(pid, samples):
+    while True:
+        samples.append(memory_kib(pid, "VmRSS"))
+        await asyncio.sleep(PROBE_SECONDS)
+
+
+async def http_figures(http_port, mcc_pid):
+    """
+    C{[(what, figure)]} of the Activity tab through mcc's admin site: the
+    histories page of a busy day (calendar month and the day's first page
+    together), and the CSV file of the year as a browser downloads it.
+    """
+    admin = await Admin.sign_in(http_port, *ADMIN)
+    prober = await Admin.sign_in(http_port, *ADMIN)
+    tasks = []
+    try:
+        page = f"/admin/activity?from={BUSY_DAY}&to={BUSY_DAY}"
+        times = []
+        for _ in range(5):
+            status, seconds = await _time(lambda: admin._exchange("GET", page))
+            if status != 200:
+                raise RuntimeError(f"{page} answered {status}")
+            times.append(seconds)
+        figures = [(
+            "histories page (HTTP)",
+            f"{1000 * sorted(times)[2]:.0f} ms median of 5 (first {1000 * times[0]:.0f} ms)",
+        )]
+        lines, size = 0, 0
+
+        def count(chunk):
+            nonlocal lines, size
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+
+        delays, rss = [], []
+        before = memory_kib(mcc_pid, "VmRSS")
+        tasks = [asyncio.ensure_future(_probe(prober, delays)), asyncio.ensure_future(_sample_rss(mcc_pid, rss))]
+        began = time.perf_counter()
+        status, _, _ = await admin.connection.exchange(
+            "GET", "/admin/activity/chats.csv?from=2025-01-01&to=2025-12-31",
+            headers={"Cookie": admin.cookie}, sink=count,
+        )
+        seconds = time.perf_counter() - began
+        if status != 200:
+            raise RuntimeError(f"the CSV file answered {status}")
+        rows = lines - 1
+        delays.sort()
+        figures.append((
+            "CSV of a year (HTTP)",
+            f"{rows:,} rows, {size / 2**20:,.0f} MiB in {seconds:.1f} s, {rows / seconds:,.0f} rows/s;"
+            f" mcc RSS {before / 1024:.0f} MiB before, peak {max(rss + [before]) / 1024:.0f} MiB;"
+            f" {len(delays)} other requests meanwhile, p50 {1000 * delays[len(delays) // 2]:.0f} ms,"
+            f" max {1000 * delays[-1]:.0f} ms",
+        ))
+        return figures
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        admin.close()
+        prober.close()
+
+
+def measure_http(path, folder):
+    """
+    Start mcc on the history at C{path}, with its data dir in C{folder};
+    the figures of L{http_figures}.
+    """
+    link_into(path, folder)
+    processes = Processes()
+    try:
+        process = mcc_server.start(
+            processes, folder, DOMAIN, free_port(), (http_port := free_port()), accounts=()
+        )
+        return asyncio.run(http_figures(http_port, process.pid))
+    finally:
+        processes.stop_all()
+
+
+def report(chats, out=sys.stdout, database=None, http=True):
     """
     Generate C{chats} chats, measure, and return the figures as text.  With
     C{database}, a path, the history is written there and kept, or read
     from there when that file already holds one (generating a million chats
-    takes minutes).
+    takes minutes).  With C{http}, also through a running mcc.
     """
     with tempfile.TemporaryDirectory() as directory:
         path = Path(database) if database else Path(directory) / "mcc.sqlite"
@@ -184,7 +308,12 @@ def report(chats, out=sys.stdout, database=None):
                 f"Histories: {chats:,} chats, {chats * EVENTS:,} events generated in"
                 f" {time.perf_counter() - began:.1f} s, database {path.stat().st_size / 2**20:.0f} MiB"
             ]
-        lines += [f"  {what:24} {figure}" for what, figure in measure(path)]
+        host = HostCpu.now()
+        figures = measure(path)
+        if http:
+            figures += measure_http(path, Path(directory) / "mcc")
+        lines += [f"  {what:24} {figure}" for what, figure in figures]
+        lines.append(f"  (host busy {HostCpu.now().busy_cores_since(host):.2f} of {os.cpu_count()} cores meanwhile)")
     return "\n".join(lines) + "\n"
 
 
@@ -203,8 +332,12 @@ def main(argv=None, out=sys.stdout):
         "--database", type=Path,
         help="keep the generated history in this file, or measure the one it holds already",
     )
+    parser.add_argument(
+        "--no-http", dest="http", action="store_false",
+        help="skip the figures through a running mcc's admin site",
+    )
     arguments = parser.parse_args(argv)
-    out.write(report(arguments.chats, out, arguments.database))
+    out.write(report(arguments.chats, out, arguments.database, arguments.http))
     return 0
 
 
