@@ -12,6 +12,7 @@ directory, times drawn from a seeded random generator over 2025.
 
 import argparse
 import asyncio
+import concurrent.futures
 import csv
 import datetime
 import os
@@ -282,7 +283,9 @@ def measure_http(path, folder):
         process = mcc_server.start(
             processes, folder, DOMAIN, free_port(), (http_port := free_port()), accounts=()
         )
-        return asyncio.run(http_figures(http_port, process.pid))
+        # A loop in a thread of its own: the caller may be running one.
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, http_figures(http_port, process.pid)).result()
     finally:
         processes.stop_all()
 

@@ -54,6 +54,8 @@ WATCHED = ("watched", "secret-watched", "watched")
 The operator (username, password) and queue of the timed changes.
 """
 SETTLE_SECONDS = 2.0
+REST_SECONDS = 30.0
+SAMPLES = 10
 CHANGE_TIMEOUT = 10.0
 GAP_SECONDS = 0.6
 CHANGES = ("a chat starts", "a chat is taken", "a new message", "a chat ends")
@@ -424,10 +426,12 @@ def _parser():
     parser = argparse.ArgumentParser(prog="python -m bench.monitor", description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=1000, help="chats under way (default: 1000)")
     parser.add_argument(
-        "--rest", type=float, default=30.0, help="seconds each at-rest measure lasts (default: 30)"
+        "--rest", type=float, default=REST_SECONDS,
+        help=f"seconds each at-rest measure lasts (default: {REST_SECONDS:g})",
     )
     parser.add_argument(
-        "--samples", type=int, default=10, help="chats started, taken, written to and ended (default: 10)"
+        "--samples", type=int, default=SAMPLES,
+        help=f"chats started, taken, written to and ended (default: {SAMPLES})",
     )
     return parser
 
