@@ -447,59 +447,60 @@ class ChatHistory:
             # The thread that asks for this batch reads it: another one may
             # have read the previous one.
             history = source()
-            records = history.summarised_after(chats, cursor, batch)
+            records = history.csv_after(chats, cursor, batch)
             if not records:
                 return
-            last = records[-1][0]
+            last = records[-1]
             cursor = (last.created_at, last.id)
-            ids = [chat.id for chat, _ in records]
+            ids = [chat.id for chat in records]
             tags = history.tags_of(ids)
             events = history.events_of(ids) if transcript else {}
-            for chat, summary in records:
-                row = self._csv_row(chat, summary, tags[chat.id])
+            for chat in records:
+                row = self._csv_row(chat, tags[chat.id])
                 if transcript:
                     row.append(neutralised(self._transcript_text(events[chat.id])))
                 yield row
 
-    def _csv_row(self, chat, summary, tags):
+    def _csv_row(self, chat, tags):
         """
-        C{summary} is the chat's messages of the visitor and of operators,
-        and where its last transfer sent it: to a queue (whoever took it
-        there) or to one operator.
+        The cells of a L{CSVChat}: C{transferred_to} is where its last
+        transfer sent it, to a queue (whoever took it there) or to one
+        operator.
         """
-        messages_visitor, messages_operator, transferred_to = summary
-        answered = chat.picked_up_at
-        wait = (answered if answered is not None else chat.closed_at)
-        if answered is not None and chat.closed_at is not None:
-            duration = _seconds(chat.closed_at - answered)
-        elif chat.closed_at is not None:
+        iso = self._iso
+        answered, closed = chat.picked_up_at, chat.closed_at
+        wait = answered if answered is not None else closed
+        if closed is None:
+            duration = ""
+        elif answered is None:
             duration = "0"
         else:
-            duration = ""
+            duration = _seconds(closed - answered)
         return [
             str(chat.id),
-            self._iso(chat.created_at),
-            self._iso(chat.closed_at),
+            iso(chat.created_at),
+            iso(closed),
             "" if wait is None else _seconds(wait - chat.created_at),
             duration,
             neutralised(chat.queue or ""),
             neutralised(chat.protocol),
             outcome(chat),
             neutralised(chat.operator or ""),
-            neutralised(transferred_to),
+            neutralised(chat.transferred_to),
             neutralised("; ".join(tags)),
             neutralised(chat.visitor_name),
             neutralised(chat.visitor_email),
             neutralised(chat.ip),
             neutralised(chat.referrer),
             neutralised(chat.page),
-            str(messages_visitor),
-            str(messages_operator),
+            str(chat.messages_visitor),
+            str(chat.messages_operator),
         ]
 
     def _iso(self, seconds):
-        moment = self.local(seconds)
-        return "" if moment is None else moment.isoformat(timespec="seconds")
+        if seconds is None:
+            return ""
+        return datetime.fromtimestamp(seconds, self.zone).isoformat(timespec="seconds")
 
     def _transcript_text(self, events):
         return "\n".join(

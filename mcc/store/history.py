@@ -9,6 +9,7 @@ them is the routing layer's business (L{mcc.routing.history}).
 
 import json
 import sqlite3
+from collections import namedtuple
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -31,7 +32,18 @@ closed) before any operator answered; missed ones rang out unanswered.
 IP_POLICIES = ("keep", "subnet", "none")
 
 _COLUMNS = ", ".join(CHAT_COLUMNS)
-_SUMMARY_COLUMNS = "messages_visitor, messages_operator, transferred_to"
+
+CSVChat = namedtuple(
+    "CSVChat",
+    "id created_at closed_at picked_up_at queue protocol state operator visitor_name visitor_email"
+    " ip referrer page messages_visitor messages_operator transferred_to",
+)
+"""
+A chat as the CSV file shows it: C{messages_visitor} and
+C{messages_operator} count the messages of each side, C{transferred_to}
+is where its last transfer sent it ("" for none).
+"""
+_CSV_SQL_COLUMNS = ", ".join(CSVChat._fields)
 
 
 @dataclass(frozen=True)
@@ -147,15 +159,14 @@ class History:
         """
         return [ChatRecord(*row) for row in self._after(chats, cursor, limit, _COLUMNS)]
 
-    def summarised_after(self, chats, cursor, limit):
+    def csv_after(self, chats, cursor, limit):
         """
-        As L{after}, each chat as C{(ChatRecord, (visitor's messages,
-        operators' messages, where its last transfer sent it or ""))}: the
-        summary columns its events keep up to date, so that no event is read.
+        As L{after}, each chat as a L{CSVChat}: only what the CSV file
+        shows, with the summary columns its events keep up to date, so
+        that no event is read; and a tuple, cheaper to make than a
+        L{ChatRecord} a million times.
         """
-        width = len(CHAT_COLUMNS)
-        rows = self._after(chats, cursor, limit, f"{_COLUMNS}, {_SUMMARY_COLUMNS}")
-        return [(ChatRecord(*row[:width]), row[width:]) for row in rows]
+        return list(map(CSVChat._make, self._after(chats, cursor, limit, _CSV_SQL_COLUMNS)))
 
     def _after(self, chats, cursor, limit, columns):
         if cursor is not None:
