@@ -658,3 +658,44 @@ def test_the_tag_filter_and_the_pages_of_a_chat(world):
     assert "<dt>Page</dt><dd>https://shop.example/cart</dd>" in page.text
     assert "<dt>Came from</dt><dd>https://search.example/</dd>" in page.text
     assert "<dt>Tags</dt><dd>Refund</dd>" in page.text
+
+
+def test_the_monitor_renders_again_only_the_queues_that_changed():
+    from mcc.admin.activity import LiveSections, fresh_section
+    from mcc.admin.pages import Pages
+    from mcc.routing.monitor import LiveChat, LiveQueue, Snapshot, elapsed
+
+    rendered = []
+
+    class Counting(Pages):
+        def render(self, template, **context):
+            if "queue" in context:
+                rendered.append(context["queue"].name)
+            return Pages.render(self, template, **context)
+
+    pages, sections = Counting(), LiveSections()
+    context = {"local": lambda seconds: None, "elapsed": elapsed, "intervene": True}
+
+    def chat(number, state="active"):
+        return LiveChat(number, f"visitor {number}", "q", "Olive", "web", state, 990.0, None)
+
+    def answer(now, *queues):
+        snapshot = Snapshot(1, now, list(queues), 60.0)
+        section = sections.renderer(pages, snapshot, **context)
+        return pages.render("activity/_live.html", snapshot=snapshot, section=section, **context)
+
+    first = answer(1000.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2, "waiting")]))
+    assert rendered == ["a", "b"]
+    again = answer(1000.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2, "waiting")]))
+    assert again == first and rendered == ["a", "b"]
+    # A chat taken: its queue only.
+    taken = answer(1000.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2)]))
+    assert rendered == ["a", "b", "b"] and b'data-chat="2"' in taken and taken != first
+    # A waiting chat that now stands out is a change too.
+    del rendered[:]
+    answer(1000.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2, "waiting")]))
+    late = answer(1100.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2, "waiting")]))
+    assert rendered == ["b", "b"] and b"waiting long" in late
+    # Without the kept queues, each is rendered afresh.
+    snapshot = Snapshot(1, 1000.0, [LiveQueue("a", [], [chat(1)])], 60.0)
+    assert fresh_section(pages, snapshot, snapshot.queues[0], 1, **context) in first.decode("utf-8")

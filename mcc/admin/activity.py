@@ -7,12 +7,14 @@ of chats (privacy and retention), and the live monitor of current chats.
 """
 
 import csv
+import functools
 import io
 import itertools
 import json
 from urllib.parse import urlencode
 
 from klein import Klein
+from markupsafe import Markup
 from twisted.internet import defer
 from twisted.internet.interfaces import IPushProducer
 from twisted.python import log
@@ -182,6 +184,46 @@ class CSVStream:
         self._call = None
 
 
+class LiveSections:
+    """
+    The live monitor's queues as its last answer rendered them, by what
+    each showed: an answer after a change renders again only the queues
+    that changed (with a thousand queues, rendering them all took most of
+    an answer's time).  The waiting or talking times in a kept queue are
+    those of when it was rendered; the page counts them on from the
+    chats' start at once.  It keeps the queues of the last answer only.
+    """
+
+    def __init__(self):
+        self._rendered = {}
+
+    def renderer(self, pages, snapshot, **context):
+        """
+        C{section(queue, number)} for the monitor's template: the queue's
+        HTML, kept from the last answer when it shows the same.
+        """
+        kept, self._rendered = self._rendered, {}
+
+        def section(queue, number):
+            key = (number, queue.name, tuple(queue.operators), tuple(queue.chats),
+                   tuple(snapshot.late(chat) for chat in queue.chats))
+            html = kept.get(key)
+            if html is None:
+                html = fresh_section(pages, snapshot, queue, number, **context)
+            self._rendered[key] = html
+            return html
+
+        return section
+
+
+def fresh_section(pages, snapshot, queue, number, **context):
+    """
+    The HTML of one queue of the live monitor, rendered now.
+    """
+    html = pages.render("activity/_live_queue.html", snapshot=snapshot, queue=queue, number=number, **context)
+    return Markup(html.decode("utf-8"))
+
+
 class ActivityTab:
     """
     The tab for one request of a signed-in administrator (the L{Visit}),
@@ -290,13 +332,22 @@ class ActivityTab:
     def live(self, request):
         return self._page(request, "activity/live.html", **self._live_context())
 
-    def _live_context(self):
-        return {
-            "snapshot": self.site.monitor.snapshot(),
+    def _live_context(self, kept=False):
+        """
+        What the monitor's template shows; C{kept}: with the queues that
+        did not change since the last answer as it rendered them.
+        """
+        snapshot = self.site.monitor.snapshot()
+        context = {
             "local": self.history.local,
             "elapsed": elapsed,
             "intervene": self.site.operations is not None,
         }
+        if kept:
+            section = self.site.live_sections.renderer(self.site.pages, snapshot, **context)
+        else:
+            section = functools.partial(fresh_section, self.site.pages, snapshot, **context)
+        return dict(context, snapshot=snapshot, section=section)
 
     @app.route("/live.json", methods=["GET"])
     def live_news(self, request):
@@ -306,7 +357,7 @@ class ActivityTab:
         return self._news(request).addCallback(self._live_news, request)
 
     def _live_news(self, version, request):
-        html = self.site.pages.render("activity/_live.html", **self._live_context())
+        html = self.site.pages.render("activity/_live.html", **self._live_context(kept=True))
         return self._json(request, version, html)
 
     def _news(self, request):
@@ -486,4 +537,4 @@ def _chats(count):
     return "1 chat" if count == 1 else f"{count} chats"
 
 
-__all__ = ["ActivityTab", "CSVStream"]
+__all__ = ["ActivityTab", "CSVStream", "LiveSections"]
