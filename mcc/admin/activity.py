@@ -33,8 +33,9 @@ CSV rows written per turn of the reactor when they are read there.
 ROWS_PER_CHUNK = 2000
 """
 CSV rows read and formatted per call into a thread, when they are read
-there: a few hundred kilobytes, so that the hops between the reactor and
-the thread cost little beside the rows (500 a call streamed a third slower).
+there: a few hundred kilobytes (more with the transcripts), so that the
+hops between the reactor and the thread cost little beside the rows (500
+a call streamed a third slower).
 """
 
 
