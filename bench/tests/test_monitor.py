@@ -6,6 +6,7 @@ how the monitor's rows are read from what mcc renders, and the figures.
 import asyncio
 import dataclasses
 import datetime
+import functools
 import io
 import json
 import sys
@@ -16,6 +17,7 @@ from bench import chat, chatload, monitor
 from bench.roundtrip import Latency
 from bench.visitor import Visitor
 from bench.xmpp_client import Session
+from mcc.admin.activity import fresh_section
 from mcc.admin.pages import Pages
 from mcc.routing.monitor import LiveChat, LiveQueue, Snapshot, elapsed
 from tests.conftest import asyncio_test
@@ -32,10 +34,10 @@ def rendered(*chats):
     The monitor's answer as mcc renders it, for C{chats}.
     """
     snapshot = Snapshot(7, 1000.0, [LiveQueue("help", [], list(chats))], 60.0)
-    return Pages().render(
-        "activity/_live.html", snapshot=snapshot, local=datetime.datetime.fromtimestamp,
-        elapsed=elapsed, intervene=True,
-    ).decode("utf-8")
+    pages = Pages()
+    context = {"local": datetime.datetime.fromtimestamp, "elapsed": elapsed, "intervene": True}
+    section = functools.partial(fresh_section, pages, snapshot, **context)
+    return pages.render("activity/_live.html", snapshot=snapshot, section=section, **context).decode("utf-8")
 
 
 def test_rows_are_found_by_visitor_with_their_state_and_last_message():
