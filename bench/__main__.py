@@ -10,6 +10,7 @@ bench/results/latest.txt (smoke.txt for --smoke).
     python -m bench --peer-chats 1000   # the archive's price and Prosody+BOSH at 1,000
     python -m bench --smoke         # 20 users, 10 chats, a few seconds (make bench-smoke)
     python -m bench --history-chats 1000000   # also the Activity tab's histories
+    python -m bench --monitor-chats 1000      # also its live monitor
 
 Every process it starts (Prosody, twistd, tsung, epmd) is stopped at the
 end, after a failure or a Ctrl-C too.
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import chat, compare, history, idle, report, roundtrip, tsung
+from bench import chat, compare, history, idle, monitor, report, roundtrip, tsung
 from bench.host import Calibration
 from bench.processes import Processes
 
@@ -81,6 +82,11 @@ def _parser():
         "--history-chats", type=int, default=0,
         help="also time the Activity tab's histories on this many generated chats of "
         "20 events each; 0 skips (default: 0)",
+    )
+    parser.add_argument(
+        "--monitor-chats", type=int, default=0,
+        help="also time the Activity tab's live monitor with this many chats under way; "
+        "0 skips (default: 0)",
     )
     parser.add_argument(
         "--smoke", action="store_true",
@@ -236,6 +242,13 @@ def run(arguments, folder, processes, out):
     )
     if arguments.history_chats:
         text += "\n" + history.report(arguments.history_chats, out)
+    if arguments.monitor_chats:
+        out.write(f"mcc: live monitor with {arguments.monitor_chats} chats...\n")
+        out.flush()
+        run = chat.measure_monitor(
+            processes, folder, arguments.monitor_chats, monitor.REST_SECONDS, monitor.SAMPLES
+        )
+        text += "\n" + monitor.render(run)
     return text + f"\nThe run took {(time.monotonic() - STARTED) / 60:.1f} min.\n"
 
 

@@ -26,6 +26,7 @@ NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 PATH = "/http-bind"
 CONTENT_TYPE = "text/xml; charset=utf-8"
+HEADERS = {"Content-Type": CONTENT_TYPE}
 WAIT_SECONDS = 60
 FIRST_RID = 1_000_000
 
@@ -149,8 +150,8 @@ class BoshSession:
         children of its answer.
         """
         self.rid += 1
-        status, content = await self._connections[0].exchange(
-            "POST", self.path, body(self.rid, self.sid, payload, **attributes), CONTENT_TYPE
+        status, _, content = await self._connections[0].exchange(
+            "POST", self.path, body(self.rid, self.sid, payload, **attributes), HEADERS
         )
         if status != 200:
             raise BoshError(f"HTTP {status}: {content[:200]!r}")
@@ -220,7 +221,7 @@ class BoshSession:
             payload, self._pending = b"".join(self._pending), []
             self.rid += 1
             connection.send_request(
-                "POST", self.path, body(self.rid, self.sid, payload), CONTENT_TYPE
+                "POST", self.path, body(self.rid, self.sid, payload), HEADERS
             )
             self._in_flight += 1
             exchange = asyncio.ensure_future(self._answer(connection))
@@ -229,7 +230,7 @@ class BoshSession:
 
     async def _answer(self, connection):
         try:
-            status, content = await connection.read_response()
+            status, _, content = await connection.read_response()
             if status != 200:
                 raise BoshError(f"HTTP {status}: {content[:200]!r}")
             _, children = parse_body(content)
@@ -255,7 +256,7 @@ class BoshSession:
         self.rid += 1
         self._free.pop().send_request(
             "POST", self.path, body(self.rid, self.sid, UNAVAILABLE, type="terminate"),
-            CONTENT_TYPE,
+            HEADERS,
         )
 
     def close(self):

@@ -9,19 +9,23 @@ on HTTP long polling, its operator one on c2s.
 
 import json
 import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import chatload, compare, mcc_server, prosody
+from bench import chatload, compare, mcc_server, monitor, prosody
 from bench.idle_visitors import IdleVisitors
 from bench.processes import ProcessFailed, free_port, log_tail, open_files_limit
 from bench.roundtrip import RoundTrip
+from mcc.config import Config
+from mcc.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 # Nobody answers the idle visitors' chats: they must keep ringing.
 IDLE_ANSWER_TIMEOUT = 3600
 # Descriptors beside the sockets: listeners, the database, logs.
 SPARE_FILES = 100
+# Connections from 127.0.0.1 beside the chats' own: an administrator, retries.
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,19 @@ def check_open_files(pid, sockets):
             raise ProcessFailed(
                 f"{who} may open {limit} files, {needed} are needed: raise the limit (ulimit -n)"
             )
+
+
+def create_admin(folder, username, password, now=time.time):
+    """
+    An administrator in the store mcc will start with in C{folder}.
+    """
+    data_dir = Path(folder) / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(Config(data_dir=data_dir).database_path)
+    try:
+        store.users.add(username, password, now=now(), is_admin=True)
+    finally:
+        store.close()
 
 
 def _start_mcc(processes, folder, people, options):
@@ -180,3 +197,24 @@ def measure_idle_visitors(processes, folder, visitors):
         visitors=visitors,
     )
     return IdleVisitors(**fields)
+
+
+def measure_monitor(processes, folder, chats, rest, samples):
+    """
+    The live monitor of L{bench.monitor} with C{chats} chats under way.
+    """
+    folder = Path(folder) / f"monitor-{chats}"
+    create_admin(folder, *monitor.ADMIN)
+    fields, _ = _run_load(
+        processes,
+        folder,
+        sockets=3 * chats + 10,
+        timeout=120 + chats / 20 + 2 * rest + samples * 4 * monitor.CHANGE_TIMEOUT,
+        kind="monitor",
+        people=chatload.staff(chats) + [monitor.WATCHED],
+        options=mcc_options(chats + samples + 10),
+        chats=chats,
+        rest=rest,
+        samples=samples,
+    )
+    return monitor.MonitorRun.from_dict(fields)

@@ -7,6 +7,7 @@ loop competes with nothing else.  It writes what it measured as JSON.
     python -m bench.chatload round-trip --chats 100 --messages 20 --interval 2 ...
     python -m bench.chatload idle-visitors --visitors 10000 ...
     python -m bench.chatload bosh-round-trip --chats 100 ...   # against Prosody+BOSH
+    python -m bench.chatload monitor --chats 1000 --rest 30 --samples 10 ...
 """
 
 import argparse
@@ -18,7 +19,7 @@ import resource
 import sys
 from pathlib import Path
 
-from bench import idle_visitors, roundtrip
+from bench import idle_visitors, monitor, roundtrip
 
 SEED = 1
 
@@ -60,7 +61,7 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m bench.chatload", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("kind", choices=("round-trip", "idle-visitors", "bosh-round-trip"))
+    parser.add_argument("kind", choices=("round-trip", "idle-visitors", "bosh-round-trip", "monitor"))
     parser.add_argument("--xmpp-port", type=int, required=True)
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--domain", required=True)
@@ -72,6 +73,8 @@ def _parser():
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--visitors", type=int, default=100)
+    parser.add_argument("--rest", type=float, default=30.0)
+    parser.add_argument("--samples", type=int, default=10)
     return parser
 
 
@@ -98,6 +101,11 @@ def measure(arguments):
         return roundtrip.run_bosh(
             plan, *ports, staff(plan.chats), bosh_visitors(plan.chats), arguments.server_pid,
             random.Random(SEED),
+        )
+    if arguments.kind == "monitor":
+        return monitor.run(
+            arguments.chats, arguments.rest, arguments.samples, *ports, staff(arguments.chats),
+            arguments.server_pid,
         )
     (operator,) = staff(1)
     return idle_visitors.hold(arguments.visitors, *ports, operator, arguments.server_pid)

@@ -39,41 +39,46 @@ class Connection:
         status code and the decoded JSON answer (C{None} when empty).
         """
         payload = b"" if body is None else json.dumps(body).encode()
-        status, content = await self.exchange(method, path, payload)
+        status, _, content = await self.exchange(
+            method, path, payload, {"Content-Type": "application/json"}
+        )
         return status, json.loads(content) if content else None
 
-    def send_request(self, method, path, payload=b"", content_type="application/json"):
+    def send_request(self, method, path, payload=b"", headers=None):
         """
-        Write one request with C{payload}, bytes, as its body.
+        Write one request with the bytes C{payload} and C{headers}, without
+        waiting for its answer (L{read_response} reads it).
         """
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + payload)
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        lines.append(f"Content-Length: {len(payload)}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
 
-    async def exchange(self, method, path, payload=b"", content_type="application/json"):
+    async def exchange(self, method, path, payload=b"", headers=None, sink=None):
         """
-        Send one request with C{payload}, bytes; return the status code and
-        the body of the answer, bytes.
+        Send one request with the bytes C{payload} and C{headers}; return
+        the status code, the answer's headers (names in lower case, the
+        last of each) and its body as bytes.  With C{sink}, a function, a
+        chunked body goes to it chunk by chunk as it comes instead.
         """
-        self.send_request(method, path, payload, content_type)
-        return await self.read_response()
+        self.send_request(method, path, payload, headers)
+        return await self.read_response(sink)
 
-    async def read_response(self):
+    async def read_response(self, sink=None):
         """
-        The status code and body of the next answer on this connection.
+        The status code, headers and body of the next answer on this
+        connection (see L{exchange} for C{sink}).
         """
-        status, headers = await self._read_head()
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            content = await self._read_chunks()
-        elif "content-length" in headers:
-            content = await self.reader.readexactly(int(headers["content-length"]))
+        status, answer_headers = await self._read_head()
+        if answer_headers.get("transfer-encoding", "").lower() == "chunked":
+            content = await self._read_chunks(sink)
+        elif "content-length" in answer_headers:
+            content = await self.reader.readexactly(int(answer_headers["content-length"]))
         else:
             content = await self.reader.read()
-        if headers.get("connection", "").lower() == "close":
+        if answer_headers.get("connection", "").lower() == "close":
             self.close()
-        return status, content
+        return status, answer_headers, content
 
     async def _read_head(self):
         try:
@@ -90,7 +95,7 @@ class Connection:
             headers[name.strip().lower()] = value.strip()
         return int(rest[:3]), headers
 
-    async def _read_chunks(self):
+    async def _read_chunks(self, sink=None):
         content = b""
         while True:
             size_line = await self.reader.readuntil(b"\r\n")
@@ -100,7 +105,11 @@ class Connection:
                 while await self.reader.readuntil(b"\r\n") != b"\r\n":
                     pass
                 return content
-            content += (await self.reader.readexactly(size + 2))[:-2]
+            chunk = (await self.reader.readexactly(size + 2))[:-2]
+            if sink is None:
+                content += chunk
+            else:
+                sink(chunk)
 
     def close(self):
         self.writer.close()

@@ -12,10 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench.processes import free_port
 from mcc.config import Config
 from mcc.store import Store
-
-from bench.processes import free_port
 
 TWISTD = Path(sys.executable).parent / "twistd"
 OPTIONS_NOTE = "mcc runs with --allow-plaintext-on-loopback (SASL PLAIN without TLS)"

@@ -53,7 +53,7 @@ from mcc.routing.transcripts import SMTPMailer, TranscriptMailer
 from mcc.routing.uploads import SlotSweeper, Uploads
 from mcc.routing.vcards import VCards
 from mcc.routing.widgets import ConfigurationWatch, Widgets
-from mcc.store import Checkpoints, Store
+from mcc.store import Checkpoints, HistoryReaders, Store
 from mcc.store.reports import ThreadReaders
 from mcc.throttle import LoginThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
@@ -380,7 +380,11 @@ def makeService(config, reactor=None):
     for part in (xmpp, chats, transcripts, web_channel, gateways, remote_visitors):
         part.setServiceParent(mcc)
     zone = zone_named(config.time_zone)
-    history = ChatHistory(store, reactor, zone, files=files)
+    run_in_thread = functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool())
+    history = ChatHistory(
+        store, reactor, zone, files=files, readers=HistoryReaders(config.database_path),
+        run_in_thread=run_in_thread,
+    )
     chats.on_finished.append(history.chat_finished)
     retention = Retention(history, reactor)
     retention.setName("retention")
@@ -418,7 +422,6 @@ def makeService(config, reactor=None):
 
     # One throttle for both sites that sign in with a password.
     throttle = login_throttle()
-    run_in_thread = functools.partial(threads.deferToThreadPool, reactor, reactor.getThreadPool())
     client = WebClient(
         config.domain, accounts, chats, web_channel,
         WebPresence(availability, reactor, lambda: secrets.token_urlsafe(12), config.poll_timeout + 20),

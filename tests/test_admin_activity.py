@@ -457,6 +457,94 @@ def test_a_csv_stream_that_fails_half_way_cuts_the_connection():
     assert not finished.called
 
 
+class ThreadCalls:
+    """
+    A C{run_in_thread} whose calls wait until the test runs them, in order.
+    """
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, function, *args):
+        from twisted.internet import defer
+
+        waiting = defer.Deferred()
+        self.calls.append((waiting, function, args))
+        return waiting
+
+    def run_next(self):
+        waiting, function, args = self.calls.pop(0)
+        try:
+            result = function(*args)
+        except Exception as problem:
+            waiting.errback(problem)
+        else:
+            waiting.callback(result)
+
+
+def test_a_threaded_csv_stream_reads_a_chunk_per_call_and_waits_while_paused():
+    from twisted.internet.task import Clock
+
+    from mcc.admin.activity import ROWS_PER_CHUNK, CSVStream
+
+    run = ThreadCalls()
+    request = FakeRequest()
+    rows = ([str(n)] for n in range(ROWS_PER_CHUNK + 3))
+    finished = CSVStream(request, rows, Clock(), run).start()
+    assert len(run.calls) == 1 and request.written == []
+    stream = request.producer
+    stream.pauseProducing()
+    run.run_next()
+    # What was read is written; nothing more is read while paused.
+    assert len(request.written) == 1 and run.calls == []
+    assert request.written[0].count(b"\r\n") == ROWS_PER_CHUNK
+    stream.resumeProducing()
+    run.run_next()
+    assert request.written[1] == b"".join(f"{n}\r\n".encode() for n in range(ROWS_PER_CHUNK, ROWS_PER_CHUNK + 3))
+    run.run_next()
+    assert done(finished) == b"" and request.producer is None and run.calls == []
+
+
+def test_a_threaded_csv_stream_stopped_while_reading_closes_its_rows_once_read():
+    from twisted.internet.task import Clock
+
+    from mcc.admin.activity import CSVStream
+
+    closed = []
+
+    def rows():
+        try:
+            while True:
+                yield ["a"]
+        finally:
+            closed.append(True)
+
+    run = ThreadCalls()
+    request = FakeRequest()
+    CSVStream(request, rows(), Clock(), run).start()
+    request.producer.stopProducing()
+    assert closed == []
+    run.run_next()
+    assert closed == [True] and request.written == [] and run.calls == []
+
+
+def test_a_threaded_csv_stream_that_fails_cuts_the_connection():
+    from twisted.internet.task import Clock
+
+    from mcc.admin.activity import CSVStream
+
+    def rows():
+        yield ["id"]
+        raise RuntimeError("the disk is gone")
+
+    run = ThreadCalls()
+    request = FakeRequest()
+    finished = CSVStream(request, rows(), Clock(), run).start()
+    run.run_next()
+    assert request.lost and request.producer is None and request.written == []
+    assert not finished.called and run.calls == []
+
+
 class Intervening:
     """
     A chat service and its operations on the world's store, for the admin
@@ -570,3 +658,44 @@ def test_the_tag_filter_and_the_pages_of_a_chat(world):
     assert "<dt>Page</dt><dd>https://shop.example/cart</dd>" in page.text
     assert "<dt>Came from</dt><dd>https://search.example/</dd>" in page.text
     assert "<dt>Tags</dt><dd>Refund</dd>" in page.text
+
+
+def test_the_monitor_renders_again_only_the_queues_that_changed():
+    from mcc.admin.activity import LiveSections, fresh_section
+    from mcc.admin.pages import Pages
+    from mcc.routing.monitor import LiveChat, LiveQueue, Snapshot, elapsed
+
+    rendered = []
+
+    class Counting(Pages):
+        def render(self, template, **context):
+            if "queue" in context:
+                rendered.append(context["queue"].name)
+            return Pages.render(self, template, **context)
+
+    pages, sections = Counting(), LiveSections()
+    context = {"local": lambda seconds: None, "elapsed": elapsed, "intervene": True}
+
+    def chat(number, state="active"):
+        return LiveChat(number, f"visitor {number}", "q", "Olive", "web", state, 990.0, None)
+
+    def answer(now, *queues):
+        snapshot = Snapshot(1, now, list(queues), 60.0)
+        section = sections.renderer(pages, snapshot, **context)
+        return pages.render("activity/_live.html", snapshot=snapshot, section=section, **context)
+
+    first = answer(1000.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2, "waiting")]))
+    assert rendered == ["a", "b"]
+    again = answer(1000.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2, "waiting")]))
+    assert again == first and rendered == ["a", "b"]
+    # A chat taken: its queue only.
+    taken = answer(1000.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2)]))
+    assert rendered == ["a", "b", "b"] and b'data-chat="2"' in taken and taken != first
+    # A waiting chat that now stands out is a change too.
+    del rendered[:]
+    answer(1000.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2, "waiting")]))
+    late = answer(1100.0, LiveQueue("a", [], [chat(1)]), LiveQueue("b", [], [chat(2, "waiting")]))
+    assert rendered == ["b", "b"] and b"waiting long" in late
+    # Without the kept queues, each is rendered afresh.
+    snapshot = Snapshot(1, 1000.0, [LiveQueue("a", [], [chat(1)])], 60.0)
+    assert fresh_section(pages, snapshot, snapshot.queues[0], 1, **context) in first.decode("utf-8")

@@ -324,3 +324,55 @@ def test_large_changes_run_in_batches_between_turns_and_count_exactly(world, act
     assert found == [len(made)] and world.clock.getDelayedCalls() == []
     assert world.file(touched) == [(7,)]
     assert world.file("SELECT count(*) FROM chats WHERE state = 'active' AND visitor_name != ''") == [(1,)]
+
+
+def test_csv_rows_read_in_threads_through_read_only_connections_of_their_own(tmp_path):
+    import itertools
+    import threading
+
+    from mcc.store import HistoryReaders
+
+    world = World(tmp_path / "mcc.sqlite")
+    try:
+        for n in range(7):
+            world.chat(DEC_1 + n, queue="Sales" if n % 2 else "Support")
+        readers = HistoryReaders(world.path)
+        history = ChatHistory(world.store, world.clock, PARIS, readers=readers, run_in_thread=print)
+        assert history.threaded and not ChatHistory(world.store, world.clock, PARIS).threaded
+        query = Query(date(2026, 12, 1), date(2026, 12, 1))
+        expected = list(history.csv_rows(query, transcript=True, batch=3))
+        rows = history.csv_rows(query, transcript=True, batch=3, in_thread=True)
+        read, readers_seen = [], []
+
+        def advance():
+            readers_seen.append(readers())
+            read.extend(itertools.islice(rows, 2))
+
+        # Each batch is read by whichever thread asks for it.
+        while len(read) < len(expected):
+            thread = threading.Thread(target=advance)
+            thread.start()
+            thread.join()
+        assert read == expected and len(expected) == 8
+        # One connection per thread (those kept here cannot be freed).
+        assert len({id(seen) for seen in readers_seen}) == 4
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            readers()._conn.execute("DELETE FROM chats")
+        assert world.file("SELECT count(*) FROM chats") == [(7,)]
+    finally:
+        world.store.close()
+
+
+def test_the_operators_of_any_chat_once_each_in_order(tmp_path):
+    world = World(tmp_path / "mcc.sqlite")
+    try:
+        assert world.history.operators() == []
+        for operator in ("olive", None, "bob", "olive", "Zed", "bob", None, "amy"):
+            world.chat(DEC_1, operator=operator)
+        assert world.history.operators() == ["Zed", "amy", "bob", "olive"]
+        plan = world.file(
+            "EXPLAIN QUERY PLAN SELECT min(operator) FROM chats WHERE operator > ?", "amy"
+        )
+        assert any("chats_by_operator" in step[-1] for step in plan)
+    finally:
+        world.store.close()

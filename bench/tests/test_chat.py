@@ -22,6 +22,7 @@ def test_options_let_every_chat_in():
     assert chat.mcc_options(10_000, 3600) == [
         "--chat-start-limit", "10000", "--answer-timeout", "3600"
     ]
+    assert chat.mcc_options(10_000, 3600)[-2:] == ["--answer-timeout", "3600"]
 
 
 def test_too_few_open_files_are_reported_with_the_remedy():

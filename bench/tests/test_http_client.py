@@ -99,3 +99,16 @@ async def test_a_closed_connection_and_a_foreign_answer_are_errors():
         with pytest.raises(HttpError, match="SSH"):
             await connection.request("GET", "/")
         connection.close()
+
+
+@asyncio_test
+async def test_a_chunked_body_can_go_to_a_sink_as_it_comes():
+    async with Scripted([CHUNKED]) as port:
+        connection = await Connection.open(port)
+        try:
+            chunks = []
+            status, headers, content = await connection.exchange("GET", "/big", sink=chunks.append)
+        finally:
+            connection.close()
+    assert (status, content, chunks) == (200, b"", [b'{"a":', b" [1]}"])
+    assert headers["transfer-encoding"] == "chunked"

@@ -7,12 +7,14 @@ of chats (privacy and retention), and the live monitor of current chats.
 """
 
 import csv
+import functools
 import io
 import itertools
 import json
 from urllib.parse import urlencode
 
 from klein import Klein
+from markupsafe import Markup
 from twisted.internet import defer
 from twisted.internet.interfaces import IPushProducer
 from twisted.python import log
@@ -26,9 +28,15 @@ from mcc.routing.monitor import elapsed
 
 ROWS_PER_WRITE = 200
 """
-CSV rows written per turn of the reactor.
+CSV rows written per turn of the reactor when they are read there.
 """
-
+ROWS_PER_CHUNK = 2000
+"""
+CSV rows read and formatted per call into a thread, when they are read
+there: a few hundred kilobytes (more with the transcripts), so that the
+hops between the reactor and the thread cost little beside the rows (500
+a call streamed a third slower).
+"""
 
 
 def query_from(request, today):
@@ -73,22 +81,37 @@ def query_parameters(query, **overrides):
     return urlencode(pairs)
 
 
+def csv_chunk(rows, count):
+    """
+    The next C{count} rows of C{rows} as CSV, in UTF-8 (empty at the end).
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(itertools.islice(rows, count))
+    return buffer.getvalue().encode("utf-8")
+
+
 @implementer(IPushProducer)
 class CSVStream:
     """
-    Writes the rows of C{rows} to C{request} a few at a time, one batch per
-    turn of the reactor C{clock}, and waits while the connection's buffer
-    is full: memory stays flat and other requests go on meanwhile.
-    C{done} fires once the last row is written.
+    Writes the rows of C{rows} to C{request} a chunk at a time and waits
+    while the connection's buffer is full: memory stays flat and other
+    requests go on meanwhile.  C{done} fires once the last row is written.
+
+    Without C{run_in_thread}, the rows are read and formatted in the
+    reactor, L{ROWS_PER_WRITE} per turn of C{clock}.  With it (C{(function,
+    *args) -> Deferred}), L{ROWS_PER_CHUNK} at a time in its threads, one
+    call after the other, and the reactor only writes what they made.
     """
 
-    def __init__(self, request, rows, clock):
+    def __init__(self, request, rows, clock, run_in_thread=None):
         self.request = request
         self.rows = rows
         self.clock = clock
+        self.run_in_thread = run_in_thread
         self.paused = False
         self.stopped = False
         self._call = None
+        self._reading = None
         self.done = defer.Deferred()
 
     def start(self):
@@ -97,30 +120,49 @@ class CSVStream:
         return self.done
 
     def _schedule(self):
-        if not (self.paused or self.stopped) and self._call is None:
+        if self.paused or self.stopped or self._call is not None or self._reading is not None:
+            return
+        if self.run_in_thread is None:
             self._call = self.clock.callLater(0, self._write)
+            return
+        self._reading = self.run_in_thread(csv_chunk, self.rows, ROWS_PER_CHUNK)
+        self._reading.addCallbacks(self._read, self._failed)
 
     def _write(self):
         self._call = None
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
         try:
-            writer.writerows(itertools.islice(self.rows, ROWS_PER_WRITE))
+            chunk = csv_chunk(self.rows, ROWS_PER_WRITE)
         except Exception:
-            # The status and the first rows are sent: closing the connection
-            # without the last chunk is how the client learns the file is cut.
-            log.err(None, "The CSV file of chats failed half-way")
-            self.stopped = True
-            self.request.unregisterProducer()
-            self.request.loseConnection()
+            self._failed(None)
             return
-        chunk = buffer.getvalue()
+        self._chunk(chunk)
+
+    def _read(self, chunk):
+        self._reading = None
+        if self.stopped:
+            # Closed only now: the thread was still reading from it.
+            self.rows.close()
+            return
+        self._chunk(chunk)
+
+    def _failed(self, failure):
+        # The status and the first rows are sent: closing the connection
+        # without the last chunk is how the client learns the file is cut.
+        self._reading = None
+        log.err(failure, "The CSV file of chats failed half-way")
+        if self.stopped:
+            return
+        self.stopped = True
+        self.request.unregisterProducer()
+        self.request.loseConnection()
+
+    def _chunk(self, chunk):
         if not chunk:
             self.stopped = True
             self.request.unregisterProducer()
             self.done.callback(b"")
             return
-        self.request.write(chunk.encode("utf-8"))
+        self.request.write(chunk)
         self._schedule()
 
     def pauseProducing(self):
@@ -134,12 +176,53 @@ class CSVStream:
     def stopProducing(self):
         self.stopped = True
         self._cancel()
-        self.rows.close()
+        if self._reading is None:
+            self.rows.close()
 
     def _cancel(self):
         if self._call is not None and self._call.active():
             self._call.cancel()
         self._call = None
+
+
+class LiveSections:
+    """
+    The live monitor's queues as its last answer rendered them, by what
+    each showed: an answer after a change renders again only the queues
+    that changed (with a thousand queues, rendering them all took most of
+    an answer's time).  The waiting or talking times in a kept queue are
+    those of when it was rendered; the page counts them on from the
+    chats' start at once.  It keeps the queues of the last answer only.
+    """
+
+    def __init__(self):
+        self._rendered = {}
+
+    def renderer(self, pages, snapshot, **context):
+        """
+        C{section(queue, number)} for the monitor's template: the queue's
+        HTML, kept from the last answer when it shows the same.
+        """
+        kept, self._rendered = self._rendered, {}
+
+        def section(queue, number):
+            key = (number, queue.name, tuple(queue.operators), tuple(queue.chats),
+                   tuple(snapshot.late(chat) for chat in queue.chats))
+            html = kept.get(key)
+            if html is None:
+                html = fresh_section(pages, snapshot, queue, number, **context)
+            self._rendered[key] = html
+            return html
+
+        return section
+
+
+def fresh_section(pages, snapshot, queue, number, **context):
+    """
+    The HTML of one queue of the live monitor, rendered now.
+    """
+    html = pages.render("activity/_live_queue.html", snapshot=snapshot, queue=queue, number=number, **context)
+    return Markup(html.decode("utf-8"))
 
 
 class ActivityTab:
@@ -250,13 +333,22 @@ class ActivityTab:
     def live(self, request):
         return self._page(request, "activity/live.html", **self._live_context())
 
-    def _live_context(self):
-        return {
-            "snapshot": self.site.monitor.snapshot(),
+    def _live_context(self, kept=False):
+        """
+        What the monitor's template shows; C{kept}: with the queues that
+        did not change since the last answer as it rendered them.
+        """
+        snapshot = self.site.monitor.snapshot()
+        context = {
             "local": self.history.local,
             "elapsed": elapsed,
             "intervene": self.site.operations is not None,
         }
+        if kept:
+            section = self.site.live_sections.renderer(self.site.pages, snapshot, **context)
+        else:
+            section = functools.partial(fresh_section, self.site.pages, snapshot, **context)
+        return dict(context, snapshot=snapshot, section=section)
 
     @app.route("/live.json", methods=["GET"])
     def live_news(self, request):
@@ -266,7 +358,7 @@ class ActivityTab:
         return self._news(request).addCallback(self._live_news, request)
 
     def _live_news(self, version, request):
-        html = self.site.pages.render("activity/_live.html", **self._live_context())
+        html = self.site.pages.render("activity/_live.html", **self._live_context(kept=True))
         return self._json(request, version, html)
 
     def _news(self, request):
@@ -294,8 +386,11 @@ class ActivityTab:
             b"content-disposition",
             f'attachment; filename="chats-{query.first}-{query.last}.csv"'.encode("ascii"),
         )
-        rows = self.history.csv_rows(query, transcript=form_flag(request, "transcript"))
-        return CSVStream(request, rows, self.site.clock).start()
+        threaded = self.history.threaded
+        rows = self.history.csv_rows(query, transcript=form_flag(request, "transcript"), in_thread=threaded)
+        return CSVStream(
+            request, rows, self.site.clock, self.history.run_in_thread if threaded else None
+        ).start()
 
     # Privacy and retention
 
@@ -443,4 +538,4 @@ def _chats(count):
     return "1 chat" if count == 1 else f"{count} chats"
 
 
-__all__ = ["ActivityTab", "CSVStream"]
+__all__ = ["ActivityTab", "CSVStream", "LiveSections"]

@@ -9,7 +9,7 @@ This module only wires the tabs into the frame (L{mcc.admin.shell}): a new
 tab is a module of its own and one line in L{TABS}.
 """
 
-from mcc.admin.activity import ActivityTab
+from mcc.admin.activity import ActivityTab, LiveSections
 from mcc.admin.gateways import gateways_tab
 from mcc.admin.placeholder import Placeholder, placeholder
 from mcc.admin.queues import QueuesTab
@@ -63,3 +63,4 @@ class AdminSite(AdminShell):
         self.history = history
         self.monitor = monitor
         self.operations = operations
+        self.live_sections = LiveSections()

@@ -313,13 +313,25 @@ class ChatHistory:
     The histories of one service, in its time zone C{zone}.
 
     @param files: the L{ChatFiles} whose files go with the transcripts.
+    @param readers: a L{HistoryReaders} of the same database, and
+        C{run_in_thread}, C{(function, *args) -> Deferred}: with both, the
+        CSV file is read in the thread pool (L{threaded}).
     """
 
-    def __init__(self, store, clock, zone, files=None):
+    def __init__(self, store, clock, zone, files=None, readers=None, run_in_thread=None):
         self.store = store
         self.clock = clock
         self.zone = zone
         self.files = files
+        self.readers = readers
+        self.run_in_thread = run_in_thread
+
+    @property
+    def threaded(self):
+        """
+        Whether L{csv_rows} may run in the threads of C{run_in_thread}.
+        """
+        return self.readers is not None and self.run_in_thread is not None
 
     # Days and times of the zone
 
@@ -416,71 +428,79 @@ class ChatHistory:
 
     # CSV
 
-    def csv_rows(self, query, transcript=False, batch=CSV_BATCH):
+    def csv_rows(self, query, transcript=False, batch=CSV_BATCH, in_thread=False):
         """
         The header, then one row (a list of text cells, those that come
-        from people or browsers neutralised) per chat of C{query}: read C{batch} chats at a time, so that memory
-        stays flat whatever the range.
+        from people or browsers neutralised) per chat of C{query}: read
+        C{batch} chats at a time, so that memory stays flat whatever the
+        range.  C{in_thread} (when L{threaded}): the rows are read through
+        the readers, so the iterator is advanced in C{run_in_thread}'s
+        threads only, one at a time.
         """
-        return self._csv_rows(self.chat_filter(query), transcript, batch)
+        source = self.readers if in_thread else (lambda: self.store.history)
+        return self._csv_rows(self.chat_filter(query), transcript, batch, source)
 
-    def _csv_rows(self, chats, transcript, batch):
+    def _csv_rows(self, chats, transcript, batch, source):
         yield list(CSV_COLUMNS) + ([TRANSCRIPT_COLUMN] if transcript else [])
         cursor = None
         while True:
-            records = self.store.history.summarised_after(chats, cursor, batch)
+            # The thread that asks for this batch reads it: another one may
+            # have read the previous one.
+            history = source()
+            records = history.csv_after(chats, cursor, batch)
             if not records:
                 return
-            last = records[-1][0]
+            last = records[-1]
             cursor = (last.created_at, last.id)
-            ids = [chat.id for chat, _ in records]
-            tags = self.store.history.tags_of(ids)
-            events = self.store.history.events_of(ids) if transcript else {}
-            for chat, summary in records:
-                row = self._csv_row(chat, summary, tags[chat.id])
+            ids = [chat.id for chat in records]
+            tags = history.tags_of(ids)
+            events = history.events_of(ids) if transcript else {}
+            for chat in records:
+                row = self._csv_row(chat, tags[chat.id])
                 if transcript:
                     row.append(neutralised(self._transcript_text(events[chat.id])))
                 yield row
 
-    def _csv_row(self, chat, summary, tags):
+    def _csv_row(self, chat, tags):
         """
-        C{summary} is the chat's messages of the visitor and of operators,
-        and where its last transfer sent it: to a queue (whoever took it
-        there) or to one operator.
+        The cells of a L{CSVChat}: C{transferred_to} is where its last
+        transfer sent it, to a queue (whoever took it there) or to one
+        operator.
         """
-        messages_visitor, messages_operator, transferred_to = summary
-        answered = chat.picked_up_at
-        wait = (answered if answered is not None else chat.closed_at)
-        if answered is not None and chat.closed_at is not None:
-            duration = _seconds(chat.closed_at - answered)
-        elif chat.closed_at is not None:
+        iso = self._iso
+        answered, closed = chat.picked_up_at, chat.closed_at
+        wait = answered if answered is not None else closed
+        if closed is None:
+            duration = ""
+        elif answered is None:
             duration = "0"
         else:
-            duration = ""
+            duration = _seconds(closed - answered)
         return [
             str(chat.id),
-            self._iso(chat.created_at),
-            self._iso(chat.closed_at),
+            iso(chat.created_at),
+            iso(closed),
             "" if wait is None else _seconds(wait - chat.created_at),
             duration,
             neutralised(chat.queue or ""),
             neutralised(chat.protocol),
             outcome(chat),
             neutralised(chat.operator or ""),
-            neutralised(transferred_to),
+            neutralised(chat.transferred_to),
             neutralised("; ".join(tags)),
             neutralised(chat.visitor_name),
             neutralised(chat.visitor_email),
             neutralised(chat.ip),
             neutralised(chat.referrer),
             neutralised(chat.page),
-            str(messages_visitor),
-            str(messages_operator),
+            str(chat.messages_visitor),
+            str(chat.messages_operator),
         ]
 
     def _iso(self, seconds):
-        moment = self.local(seconds)
-        return "" if moment is None else moment.isoformat(timespec="seconds")
+        if seconds is None:
+            return ""
+        return datetime.fromtimestamp(seconds, self.zone).isoformat(timespec="seconds")
 
     def _transcript_text(self, events):
         return "\n".join(

@@ -139,18 +139,22 @@ class LiveMonitor:
                 last.get(chat.id),
             )
 
+        # The chats of each queue, by its folded name, in one pass: with a
+        # thousand queues and chats, matching each queue against every
+        # chat cost a million comparisons per snapshot.
+        by_queue = {}
+        for chat in chats:
+            by_queue.setdefault((chat.queue or "").casefold(), []).append(chat)
         queues = []
-        names = set()
         for queue in self.store.queues.all():
-            names.add(queue.name.casefold())
             queues.append(
                 LiveQueue(
                     queue.name,
                     [operator(name) for name in queue.operators if self.availability.status(name) != "offline"],
-                    [live(chat) for chat in chats if (chat.queue or "").casefold() == queue.name.casefold()],
+                    [live(chat) for chat in by_queue.pop(queue.name.casefold(), ())],
                 )
             )
-        others = [live(chat) for chat in chats if (chat.queue or "").casefold() not in names]
+        others = [live(chat) for chat in chats if (chat.queue or "").casefold() in by_queue]
         if others:
             targets = sorted({chat.target_user for chat in chats if chat.target_user})
             queues.append(LiveQueue(None, [operator(name) for name in targets], others))

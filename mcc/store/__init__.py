@@ -18,7 +18,7 @@ from mcc.store.checkpoints import Checkpoints
 from mcc.store.database import open_database, transaction
 from mcc.store.files import ChatFile, ChatFiles
 from mcc.store.gateways import DuplicateGateway, Gateway, Gateways, UnknownGateway
-from mcc.store.history import IP_POLICIES, OUTCOMES, ChatFilter, History
+from mcc.store.history import IP_POLICIES, OUTCOMES, ChatFilter, History, HistoryReaders
 from mcc.store.messages import OfflineMessages, VCards
 from mcc.store.personal import Blocklists, LastLogouts, PepItem, PepNodes, PrivateXML
 from mcc.store.outbox import Outbox, OutgoingMail
@@ -98,6 +98,7 @@ __all__ = [
     "Store",
     "Checkpoints",
     "ChatFilter",
+    "HistoryReaders",
     "IP_POLICIES",
     "OUTCOMES",
     "RosterItem",

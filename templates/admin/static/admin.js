@@ -255,6 +255,8 @@
         }
       });
     }
+    // At once too: queues that did not change come as they were rendered.
+    tick();
     window.clearInterval(region.ticking);
     region.ticking = window.setInterval(tick, 1000);
   }
