@@ -19,11 +19,13 @@ VALID = datetime.timedelta(days=2)
 @dataclass(frozen=True)
 class Issued:
     """
-    A certificate and its key, as files.
+    A certificate and its key, as files, and the certificate of the CA
+    that issued it (what a client trusts to accept it).
     """
 
     certificate: Path
     key: Path
+    ca: Path
 
 
 def _key_bytes(key):
@@ -98,7 +100,7 @@ class TestCA:
             .sign(self._key, hashes.SHA256())
         )
         stem = stem or domain
-        issued = Issued(self.folder / f"{stem}.crt", self.folder / f"{stem}.key")
+        issued = Issued(self.folder / f"{stem}.crt", self.folder / f"{stem}.key", self.certificate)
         issued.certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         issued.key.write_bytes(_key_bytes(key))
         issued.key.chmod(0o600)

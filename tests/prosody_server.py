@@ -49,6 +49,8 @@ class ProsodySettings:
     """
     What one test asks of its Prosody.
 
+    @ivar certificate: what Prosody shows its clients, and other servers
+        unless C{s2s_certificate} (an L{Issued}) says otherwise.
     @ivar names: C{domain -> address} its resolver answers (A records).
     @ivar services: C{domain -> [(target, port)]}: its C{_xmpp-server._tcp}
         SRV records; a domain without any falls back to port 5269.
@@ -60,6 +62,7 @@ class ProsodySettings:
     key: Path
     cafile: Path
     secure_auth: bool = False
+    s2s_certificate: object = None
     names: dict = field(default_factory=dict)
     services: dict = field(default_factory=dict)
     accounts: tuple = ()
@@ -85,6 +88,15 @@ def config_text(folder, settings, c2s_port):
             f"cafile = {lua_string(str(settings.cafile))}",
         ]
     )
+    s2s_tls = ""
+    if settings.s2s_certificate is not None:
+        s2s_tls = "s2s_ssl = " + lua_table(
+            [
+                f"certificate = {lua_string(str(settings.s2s_certificate.certificate))}",
+                f"key = {lua_string(str(settings.s2s_certificate.key))}",
+                f"cafile = {lua_string(str(settings.cafile))}",
+            ]
+        )
     return f"""\
 -- Written by mcc's federation tests; removed with its folder.
 run_as_root = true
@@ -107,6 +119,7 @@ authentication = "internal_plain"
 storage = "internal"
 modules_enabled = {lua_strings(MODULES)}
 ssl = {tls}
+{s2s_tls}
 loopback_hosts = {names}
 loopback_srv = {services}
 {settings.extra}

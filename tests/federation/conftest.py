@@ -12,14 +12,20 @@ answered by tests/prosody/mod_loopback_dns.lua.
 
 import asyncio
 import os
+import re
 import socket
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import pytest
 import pytest_twisted
 from twisted.internet import defer
+from twisted.logger import formatEvent, globalLogPublisher
 
+from mcc.config import Config
 from tests.certificates import TestCA
+from tests.conftest import RunningServer, start_server, test_config
+from tests.federation.names import LoopbackResolver
 from tests.prosody_server import S2S_PORT, Prosody, ProsodySettings, installed
 
 HOSTS_FILE = Path("/etc/hosts")
@@ -114,3 +120,109 @@ async def prosody(loopback_names, remote_settings, tmp_path):
     await on_loop(running.start())
     yield running
     await on_loop(running.stop())
+
+
+@dataclass
+class Mcc:
+    """
+    mcc running in the test's process as C{mcc.test}: what
+    L{tests.xmpp_client.login} needs (C{port}, and the CA of its
+    certificate as C{certificate}), the L{RunningServer} and the resolver
+    it asks.
+    """
+
+    running: RunningServer
+    certificate: Path
+    resolver: LoopbackResolver
+    domain: str = MCC[0]
+    address: str = MCC[1]
+
+    @property
+    def port(self):
+        return self.running.port
+
+    @property
+    def store(self):
+        return self.running.store
+
+    lines: list = field(default_factory=list)
+    """
+    What the service logged while the test ran.
+    """
+
+    async def wait_for_log(self, pattern, timeout=5):
+        """
+        Wait until a line of mcc's log matches C{pattern}; that line.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for line in self.lines:
+                if re.search(pattern, line):
+                    return line
+            if loop.time() > deadline:
+                raise AssertionError(f"no line matches {pattern!r} in mcc's log:\n" + "\n".join(self.lines[-60:]))
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def mcc_certificate(test_ca):
+    """
+    The certificate mcc shows, for its clients and for other servers.
+    """
+    return test_ca.issue(MCC[0])
+
+
+@pytest.fixture
+def mcc_federation():
+    """
+    Federation settings of mcc that a test module changes: see
+    L{federation_options}.
+    """
+    return {}
+
+
+def federation_options(config_fields, cafile, address, **settings):
+    """
+    mcc's federation options for the tests, named as mcc.config names
+    them: server-to-server on C{address}:5269, the test CA trusted.
+    """
+    wanted = {
+        "s2s_listen": f"tcp:{S2S_PORT}:interface={address}",
+        "s2s_ca_file": cafile,
+        **settings,
+    }
+    return {name: value for name, value in wanted.items() if name in config_fields}
+
+
+@pytest.fixture
+def mcc_resolver():
+    return LoopbackResolver({REMOTE[0]: REMOTE[1], MCC[0]: MCC[1]})
+
+
+@pytest_twisted.async_yield_fixture
+async def mcc(loopback_names, test_ca, mcc_certificate, mcc_federation, mcc_resolver, tmp_path, monkeypatch):
+    from twisted.names import client
+
+    # However the service looks names up, it asks the table.
+    monkeypatch.setattr(client, "theResolver", mcc_resolver)
+    monkeypatch.setattr(client, "getResolver", lambda: mcc_resolver)
+    config = test_config(
+        tmp_path / "mcc", domain=MCC[0], interface=MCC[1],
+        tls_cert=mcc_certificate.certificate, tls_key=mcc_certificate.key,
+        component_listen=f"tcp:0:interface={MCC[1]}",
+        **federation_options({f.name for f in fields(Config)}, test_ca.certificate, MCC[1], **mcc_federation),
+    )
+    lines = []
+
+    def observe(event):
+        lines.append(formatEvent(event) or "")
+
+    globalLogPublisher.addObserver(observe)
+    running = await start_server(config)
+    try:
+        yield Mcc(running, mcc_certificate.ca, mcc_resolver, lines=lines)
+        await running.service.stopService()
+        running.store.close()
+    finally:
+        globalLogPublisher.removeObserver(observe)
