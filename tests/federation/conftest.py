@@ -24,7 +24,7 @@ from twisted.logger import formatEvent, globalLogPublisher
 
 from mcc.config import Config
 from tests.certificates import TestCA
-from tests.conftest import RunningServer, start_server, test_config
+from tests.conftest import RunningServer, test_config
 from tests.federation.names import LoopbackResolver
 from tests.prosody_server import S2S_PORT, Prosody, ProsodySettings, installed
 
@@ -200,13 +200,20 @@ def mcc_resolver():
     return LoopbackResolver({REMOTE[0]: REMOTE[1], MCC[0]: MCC[1]})
 
 
-@pytest_twisted.async_yield_fixture
-async def mcc(loopback_names, test_ca, mcc_certificate, mcc_federation, mcc_resolver, tmp_path, monkeypatch):
-    from twisted.names import client
+async def start_mcc(config, resolver):
+    from twisted.internet import reactor
 
-    # However the service looks names up, it asks the table.
-    monkeypatch.setattr(client, "theResolver", mcc_resolver)
-    monkeypatch.setattr(client, "getResolver", lambda: mcc_resolver)
+    from mcc.tap import bound_port, makeService
+
+    service = makeService(config, reactor, resolver=resolver)
+    service.startService()
+    return RunningServer(
+        config, service, bound_port(service, "xmpp-listener"), bound_port(service, "http-listener")
+    )
+
+
+@pytest_twisted.async_yield_fixture
+async def mcc(loopback_names, test_ca, mcc_certificate, mcc_federation, mcc_resolver, tmp_path):
     config = test_config(
         tmp_path / "mcc", domain=MCC[0], interface=MCC[1],
         tls_cert=mcc_certificate.certificate, tls_key=mcc_certificate.key,
@@ -219,8 +226,8 @@ async def mcc(loopback_names, test_ca, mcc_certificate, mcc_federation, mcc_reso
         lines.append(formatEvent(event) or "")
 
     globalLogPublisher.addObserver(observe)
-    running = await start_server(config)
     try:
+        running = await start_mcc(config, mcc_resolver)
         yield Mcc(running, mcc_certificate.ca, mcc_resolver, lines=lines)
         await running.service.stopService()
         running.store.close()
