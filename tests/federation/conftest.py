@@ -221,9 +221,15 @@ async def mcc(loopback_names, test_ca, mcc_certificate, mcc_federation, mcc_reso
         **federation_options({f.name for f in fields(Config)}, test_ca.certificate, MCC[1], **mcc_federation),
     )
     lines = []
+    log_file = (tmp_path / "mcc.log").open("a")
 
     def observe(event):
-        lines.append(formatEvent(event) or "")
+        text = formatEvent(event) or ""
+        if event.get("log_failure") is not None:
+            text += "\n" + event["log_failure"].getTraceback()
+        lines.append(text)
+        log_file.write(text + "\n")
+        log_file.flush()
 
     globalLogPublisher.addObserver(observe)
     try:
@@ -233,3 +239,4 @@ async def mcc(loopback_names, test_ca, mcc_certificate, mcc_federation, mcc_reso
         running.store.close()
     finally:
         globalLogPublisher.removeObserver(observe)
+        log_file.close()
