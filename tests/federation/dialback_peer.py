@@ -15,8 +15,16 @@ NS_STREAMS = "http://etherx.jabber.org/streams"
 
 
 class DialbackPeer:
-    def __init__(self, address, claimed, receiving, cafile, port=5269):
+    def __init__(self, address, claimed, receiving, cafile, port=5269, certificate=None, alpn=()):
+        """
+        @param certificate: an L{Issued} to show as the TLS client's
+            certificate, or C{None} for none.
+        @param alpn: ALPN protocols to offer (Prosody offers
+            C{xmpp-server}).
+        """
         self.address = address
+        self.certificate = certificate
+        self.alpn = alpn
         self.port = port
         self.claimed = claimed
         self.receiving = receiving
@@ -65,6 +73,10 @@ class DialbackPeer:
         self._send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
         await self.read_until(r"<proceed[^>]*/>")
         context = ssl.create_default_context(cafile=str(self.cafile))
+        if self.certificate is not None:
+            context.load_cert_chain(str(self.certificate.certificate), str(self.certificate.key))
+        if self.alpn:
+            context.set_alpn_protocols(list(self.alpn))
         await self.writer.start_tls(context, server_hostname=self.receiving)
         self.received = ""
         self._send(self._header())

@@ -6,6 +6,7 @@ certificates or dialback keys that do not prove the domain are refused.
 """
 
 import asyncio
+import re
 
 import pytest
 
@@ -105,7 +106,7 @@ async def test_a_prosody_user_adds_a_queue_and_chats_with_an_operator(mcc, proso
         guest = offer["from"].bare
         chat = mcc.store.chats.by_guest(guest.split("@")[0])
         assert chat.protocol == "xmpp"
-        await message_matching(alice, has_body("Are you open on Sunday?"))
+        assert f"from {JULIET}" in offer["body"] and "Are you open on Sunday?" in offer["body"]
 
         alice.send_message(mto=guest, mbody="Yes, from ten to four.", mtype="chat")
         reply = await body_from(juliet, QUEUE_ADDRESS)
@@ -247,27 +248,82 @@ def refused(verdict):
 
 @needs_federation
 @asyncio_test
-async def test_mcc_refuses_a_dialback_key_its_peer_does_not_confirm(mcc, prosody):
+async def test_mcc_refuses_a_peer_whose_certificate_does_not_prove_its_domain(mcc, prosody):
     """
-    A server that claims to be remote.test but cannot prove it: it offers
-    no certificate and a made-up dialback key, which Prosody, the
-    authoritative server of remote.test, does not confirm.
+    By default dialback alone is not enough: a server that claims to be
+    remote.test with no certificate is refused before its key is checked.
     """
     alice = await operator(mcc, "alice")
-    peer = DialbackPeer(MCC[1], claimed=REMOTE[0], receiving=MCC[0], cafile=mcc.certificate)
+    peer = DialbackPeer(MCC[1], claimed=REMOTE[0], receiving=MCC[0], cafile=mcc.certificate, alpn=("xmpp-server",))
     try:
         await peer.connect()
         assert refused(await peer.dialback("0" * 64))
+        await mcc.wait_for_log(r"Dialback refused for remote\.test .*certificate")
         await peer.send_stanza(
             f"<message from='{JULIET}/phone' to='alice@{MCC[0]}' type='chat'><body>I am Juliet</body></message>"
         )
         assert await nothing_from(alice, JULIET, bound=2) == []
-        # mcc asked the authoritative server, which denied the key.
-        await prosody.wait_for_log(r"Received\[s2sin[^\]]*\]: <verify[^>]*from='mcc\.test'")
-        await prosody.wait_for_log(r"Sending\[s2sin[^\]]*\]: <verify[^>]*type='invalid'")
+        # mcc did not even ask remote.test's server.
+        assert not re.search(r"Received\[s2sin[^\]]*\]: <verify", prosody.log)
     finally:
         await peer.close()
         await close_all(alice)
+
+
+class TestDialback:
+    """
+    With C{--s2s-allow-unverified}, Server Dialback authenticates a peer
+    whose certificate does not name its domain: mcc asks the domain's
+    authoritative server (Prosody) whether the key is right.
+    """
+
+    @pytest.fixture
+    def mcc_federation(self):
+        return {"s2s_allow_unverified": True}
+
+    @pytest.fixture
+    def remote_certificate(self, test_ca):
+        return test_ca.issue("other.test")
+
+    @needs_federation
+    @asyncio_test
+    async def test_prosody_proven_by_dialback_federates(self, mcc, prosody):
+        alice = await operator(mcc, "alice")
+        juliet = await juliet_of(prosody)
+        try:
+            juliet.send_message(mto=f"alice@{MCC[0]}", mbody="Hello over dialback", mtype="chat")
+            assert (await body_from(alice, JULIET))["body"] == "Hello over dialback"
+            alice.send_message(mto=JULIET, mbody="Heard you", mtype="chat")
+            assert (await body_from(juliet, f"alice@{MCC[0]}"))["body"] == "Heard you"
+            await mcc.wait_for_log(r"Server remote\.test authenticated by (Server )?[Dd]ialback")
+        finally:
+            await close_all(alice, juliet)
+
+    @needs_federation
+    @asyncio_test
+    async def test_a_key_the_authoritative_server_denies_is_refused(self, mcc, prosody):
+        """
+        A server that claims to be remote.test offers a made-up key, which
+        Prosody, the authoritative server of remote.test, does not confirm.
+        """
+        alice = await operator(mcc, "alice")
+        peer = DialbackPeer(
+            MCC[1], claimed=REMOTE[0], receiving=MCC[0], cafile=mcc.certificate, alpn=("xmpp-server",)
+        )
+        try:
+            await peer.connect()
+            assert refused(await peer.dialback("0" * 64))
+            await peer.send_stanza(
+                f"<message from='{JULIET}/phone' to='alice@{MCC[0]}' type='chat'><body>I am Juliet</body></message>"
+            )
+            assert await nothing_from(alice, JULIET, bound=2) == []
+            # mcc asked the authoritative server, which denied the key.
+            await prosody.wait_for_log(r"Received\[s2sin[^\]]*\]: <verify[^>]*from='mcc\.test'")
+            await prosody.wait_for_log(r"Sending\[s2sin[^\]]*\]: <(db:)?verify[^>]*type='invalid'")
+            await mcc.wait_for_log(r"Dialback refused for remote\.test")
+        finally:
+            await peer.close()
+            await close_all(alice)
 
 
 @needs_federation
@@ -277,7 +333,9 @@ async def test_mcc_denies_prosody_a_key_for_a_stream_it_never_opened(mcc, prosod
     The other way round: a server claiming to be mcc.test gives Prosody a
     made-up key; Prosody asks mcc, which says it is not its key.
     """
-    peer = DialbackPeer(REMOTE[1], claimed=MCC[0], receiving=REMOTE[0], cafile=prosody.certificate)
+    peer = DialbackPeer(
+        REMOTE[1], claimed=MCC[0], receiving=REMOTE[0], cafile=prosody.certificate, alpn=("xmpp-server",)
+    )
     try:
         await peer.connect()
         assert refused(await peer.dialback("f" * 64))
