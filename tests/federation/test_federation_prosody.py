@@ -15,6 +15,8 @@ from tests.certificates import TestCA
 from tests.conftest import asyncio_test
 from tests.federation.conftest import MCC, REMOTE
 from tests.federation.dialback_peer import DialbackPeer
+from tests.federation.names import LoopbackResolver
+from tests.prosody_server import free_port
 from tests.test_chat_end_to_end import close_all, has_body, message_matching, staff
 from tests.xmpp_client import login, until
 
@@ -343,3 +345,91 @@ async def test_mcc_denies_prosody_a_key_for_a_stream_it_never_opened(mcc, prosod
         await prosody.wait_for_log(r"Received\[s2sout[^\]]*\]: <verify[^>]*type='invalid'")
     finally:
         await peer.close()
+
+
+class TestDeniedDomain:
+    """
+    A domain on C{--s2s-deny} gets no stream either way, whatever its
+    certificate.
+    """
+
+    @pytest.fixture
+    def mcc_federation(self):
+        return {"s2s_deny": (REMOTE[0],)}
+
+    @needs_federation
+    @asyncio_test
+    async def test_a_denied_domain_is_refused(self, mcc, prosody):
+        await assert_link_refused(mcc, prosody)
+        await mcc.wait_for_log(r"(?i)refused a stream from remote\.test")
+
+
+class TestAllowList:
+    """
+    With C{--s2s-allow}, only the domains listed federate.
+    """
+
+    @pytest.fixture
+    def mcc_federation(self):
+        return {"s2s_allow": ("elsewhere.test",)}
+
+    @needs_federation
+    @asyncio_test
+    async def test_a_domain_off_the_allow_list_is_refused(self, mcc, prosody):
+        await assert_link_refused(mcc, prosody)
+        await mcc.wait_for_log(r"(?i)refused a stream from remote\.test")
+
+
+class TestFederationOff:
+    @pytest.fixture
+    def mcc_federation(self):
+        return {"no_federation": True}
+
+    @needs_federation
+    @asyncio_test
+    async def test_no_federation_listens_nowhere_and_reaches_nobody(self, mcc, prosody):
+        alice = await operator(mcc, "alice")
+        try:
+            with pytest.raises(OSError):
+                await asyncio.open_connection(MCC[1], 5269)
+            alice.send_message(mto=JULIET, mbody="Anyone there?", mtype="chat")
+            bounced = await error_for(alice)
+            assert bounced["error"]["condition"] == "remote-server-not-found"
+        finally:
+            await close_all(alice)
+
+
+class TestServiceRecords:
+    """
+    mcc follows remote.test's SRV records in order: nothing listens at
+    the first target, and Prosody listens at the second, on a port of its
+    own (so that falling back to the domain's port 5269 would find
+    nobody).
+    """
+
+    @pytest.fixture
+    def targets(self):
+        return free_port(REMOTE[1]), free_port(REMOTE[1])
+
+    @pytest.fixture
+    def remote_settings(self, remote_settings, targets):
+        remote_settings.s2s_port = targets[1]
+        return remote_settings
+
+    @pytest.fixture
+    def mcc_resolver(self, targets):
+        return LoopbackResolver(
+            {REMOTE[0]: REMOTE[1], MCC[0]: MCC[1]}, {REMOTE[0]: [(REMOTE[0], port) for port in targets]}
+        )
+
+    @needs_federation
+    @asyncio_test
+    async def test_the_next_srv_target_is_tried(self, mcc, prosody):
+        alice = await operator(mcc, "alice")
+        juliet = await juliet_of(prosody)
+        try:
+            alice.send_message(mto=JULIET, mbody="Found you", mtype="chat")
+            assert (await body_from(juliet, f"alice@{MCC[0]}"))["body"] == "Found you"
+            assert mcc.resolver.asked(f"_xmpp-server._tcp.{REMOTE[0]}", "SRV")
+        finally:
+            await close_all(alice, juliet)
