@@ -83,7 +83,7 @@ def test_config(data_dir, **overrides):
     return replace(
         Config(
             data_dir=data_dir, xmpp_port=0, xmpp_tls_port=0, http_port=0, interface="127.0.0.1",
-            component_listen="tcp:0:interface=127.0.0.1",
+            component_listen="tcp:0:interface=127.0.0.1", s2s_listen="tcp:0:interface=127.0.0.1",
         ),
         **overrides,
     )
