@@ -14,7 +14,7 @@ import asyncio
 import os
 import re
 import socket
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,6 @@ import pytest_twisted
 from twisted.internet import defer
 from twisted.logger import formatEvent, globalLogPublisher
 
-from mcc.config import Config
 from tests.certificates import TestCA
 from tests.conftest import RunningServer, test_config
 from tests.federation.names import LoopbackResolver
@@ -176,23 +175,19 @@ def mcc_certificate(test_ca):
 @pytest.fixture
 def mcc_federation():
     """
-    Federation settings of mcc that a test module changes: see
-    L{federation_options}.
+    Federation settings of mcc (fields of mcc.config.Config) that a test class
+    changes: see L{federation_options}.
     """
     return {}
 
 
-def federation_options(config_fields, cafile, address, **settings):
+def federation_options(cafile, address, **settings):
     """
-    mcc's federation options for the tests, named as mcc.config names
-    them: server-to-server on C{address}:5269, the test CA trusted.
+    mcc's federation options for the tests: server-to-server on
+    C{address}:5269, the test CA trusted, and C{settings} (fields of
+    L{Config}).
     """
-    wanted = {
-        "s2s_listen": f"tcp:{S2S_PORT}:interface={address}",
-        "s2s_ca_file": cafile,
-        **settings,
-    }
-    return {name: value for name, value in wanted.items() if name in config_fields}
+    return {"s2s_listen": f"tcp:{S2S_PORT}:interface={address}", "s2s_ca_file": cafile, **settings}
 
 
 @pytest.fixture
@@ -218,7 +213,7 @@ async def mcc(loopback_names, test_ca, mcc_certificate, mcc_federation, mcc_reso
         tmp_path / "mcc", domain=MCC[0], interface=MCC[1],
         tls_cert=mcc_certificate.certificate, tls_key=mcc_certificate.key,
         component_listen=f"tcp:0:interface={MCC[1]}",
-        **federation_options({f.name for f in fields(Config)}, test_ca.certificate, MCC[1], **mcc_federation),
+        **federation_options(test_ca.certificate, MCC[1], **mcc_federation),
     )
     lines = []
     log_file = (tmp_path / "mcc.log").open("a")

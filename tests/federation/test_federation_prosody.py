@@ -10,7 +10,6 @@ import re
 
 import pytest
 
-from mcc.config import Config
 from tests.certificates import TestCA
 from tests.conftest import asyncio_test
 from tests.federation.conftest import MCC, REMOTE
@@ -28,12 +27,6 @@ REFUSAL_BOUND = 4.0
 Seconds within which a refused stanza would have arrived had it been
 let through: over loopback, a delivered one takes well under one.
 """
-
-FEDERATION_MISSING = not any(name.startswith(("s2s", "federation")) for name in Config.__dataclass_fields__)
-needs_federation = pytest.mark.xfail(
-    FEDERATION_MISSING, strict=True, reason="mcc has no server-to-server links yet"
-)
-
 
 async def operator(mcc, name):
     mcc.running.add_user(name, f"{name}-pw", display_name=name.title())
@@ -87,7 +80,6 @@ async def body_from(client, sender, timeout=10):
     )
 
 
-@needs_federation
 @asyncio_test
 async def test_a_prosody_user_adds_a_queue_and_chats_with_an_operator(mcc, prosody):
     alice = await operator(mcc, "alice")
@@ -128,7 +120,6 @@ async def test_a_prosody_user_adds_a_queue_and_chats_with_an_operator(mcc, proso
         await close_all(alice, juliet)
 
 
-@needs_federation
 @asyncio_test
 async def test_an_operator_writes_to_a_prosody_user(mcc, prosody):
     alice = await operator(mcc, "alice")
@@ -196,7 +187,6 @@ class TestPeerCertificates:
     def remote_certificate(self, test_ca):
         return test_ca.issue("other.test")
 
-    @needs_federation
     @asyncio_test
     async def test_a_certificate_for_another_name_is_refused(self, mcc, prosody):
         await assert_link_refused(mcc, prosody)
@@ -208,7 +198,6 @@ class TestUntrustedIssuer:
     def remote_certificate(self, tmp_path):
         return TestCA(tmp_path / "stranger", name="stranger CA").issue(REMOTE[0])
 
-    @needs_federation
     @asyncio_test
     async def test_a_certificate_from_an_unknown_ca_is_refused(self, mcc, prosody):
         await assert_link_refused(mcc, prosody)
@@ -233,7 +222,6 @@ class TestProsodyRequiresCertificates:
         remote_settings.secure_auth = True
         return remote_settings
 
-    @needs_federation
     @asyncio_test
     async def test_prosody_refuses_an_untrusted_mcc(self, mcc, prosody):
         await assert_link_refused(mcc, prosody)
@@ -248,7 +236,6 @@ def refused(verdict):
     return verdict == "invalid" or verdict.startswith("stream-error")
 
 
-@needs_federation
 @asyncio_test
 async def test_mcc_refuses_a_peer_whose_certificate_does_not_prove_its_domain(mcc, prosody):
     """
@@ -287,7 +274,6 @@ class TestDialback:
     def remote_certificate(self, test_ca):
         return test_ca.issue("other.test")
 
-    @needs_federation
     @asyncio_test
     async def test_prosody_proven_by_dialback_federates(self, mcc, prosody):
         alice = await operator(mcc, "alice")
@@ -301,7 +287,6 @@ class TestDialback:
         finally:
             await close_all(alice, juliet)
 
-    @needs_federation
     @asyncio_test
     async def test_a_key_the_authoritative_server_denies_is_refused(self, mcc, prosody):
         """
@@ -328,7 +313,6 @@ class TestDialback:
             await close_all(alice)
 
 
-@needs_federation
 @asyncio_test
 async def test_mcc_denies_prosody_a_key_for_a_stream_it_never_opened(mcc, prosody):
     """
@@ -357,7 +341,6 @@ class TestDeniedDomain:
     def mcc_federation(self):
         return {"s2s_deny": (REMOTE[0],)}
 
-    @needs_federation
     @asyncio_test
     async def test_a_denied_domain_is_refused(self, mcc, prosody):
         await assert_link_refused(mcc, prosody)
@@ -373,7 +356,6 @@ class TestAllowList:
     def mcc_federation(self):
         return {"s2s_allow": ("elsewhere.test",)}
 
-    @needs_federation
     @asyncio_test
     async def test_a_domain_off_the_allow_list_is_refused(self, mcc, prosody):
         await assert_link_refused(mcc, prosody)
@@ -385,7 +367,6 @@ class TestFederationOff:
     def mcc_federation(self):
         return {"no_federation": True}
 
-    @needs_federation
     @asyncio_test
     async def test_no_federation_listens_nowhere_and_reaches_nobody(self, mcc, prosody):
         alice = await operator(mcc, "alice")
@@ -422,7 +403,6 @@ class TestServiceRecords:
             {REMOTE[0]: REMOTE[1], MCC[0]: MCC[1]}, {REMOTE[0]: [(REMOTE[0], port) for port in targets]}
         )
 
-    @needs_federation
     @asyncio_test
     async def test_the_next_srv_target_is_tried(self, mcc, prosody):
         alice = await operator(mcc, "alice")
