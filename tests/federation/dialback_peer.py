@@ -30,6 +30,7 @@ class DialbackPeer:
         self.receiving = receiving
         self.cafile = cafile
         self.reader = self.writer = None
+        self.alpn_selected = None
         self.received = ""
 
     def _header(self):
@@ -78,6 +79,7 @@ class DialbackPeer:
         if self.alpn:
             context.set_alpn_protocols(list(self.alpn))
         await self.writer.start_tls(context, server_hostname=self.receiving)
+        self.alpn_selected = self.writer.get_extra_info("ssl_object").selected_alpn_protocol()
         self.received = ""
         self._send(self._header())
         return (await self.read_until(r"<stream:features.*?</stream:features>|<stream:features/>")).group(0)

@@ -190,9 +190,13 @@ class TrustStore:
             yield str(self.extra_ca_file), None
 
     def _context(self):
+        # Prosody (and XEP-0368 peers) offer ALPN xmpp-server; with no
+        # protocol of its own to choose, Twisted's ALPN callback would abort
+        # their handshake with an internal_error alert.
         options = twisted_ssl.CertificateOptions(
             raiseMinimumTo=twisted_ssl.TLSVersion.TLSv1_2,
             acceptableCiphers=twisted_ssl.AcceptableCiphers.fromOpenSSLCipherString(INTERMEDIATE_CIPHERS),
+            acceptableProtocols=[b"xmpp-server"],
         )
         context = options.getContext()
         context.use_certificate_chain_file(str(self.cert_path))
