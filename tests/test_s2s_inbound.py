@@ -84,7 +84,8 @@ def test_sasl_external_for_a_certificate_valid_for_the_domain(tmp_path):
     xs.dataReceived(header())
     xs.dataReceived(stanza())
     [(message, sender, recipient)] = links.router.from_remote
-    assert (sender.full(), recipient.full(), message.uri) == (f"juliet@{PEER}/phone", f"alice@{DOMAIN}", "jabber:client")
+    assert (sender.full(), recipient.full()) == (f"juliet@{PEER}/phone", f"alice@{DOMAIN}")
+    assert message.uri == "jabber:client"
 
 
 def test_sasl_external_for_another_domain_fails(tmp_path):
