@@ -270,10 +270,13 @@ class Federation(service.Service):
             self.bounce(stanza, "remote-server-not-found", f"{self.domain} does not federate with {domain}")
             return
         link = self.links.get(domain)
-        if link is None:
-            link = self.links[domain] = OutgoingLink(self, domain)
-            self._bring_up(link)
+        if link is not None:
+            link.send(stanza)
+            return
+        link = self.links[domain] = OutgoingLink(self, domain)
+        # Queued first: the stream may fail before _bring_up returns.
         link.send(stanza)
+        self._bring_up(link)
 
     def bounce(self, stanza, condition, text=None):
         if stanza.getAttribute("type") not in _ERROR_REPLY_TYPES.get(stanza.name, ()):
