@@ -206,3 +206,15 @@ def test_an_unauthenticated_stream_times_out():
     xs.dataReceived(header())
     links.clock.advance(60)
     assert "<connection-timeout" in transport.value().decode()
+
+
+def test_an_authenticated_stream_closes_once_idle(tmp_path):
+    links = federation(idle_timeout=300.0)
+    xs, transport = encrypted(links, peer_certificate(tmp_path))
+    xs.dataReceived(_result("k"))
+    links.clock.advance(200)
+    xs.dataReceived(b" ")
+    links.clock.advance(299)
+    assert b"</stream:stream>" not in transport.value()
+    links.clock.advance(1)
+    assert transport.value().endswith(b"</stream:stream>") and transport.disconnecting
