@@ -184,3 +184,13 @@ def test_verify_asks_the_authoritative_server(tmp_path):
         b"<db:verify xmlns:db='jabber:server:dialback' from='peer.test' to='one.test' id='ours1' type='valid'/>"
     )
     assert successful(answer) is True
+
+
+def test_a_verify_that_takes_too_long_is_false_and_its_stream_closed(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint)
+    answer = links.verify_dialback(PEER, "ours1", "thekey")
+    [(xs, transport)] = endpoint.streams
+    links.clock.advance(60)
+    assert successful(answer) is False
+    assert transport.disconnecting
