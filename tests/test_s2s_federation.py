@@ -194,3 +194,18 @@ def test_a_verify_that_takes_too_long_is_false_and_its_stream_closed(tmp_path):
     links.clock.advance(60)
     assert successful(answer) is False
     assert transport.disconnecting
+
+
+def test_what_goes_out_is_a_copy_in_the_server_namespace(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint)
+    original = message(f"alice@{DOMAIN}/desk", f"bob@{PEER}", "kept")
+    original.addElement(("urn:xmpp:receipts", "request"))
+    links.send(original)
+    xs, transport = _up_to_tls(links, endpoint)
+    xs.dataReceived(FEATURES_DIALBACK)
+    transport.clear()
+    xs.dataReceived(b"<db:result xmlns:db='jabber:server:dialback' from='peer.test' to='one.test' type='valid'/>")
+    sent = transport.value().decode()
+    assert "<body>kept</body>" in sent and "<request xmlns='urn:xmpp:receipts'/>" in sent
+    assert original.uri == original.body.uri == "jabber:client"

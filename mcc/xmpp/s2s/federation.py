@@ -16,6 +16,7 @@ from twisted.logger import Logger
 from twisted.names import dns
 from twisted.names import error as dns_error
 from twisted.words.protocols.jabber import error, xmlstream
+from twisted.words.xish import domish
 
 from mcc.throttle import Throttle
 from mcc.xmpp import jids
@@ -44,6 +45,19 @@ _ERROR_REPLY_TYPES = {
     "message": (None, "normal", "chat", "headline", "groupchat"),
     "presence": (None, "subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe"),
 }
+
+
+def copied(element):
+    """
+    A deep copy of C{element}: what goes out over a link is renamed into
+    C{jabber:server}, while the original may still wait in a client's
+    queue (XEP-0198) or inside a carbon copy.
+    """
+    copy = domish.Element((element.uri, element.name), element.defaultUri, dict(element.attributes))
+    copy.localPrefixes = dict(element.localPrefixes)
+    for child in element.children:
+        copy.addChild(copied(child) if isinstance(child, domish.Element) else child)
+    return copy
 
 
 class DomainPolicy:
@@ -133,7 +147,7 @@ class OutgoingLink:
     def send(self, stanza):
         self.last_used = self.federation.clock.seconds()
         if self.xs is not None:
-            self.xs.send(renamespaced(stanza, NS_CLIENT, NS_SERVER))
+            self.xs.send(renamespaced(copied(stanza), NS_CLIENT, NS_SERVER))
         elif len(self.pending) >= MAX_PENDING:
             self.federation.bounce(stanza, "resource-constraint", f"too many stanzas wait for {self.domain}")
         else:
