@@ -84,14 +84,20 @@ class SRVTargets:
     itself on port 5269.
 
     @param resolver: a L{twisted.names} C{IResolver}; tests give one that
-        answers from a table (L{StaticResolver}).
+        answers from a table (L{StaticResolver}).  C{None}: the system's
+        resolver, made at the first lookup (it watches resolv.conf from
+        then on).
     """
 
-    def __init__(self, resolver):
+    def __init__(self, resolver=None):
         self.resolver = resolver
 
     @defer.inlineCallbacks
     def __call__(self, domain):
+        if self.resolver is None:
+            from twisted.names import client
+
+            self.resolver = client.createResolver()
         try:
             answers, _, _ = yield self.resolver.lookupService(f"{SERVICE}.{domain}")
         except (dns_error.DomainError, dns_error.DNSNameError, dns_error.DNSServerError,
