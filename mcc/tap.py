@@ -256,10 +256,6 @@ def federation(config, reactor, xmpp, remote_visitors, server_secret, resolver=N
     The server-to-server links of C{xmpp}, SRV records looked up with
     C{resolver} (by default the system's DNS servers).
     """
-    if resolver is None:
-        from twisted.names import client
-
-        resolver = client.createResolver()
     return Federation(
         xmpp,
         remote_visitors,

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 
 import pytest_twisted
+from twisted.internet import defer
 
 from mcc.tap import bound_port
 from mcc.xmpp.s2s.federation import StaticResolver
@@ -63,9 +64,13 @@ async def servers(tmp_path, trusted=(ONE, TWO), **options):
     return Pair(*running)
 
 
-async def stop(pair):
+async def stop(pair, wait=lambda d: d.asFuture(asyncio.get_running_loop())):
+    """
+    Stop both servers; C{wait} makes a Deferred awaitable where the caller
+    runs (an asyncio task by default, a fixture passes C{lambda d: d}).
+    """
     for server in (pair.one, pair.two):
-        await server.service.stopService()
+        await wait(defer.maybeDeferred(server.service.stopService))
         server.store.close()
 
 
@@ -73,7 +78,7 @@ async def stop(pair):
 async def trusted_pair(tmp_path):
     pair = await servers(tmp_path)
     yield pair
-    await stop(pair)
+    await stop(pair, wait=lambda d: d)
 
 
 async def user(server, name):

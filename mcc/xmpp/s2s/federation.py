@@ -16,6 +16,7 @@ from twisted.logger import Logger
 from twisted.names import dns
 from twisted.names import error as dns_error
 from twisted.words.protocols.jabber import error, xmlstream
+from twisted.words.xish import domish
 
 from mcc.throttle import Throttle
 from mcc.xmpp import jids
@@ -46,6 +47,19 @@ _ERROR_REPLY_TYPES = {
 }
 
 
+def copied(element):
+    """
+    A deep copy of C{element}: what goes out over a link is renamed into
+    C{jabber:server}, while the original may still wait in a client's
+    queue (XEP-0198) or inside a carbon copy.
+    """
+    copy = domish.Element((element.uri, element.name), element.defaultUri, dict(element.attributes))
+    copy.localPrefixes = dict(element.localPrefixes)
+    for child in element.children:
+        copy.addChild(copied(child) if isinstance(child, domish.Element) else child)
+    return copy
+
+
 class DomainPolicy:
     """
     Which remote domains we federate with.
@@ -70,14 +84,20 @@ class SRVTargets:
     itself on port 5269.
 
     @param resolver: a L{twisted.names} C{IResolver}; tests give one that
-        answers from a table (L{StaticResolver}).
+        answers from a table (L{StaticResolver}).  C{None}: the system's
+        resolver, made at the first lookup (it watches resolv.conf from
+        then on).
     """
 
-    def __init__(self, resolver):
+    def __init__(self, resolver=None):
         self.resolver = resolver
 
     @defer.inlineCallbacks
     def __call__(self, domain):
+        if self.resolver is None:
+            from twisted.names import client
+
+            self.resolver = client.createResolver()
         try:
             answers, _, _ = yield self.resolver.lookupService(f"{SERVICE}.{domain}")
         except (dns_error.DomainError, dns_error.DNSNameError, dns_error.DNSServerError,
@@ -133,7 +153,7 @@ class OutgoingLink:
     def send(self, stanza):
         self.last_used = self.federation.clock.seconds()
         if self.xs is not None:
-            self.xs.send(renamespaced(stanza, NS_CLIENT, NS_SERVER))
+            self.xs.send(renamespaced(copied(stanza), NS_CLIENT, NS_SERVER))
         elif len(self.pending) >= MAX_PENDING:
             self.federation.bounce(stanza, "resource-constraint", f"too many stanzas wait for {self.domain}")
         else:
@@ -270,10 +290,13 @@ class Federation(service.Service):
             self.bounce(stanza, "remote-server-not-found", f"{self.domain} does not federate with {domain}")
             return
         link = self.links.get(domain)
-        if link is None:
-            link = self.links[domain] = OutgoingLink(self, domain)
-            self._bring_up(link)
+        if link is not None:
+            link.send(stanza)
+            return
+        link = self.links[domain] = OutgoingLink(self, domain)
+        # Queued first: the stream may fail before _bring_up returns.
         link.send(stanza)
+        self._bring_up(link)
 
     def bounce(self, stanza, condition, text=None):
         if stanza.getAttribute("type") not in _ERROR_REPLY_TYPES.get(stanza.name, ()):

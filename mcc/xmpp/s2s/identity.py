@@ -20,6 +20,7 @@ from mcc.tls import INTERMEDIATE_CIPHERS
 
 ID_ON_XMPPADDR = ObjectIdentifier("1.3.6.1.5.5.7.8.5")
 ID_ON_DNSSRV = ObjectIdentifier("1.3.6.1.5.5.7.8.7")
+ALPN = b"xmpp-server"
 INVALID_PURPOSE = 26
 """
 OpenSSL's X509_V_ERR_INVALID_PURPOSE: a server's certificate verified as a
@@ -132,6 +133,10 @@ def _record(connection, certificate, errno, depth, ok):
     return True
 
 
+def _alpn(connection, offered):
+    return ALPN if ALPN in offered else SSL.NO_OVERLAPPING_PROTOCOLS
+
+
 @implementer(IOpenSSLClientConnectionCreator, IOpenSSLServerConnectionCreator)
 class StreamTLS:
     """
@@ -204,6 +209,10 @@ class TrustStore:
         for cafile, capath in self._locations():
             context.load_verify_locations(cafile, capath)
         context.set_verify(SSL.VERIFY_PEER, _record)
+        # Servers such as Prosody offer ALPN xmpp-server; Twisted's own
+        # callback would end the handshake with internal_error when it
+        # knows no protocol.
+        context.set_alpn_select_callback(_alpn)
         return context
 
     def own_certificate_valid(self, domain):

@@ -189,9 +189,34 @@ class InboundNegotiation(xmlstream.ListenAuthenticator):
         if self._timeout is not None and self._timeout.active():
             self._timeout.cancel()
         self._timeout = None
+        if not self.domains:
+            self._watch_idle()
         self.domains.add(domain)
         log.info("Server {domain} authenticated by {how} from {address}", domain=domain, how=how, address=self.peer)
         self.federation.inbound_authenticated(self, domain)
+
+    def _watch_idle(self):
+        xs = self.xmlstream
+        idle = self.federation.idle_timeout
+        wait = max(0.0, xs.last_activity + idle - self.federation.clock.seconds())
+        self._timeout = self.federation.clock.callLater(wait, self._check_idle)
+
+    def _check_idle(self):
+        """
+        A stream silent for the idle timeout (whitespace keepalives count
+        as activity) is closed; its server opens another when it needs one.
+        """
+        self._timeout = None
+        xs = self.xmlstream
+        if xs._closing or xs.transport is None:
+            return
+        if self.federation.clock.seconds() - xs.last_activity >= self.federation.idle_timeout:
+            log.info("Closing the idle stream from {domains}", domains=", ".join(sorted(self.domains)))
+            xs._closing = True
+            xs.sendFooter()
+            xs.transport.loseConnection()
+        else:
+            self._watch_idle()
 
     def _result(self, element):
         """

@@ -51,9 +51,17 @@ class OutboundNegotiation(xmlstream.Authenticator):
         self.federation = federation
         self.remote = remote
         self.verify = verify
-        self.ready = defer.Deferred()
+        self.ready = defer.Deferred(self._cancelled)
         self.tls = None
         self._authenticated = False
+
+    def _cancelled(self, ready):
+        """
+        Given up on (too slow): the stream is closed, not left to the peer.
+        """
+        xs = self.xmlstream
+        if xs is not None and xs.transport is not None:
+            xs.transport.loseConnection()
 
     def associateWithStream(self, xs):
         xmlstream.Authenticator.associateWithStream(self, xs)
