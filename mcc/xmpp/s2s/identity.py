@@ -195,13 +195,9 @@ class TrustStore:
             yield str(self.extra_ca_file), None
 
     def _context(self):
-        # Prosody (and XEP-0368 peers) offer ALPN xmpp-server; with no
-        # protocol of its own to choose, Twisted's ALPN callback would abort
-        # their handshake with an internal_error alert.
         options = twisted_ssl.CertificateOptions(
             raiseMinimumTo=twisted_ssl.TLSVersion.TLSv1_2,
             acceptableCiphers=twisted_ssl.AcceptableCiphers.fromOpenSSLCipherString(INTERMEDIATE_CIPHERS),
-            acceptableProtocols=[b"xmpp-server"],
         )
         context = options.getContext()
         context.use_certificate_chain_file(str(self.cert_path))
@@ -209,9 +205,10 @@ class TrustStore:
         for cafile, capath in self._locations():
             context.load_verify_locations(cafile, capath)
         context.set_verify(SSL.VERIFY_PEER, _record)
-        # Servers such as Prosody offer ALPN xmpp-server; Twisted's own
-        # callback would end the handshake with internal_error when it
-        # knows no protocol.
+        # Servers such as Prosody (and XEP-0368 peers) offer ALPN
+        # xmpp-server; Twisted's own callback would end the handshake with
+        # internal_error when it knows no protocol, and a peer offering
+        # only others goes on without one.
         context.set_alpn_select_callback(_alpn)
         return context
 
