@@ -76,6 +76,7 @@ def command(data_dir, domain, xmpp_port, http_port, profile=None, options=(),
         "--xmpp-tls-port", str(tls_port),
         "--component-listen", f"tcp:{component_port}:interface=127.0.0.1",
         "--allow-plaintext-on-loopback",
+        "--no-federation",
         *LOOPBACK_LIMITS,
         *options,
     ]

@@ -104,6 +104,23 @@ class Config:
     by default, as their handshake is not encrypted.
     """
 
+    s2s_listen: str = "tcp:5269"
+    """
+    An endpoint description for server-to-server streams (federation).
+    """
+    no_federation: bool = False
+    s2s_allow: tuple = ()
+    """
+    The only remote domains federated with; empty: all but C{s2s_deny}.
+    """
+    s2s_deny: tuple = ()
+    s2s_ca_file: Path | None = None
+    """
+    CAs that peer servers' certificates may chain to, besides the system's.
+    """
+    s2s_allow_unverified: bool = False
+    s2s_idle_timeout: float = 600.0
+
     def xmpp_endpoint(self):
         """
         The endpoint description the XMPP port listens on.
@@ -374,6 +391,32 @@ _PARAMETERS = [
         "Where XEP-0114 components (bridges such as slidge) attach, as an endpoint description.",
         _endpoint,
     ),
+    (
+        "s2s-listen",
+        None,
+        "Where other XMPP servers connect (federation), as an endpoint description.",
+        _endpoint,
+    ),
+    (
+        "s2s-allow",
+        None,
+        "Comma-separated remote domains, the only ones federated with (default: all but --s2s-deny).",
+        str,
+    ),
+    ("s2s-deny", None, "Comma-separated remote domains never federated with (default: none).", str),
+    (
+        "s2s-ca-file",
+        None,
+        "PEM file of CAs that remote servers' certificates may chain to, besides the system's"
+        " (default: the system's only).",
+        str,
+    ),
+    (
+        "s2s-idle-timeout",
+        None,
+        "Seconds an unused server-to-server stream stays open.",
+        _positive(float),
+    ),
 ]
 _FLAGS = [
     (
@@ -383,6 +426,12 @@ _FLAGS = [
     (
         "no-message-archive",
         "Benchmarks only: archive no account's messages (XEP-0313 off), to price its writes.",
+    ),
+    ("no-federation", "Talk with no other XMPP server: no server-to-server streams either way."),
+    (
+        "s2s-allow-unverified",
+        "Accept remote servers whose certificate is not valid for their domain when Server"
+        " Dialback proves them (self-signed peers); refused by default.",
     ),
 ]
 
@@ -435,6 +484,8 @@ class Options(usage.Options):
         except ValueError as problem:
             raise usage.UsageError(f"--trusted-proxies: {problem}") from None
         self["public-url"] = _public_url(self["public-url"])
+        for name in ("s2s-allow", "s2s-deny"):
+            self[name] = _domains(name, self[name])
         self["time-zone"] = _time_zone(self["time-zone"])
         if self["access-log"] not in ACCESS_LOGS:
             raise usage.UsageError("--access-log is quiet, all or none")
@@ -462,9 +513,29 @@ class Options(usage.Options):
             tls_cert=optional_path(self["tls-cert"]),
             tls_key=optional_path(self["tls-key"]),
             smtp_password_file=optional_path(self["smtp-password-file"]),
+            s2s_ca_file=optional_path(self["s2s-ca-file"]),
         )
         values.update((_field(name), bool(self[name])) for name, _ in _FLAGS)
         return Config(**values)
+
+
+def _domains(option, value):
+    """
+    The domains of a comma-separated list, lowercased.
+    """
+    domains = []
+    for part in (value or "").split(","):
+        part = part.strip().lower().rstrip(".")
+        if not part:
+            continue
+        try:
+            parsed = jid.JID(part)
+        except jid.InvalidFormat:
+            parsed = None
+        if parsed is None or parsed.user or parsed.resource:
+            raise usage.UsageError(f"--{option}: {part!r} is not a domain name")
+        domains.append(parsed.host)
+    return tuple(domains)
 
 
 def _public_url(value):

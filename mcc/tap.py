@@ -8,11 +8,13 @@ which the router reaches operators.
 
 import functools
 import gc
+import hmac
 import os
 import secrets
 
 from twisted.application import service, strports
 from twisted.internet import threads
+from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import log
 from twisted.python.threadpool import ThreadPool
@@ -64,6 +66,8 @@ from mcc.webclient.site import WebClient
 from mcc.widget.public import WidgetSite
 from mcc.widget.visitor_api import HOT_REQUESTS, UPLOAD_PATH, VisitorAPI
 from mcc.xmpp.guests import OperatorChannel
+from mcc.xmpp.s2s.federation import DomainPolicy, Federation, SRVTargets
+from mcc.xmpp.s2s.identity import TrustStore
 from mcc.xmpp.server import XMPPServer, new_id
 from mcc.xmpp.sessions import SessionRegistry
 from mcc.xmpp.upload import PUT_PATH, UploadResource
@@ -125,8 +129,8 @@ def listener(reactor, name, purpose, description, factory):
 
 def bound_port(mcc, name):
     """
-    The port number the listener C{name} (C{"xmpp-listener"} or
-    C{"http-listener"}) listens on, once started.
+    The port number the listener C{name} (C{"xmpp-listener"},
+    C{"http-listener"}, C{"s2s-listener"}...) listens on, once started.
     """
     return mcc.getServiceNamed(name).endpoint.bound_port
 
@@ -247,10 +251,32 @@ def admin_url(config):
     return f"{config.base_url()}/admin/"
 
 
-def makeService(config, reactor=None):
+def federation(config, reactor, xmpp, remote_visitors, server_secret, resolver=None):
+    """
+    The server-to-server links of C{xmpp}, SRV records looked up with
+    C{resolver} (by default the system's DNS servers).
+    """
+    return Federation(
+        xmpp,
+        remote_visitors,
+        TrustStore(config.certificate_path, config.key_path, config.s2s_ca_file),
+        hmac.digest(server_secret, b"dialback", "sha256"),
+        SRVTargets(resolver),
+        connect=lambda host, port: HostnameEndpoint(reactor, host, port, timeout=config.auth_timeout),
+        policy=DomainPolicy(True, config.s2s_allow, config.s2s_deny),
+        allow_unverified=config.s2s_allow_unverified,
+        idle_timeout=config.s2s_idle_timeout,
+        max_depth=config.max_stanza_depth,
+    )
+
+
+def makeService(config, reactor=None, resolver=None):
     """
     The whole process for C{config}; raises L{DataDirInUse} when another
     service runs on the same data dir.
+
+    @param resolver: the C{IResolver} federation finds other domains'
+        servers with (SRV records); tests give a L{StaticResolver}.
     """
     if reactor is None:
         from twisted.internet import reactor
@@ -267,9 +293,8 @@ def makeService(config, reactor=None):
     checkpoints.setServiceParent(mcc)
     availability = Availability()
     sessions = SessionRegistry()
-    made_up_credentials = MadeUpCredentials(
-        ensure_server_secret(config.data_dir / SERVER_SECRET_FILE)
-    )
+    server_secret = ensure_server_secret(config.data_dir / SERVER_SECRET_FILE)
+    made_up_credentials = MadeUpCredentials(server_secret)
     accounts = Accounts(store, reactor, made_up_credentials=made_up_credentials)
     password = ensure_first_admin(store, accounts, config.data_dir)
     if config.tls_cert is None:
@@ -498,6 +523,14 @@ def makeService(config, reactor=None):
         reactor, "component-listener", "XMPP components", config.component_listen,
         xmpp.component_factory(max_depth=config.max_stanza_depth),
     ).setServiceParent(mcc)
+
+    if not config.no_federation:
+        links = federation(config, reactor, xmpp, remote_visitors, server_secret, resolver)
+        links.setName("federation")
+        links.setServiceParent(mcc)
+        listener(
+            reactor, "s2s-listener", "XMPP servers", config.s2s_listen, links.factory()
+        ).setServiceParent(mcc)
 
     FrozenStartUp().setServiceParent(mcc)
 

@@ -80,10 +80,19 @@ class RunningServer:
 
 
 def test_config(data_dir, **overrides):
+    """
+    A server on loopback ports chosen by the system.  It federates only
+    when C{overrides} name a server-to-server option (C{s2s_...}) or say
+    C{no_federation=False}: otherwise a stanza to another domain would
+    have the service look that domain up in the system's DNS and connect
+    to it, off this machine.
+    """
+    federates = any(name.startswith("s2s_") for name in overrides)
     return replace(
         Config(
             data_dir=data_dir, xmpp_port=0, xmpp_tls_port=0, http_port=0, interface="127.0.0.1",
-            component_listen="tcp:0:interface=127.0.0.1",
+            component_listen="tcp:0:interface=127.0.0.1", s2s_listen="tcp:0:interface=127.0.0.1",
+            no_federation=not federates,
         ),
         **overrides,
     )

@@ -115,7 +115,7 @@ def _help():
     for line in str(Options()).splitlines():
         # An option starts a line; a continuation is indented further, and
         # may itself begin with an option named in the help.
-        start = re.match(r" {1,8}(?:-\w, )?--([a-z-]+)(.*)", line)
+        start = re.match(r" {1,8}(?:-\w, )?--([a-z0-9-]+)(.*)", line)
         if start:
             name = start.group(1)
             entries[name] = start.group(2)

@@ -240,3 +240,58 @@ def test_parsed_addresses_are_cached_within_a_bound():
     first = jids.parse("alice@localhost/desk")
     assert jids.parse("alice@localhost/desk") is first
     assert jids.parse.cache_info().maxsize == jids.PARSED_CACHE_SIZE
+
+
+REMOTE = "juliet@remote.test/phone"
+
+
+def from_remote(routing, xml):
+    stanza = parseXml(xml)
+    stanza["from"] = REMOTE
+    sent = []
+    routing.router.default_remote = sent.append
+    to = jid.JID(stanza["to"])
+    routing.router.route_from_remote(stanza, jid.JID(REMOTE), to)
+    return sent
+
+
+def test_other_domains_go_to_the_default_remote_route(routing):
+    sent = []
+    routing.router.default_remote = sent.append
+    stanza = routing.from_client(message("juliet@remote.test"))
+    assert sent == [stanza] and routing.where() == ([], [])
+
+
+def test_a_remote_message_to_an_account_is_delivered_like_a_local_one(routing):
+    assert from_remote(routing, message("bob@example.org")) == []
+    assert routing.where()[0] == [ACCOUNTS]
+
+
+def test_a_remote_stanza_to_a_connected_resource_goes_to_it(routing):
+    bob = routing.connect("bob@example.org/desk")
+    from_remote(routing, iq("bob@example.org/desk"))
+    [delivered] = bob.xmlstream.take()
+    assert delivered["from"] == REMOTE and routing.where()[0] == []
+
+
+@pytest.mark.parametrize("xml", [iq("bob@example.org"), iq("bob@example.org", "set"), iq("example.org")])
+def test_remote_iqs_for_the_accounts_handlers_are_refused(routing, xml):
+    [reply] = from_remote(routing, xml)
+    assert reply["to"] == REMOTE and error_condition(reply) == "service-unavailable"
+    assert routing.where()[0] == []
+
+
+def test_remote_messages_to_guests_are_refused(routing):
+    [reply] = from_remote(routing, message("guest.abc@example.org"))
+    assert error_condition(reply) == "service-unavailable" and routing.where()[0] == []
+
+
+def test_a_remote_ping_to_the_domain_is_answered(routing):
+    [reply] = from_remote(
+        routing, "<iq xmlns='jabber:client' to='example.org' type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>"
+    )
+    assert (reply["type"], reply["to"], reply["id"]) == ("result", REMOTE, "p1")
+
+
+def test_remote_results_are_never_answered(routing):
+    assert from_remote(routing, iq("bob@example.org", "result")) == []

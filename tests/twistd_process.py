@@ -75,6 +75,7 @@ class Twistd:
             "--xmpp-port", str(self.port), "--http-port", str(self.http_port),
             "--xmpp-tls-port", "0",
             "--component-listen", f"tcp:{self.component_port}:interface=127.0.0.1",
+            "--s2s-listen", "tcp:0:interface=127.0.0.1",
         ]
 
     async def wait_for_line(self, pattern, timeout=30):

@@ -63,12 +63,14 @@ class Client(slixmpp.ClientXMPP):
 
 
 async def login(
-    server, jid, password, mechanism=None, presence=True, roster=True, plugins=(), direct_tls=False
+    server, jid, password, mechanism=None, presence=True, roster=True, plugins=(), direct_tls=False,
+    host="127.0.0.1",
 ):
     """
     A L{Client} with a bound session (and, by default, roster and presence),
     with slixmpp's C{plugins} besides the usual ones; C{direct_tls} connects
-    to the direct TLS port (XEP-0368) instead of using STARTTLS.
+    to the direct TLS port (XEP-0368) instead of using STARTTLS.  C{host} is
+    the loopback address C{server} listens on.
     """
     client = Client(jid, password, mechanism, plugins)
     client.auto_reconnect = False
@@ -84,10 +86,14 @@ async def login(
     if direct_tls:
         client.enable_starttls = False
         client.enable_direct_tls = True
-        client.connect("127.0.0.1", server.tls_port)
+        client.connect(host, server.tls_port)
     else:
-        client.connect("127.0.0.1", server.port)
-    await asyncio.wait_for(started, TIMEOUT)
+        client.connect(host, server.port)
+    try:
+        await asyncio.wait_for(started, TIMEOUT)
+    except BaseException:
+        await client.close()
+        raise
     if roster:
         await client.get_roster()
     if presence:

@@ -16,14 +16,18 @@ What those handlers send back comes to L{route} and is delivered to the full
 JID it is addressed to, or dropped when that resource has gone.
 
 Other domains are reached through remote routes (L{add_remote}): an
-attached XEP-0114 component today, a server-to-server link later.
+attached XEP-0114 component, or, for any other domain, the
+C{default_remote} of federation (server-to-server streams).  What remote
+servers send comes in through L{route_from_remote}, which keeps it away
+from the handlers that act for a local account on its own behalf.
 """
 
 from twisted.python import log
-from twisted.words.protocols.jabber import error
+from twisted.words.protocols.jabber import error, xmlstream
 
 from mcc.routing.chats import GUEST_PREFIX
 from mcc.xmpp import jids
+from mcc.xmpp.namespaces import NS_PING
 from mcc.xmpp.taps import MessageTaps
 
 DOMAIN = "domain"
@@ -55,6 +59,11 @@ class StanzaRouter:
         """
         C{domain -> callable} sending a stanza to that domain.
         """
+        self.default_remote = None
+        """
+        The callable that sends a stanza to a domain without a route of its
+        own (federation), or C{None}: no other domain is reached.
+        """
 
     def add_remote(self, domain, send):
         self.remotes[domain] = send
@@ -63,7 +72,7 @@ class StanzaRouter:
         self.remotes.pop(domain, None)
 
     def _remote(self, stanza, domain):
-        send = self.remotes.get(domain)
+        send = self.remotes.get(domain, self.default_remote)
         if send is not None:
             send(stanza)
         return send is not None
@@ -119,6 +128,48 @@ class StanzaRouter:
         elif self.sessions.is_connected(to.userhost()) or self.account_exists(to.user):
             self._process(ACCOUNTS, stanza)
         else:
+            self._refuse(stanza, "service-unavailable")
+
+    def route_from_remote(self, stanza, sender, to):
+        """
+        Deliver a stanza that a remote server sent from C{sender} to C{to}
+        on our domain (both parsed JIDs).  Messages go to the account like
+        local ones (online resources, else offline storage); presence and
+        IQs reach the resources they name, or the account's online ones;
+        the server answers pings; the rest is refused, since the handlers
+        of accounts and guests act for local senders only.
+        """
+        if self._blocked(stanza, to):
+            return
+        kind = stanza.getAttribute("type")
+        if to.user is None:
+            self._domain_from_remote(stanza)
+        elif to.user.startswith(GUEST_PREFIX):
+            self._refuse(stanza, "service-unavailable")
+        elif to.resource and (session := self.sessions.get(to)):
+            if stanza.name == "message":
+                self.taps.deliver(stanza, to.userhost(), [session])
+            else:
+                session.send(stanza)
+        elif stanza.name == "message" and (
+            self.sessions.is_connected(to.userhost()) or self.account_exists(to.user)
+        ):
+            self._process(ACCOUNTS, stanza)
+        elif stanza.name == "presence" and kind != "probe" and self.account_exists(to.user):
+            for session in self.sessions.available(to.userhost()):
+                session.send(stanza)
+        elif stanza.name == "iq" and kind in ("result", "error"):
+            return
+        else:
+            self._refuse(stanza, "service-unavailable")
+
+    def _domain_from_remote(self, stanza):
+        child = stanza.firstChildElement()
+        if stanza.name == "iq" and stanza.getAttribute("type") == "get" and child is not None and (
+            child.uri == NS_PING
+        ):
+            self.route(xmlstream.toResponse(stanza, "result"))
+        elif stanza.name == "iq":
             self._refuse(stanza, "service-unavailable")
 
     def _blocked(self, stanza, to):

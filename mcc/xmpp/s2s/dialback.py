@@ -1,0 +1,48 @@
+# -*- test-case-name: tests.test_s2s_dialback -*-
+"""
+Server Dialback (XEP-0220) keys, made as XEP-0185 recommends: the
+receiving server asks the originating domain's authoritative server whether
+the key it was given is right, and only that server, which holds the
+secret, can tell.
+"""
+
+import hashlib
+import hmac
+
+from twisted.words.xish import domish
+
+NS_DIALBACK = "jabber:server:dialback"
+NS_DIALBACK_FEATURE = "urn:xmpp:features:dialback"
+
+
+def dialback_key(secret, receiving, originating, stream_id):
+    """
+    The key the originating server gives for the stream C{stream_id} that
+    the receiving server opened: hex HMAC-SHA256, keyed by the SHA-256 of
+    C{secret} (bytes), of "receiving originating stream_id".
+    """
+    key = hashlib.sha256(secret).hexdigest().encode("ascii")
+    text = f"{receiving} {originating} {stream_id}".encode()
+    return hmac.new(key, text, hashlib.sha256).hexdigest()
+
+
+def key_is_right(secret, receiving, originating, stream_id, key):
+    return hmac.compare_digest(
+        dialback_key(secret, receiving, originating, stream_id), (key or "").strip().lower()
+    )
+
+
+def dialback_element(name, sender, recipient, kind=None, key=None, stream_id=None):
+    """
+    A C{<db:result/>} or C{<db:verify/>}: with C{key} the question, with
+    C{kind} (C{valid} or C{invalid}) its answer.
+    """
+    element = domish.Element((NS_DIALBACK, name))
+    element["from"], element["to"] = sender, recipient
+    if stream_id is not None:
+        element["id"] = stream_id
+    if kind is not None:
+        element["type"] = kind
+    if key is not None:
+        element.addContent(key)
+    return element
