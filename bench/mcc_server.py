@@ -17,7 +17,7 @@ from mcc.config import Config
 from mcc.store import Store
 
 TWISTD = Path(sys.executable).parent / "twistd"
-OPTIONS_NOTE = "mcc runs with --allow-plaintext-on-loopback (SASL PLAIN without TLS)"
+OPTIONS_NOTE = "mcc runs with --allow-plaintext-on-loopback (SASL PLAIN without TLS) and --no-federation"
 # Every client of a run comes from 127.0.0.1: the limits per address on
 # connections and on logins in progress (which count as failed until they
 # succeed) would refuse all but the first few dozen.

@@ -36,6 +36,7 @@ def test_command_allows_plaintext_on_loopback_only(tmp_path):
         "--xmpp-tls-port", "6001",
         "--component-listen", "tcp:6002:interface=127.0.0.1",
         "--allow-plaintext-on-loopback",
+        "--no-federation",
         "--max-xmpp-connections-per-address", "1000000",
         "--max-http-connections-per-address", "1000000",
         "--auth-failures-allowed", "1000000",
