@@ -15,6 +15,8 @@ from pathlib import Path
 from mcc.config import Config
 from mcc.store import Store
 
+from bench.processes import free_port
+
 TWISTD = Path(sys.executable).parent / "twistd"
 OPTIONS_NOTE = "mcc runs with --allow-plaintext-on-loopback (SASL PLAIN without TLS)"
 
@@ -75,6 +77,16 @@ def start(
     data_dir.mkdir(parents=True, exist_ok=True)
     create_accounts(data_dir, accounts)
     create_queues(data_dir, queues)
+    # Free ports for the listeners the benchmark does not use, so that it
+    # runs beside another mcc on the same host; every simulated client
+    # comes from 127.0.0.1, past the per-address caps.
+    options = [
+        "--xmpp-tls-port", str(free_port()),
+        "--component-listen", f"tcp:{free_port()}:interface=127.0.0.1",
+        "--max-xmpp-connections-per-address", "100000",
+        "--max-http-connections-per-address", "100000",
+        *options,
+    ]
     process = processes.start(
         command(data_dir, domain, port, http_port, profile, options),
         folder / "twistd.log",
