@@ -3,13 +3,16 @@ Tests for L{mcc.xmpp.stream}: the XML an XMPP stream may carry, and the
 size of its stanzas, over an in-memory transport.
 """
 
+import socket
+
 import pytest
+from twisted.internet import protocol, tcp
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.words.protocols.jabber import xmlstream
 
 from mcc.xmpp.namespaces import NS_CLIENT
-from mcc.xmpp.stream import GuardedXmlStream
+from mcc.xmpp.stream import GuardedXmlStream, write_now
 from tests.memory_xmpp import ClientSide
 
 HEADER = (
@@ -363,3 +366,49 @@ def test_limit_is_exact_for_a_stanza_begun_in_an_earlier_read():
         assert (connection.stream_error() is None) is accepted
         expected = ["<presence/>", stanza.decode(), "<presence/>"] if accepted else ["<presence/>"]
         assert connection.received == expected
+
+
+@pytest.fixture
+def socket_connection():
+    """
+    A Twisted TCP connection over one end of a socket pair, on a reactor
+    that only records what registers for writing; the other end to read.
+    """
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    theirs.setblocking(False)
+    reactor = MemoryReactor()
+    connection = tcp.Connection(ours, protocol.Protocol(), reactor)
+    connection.connected = True
+    yield connection, theirs, reactor
+    ours.close()
+    theirs.close()
+
+
+def test_write_now_writes_straight_to_the_socket(socket_connection):
+    connection, peer, reactor = socket_connection
+    write_now(connection, b"<message/>")
+    assert peer.recv(100) == b"<message/>"
+    assert connection not in reactor.getWriters()
+
+
+def test_write_now_keeps_the_order_of_what_twisted_holds(socket_connection):
+    connection, peer, reactor = socket_connection
+    connection.write(b"<presence/>")
+    write_now(connection, b"<message/>")
+    assert connection in reactor.getWriters()
+    with pytest.raises(BlockingIOError):
+        peer.recv(100)
+    connection.doWrite()
+    assert peer.recv(100) == b"<presence/><message/>"
+
+
+def test_write_now_leaves_tls_to_the_transport(socket_connection):
+    connection, peer, reactor = socket_connection
+    written = []
+    connection.TLS = True
+    connection.write = written.append
+    write_now(connection, b"<message/>")
+    assert written == [b"<message/>"]
+    with pytest.raises(BlockingIOError):
+        peer.recv(100)

@@ -107,7 +107,9 @@ def write_now(transport, data):
         and transport.connected
         and not transport.disconnecting
         and transport.producer is None
-        and not transport._tempDataLen
+        # Nothing waits in Twisted's buffers (the list one is private:
+        # if it were renamed, everything would go through write()).
+        and not getattr(transport, "_tempDataLen", 1)
         and transport.offset == len(transport.dataBuffer)
     ):
         sent = transport.writeSomeData(data)
