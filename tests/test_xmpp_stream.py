@@ -3,13 +3,16 @@ Tests for L{mcc.xmpp.stream}: the XML an XMPP stream may carry, and the
 size of its stanzas, over an in-memory transport.
 """
 
+import socket
+
 import pytest
+from twisted.internet import protocol, tcp
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.words.protocols.jabber import xmlstream
 
 from mcc.xmpp.namespaces import NS_CLIENT
-from mcc.xmpp.stream import GuardedXmlStream
+from mcc.xmpp.stream import GuardedXmlStream, write_now
 from tests.memory_xmpp import ClientSide
 
 HEADER = (
@@ -264,3 +267,148 @@ def test_activity_starts_at_connection():
     clock.advance(12)
     stream = GuardedXmlStream(Receiver(), clock, LIMIT)
     assert stream.last_activity == 12
+
+
+class CountingTransport(StringTransport):
+    """
+    Records each write apart.
+    """
+
+    def __init__(self):
+        StringTransport.__init__(self)
+        self.writes = []
+
+    def write(self, data):
+        self.writes.append(data)
+        StringTransport.write(self, data)
+
+
+def echoing(connection, *others):
+    """
+    Answer every stanza on C{connection} with its name, to the connection
+    itself and to each of C{others}' streams.
+    """
+
+    def echo(element):
+        connection.receiver.received.append(element)
+        for stream in (connection.stream, *(other.stream for other in others)):
+            stream.send(f"<{element.name}/>")
+
+    connection.stream.element_handler = echo
+
+
+def counted(connection):
+    connection.transport = CountingTransport()
+    connection.stream.makeConnection(connection.transport)
+    connection.client = ClientSide(connection.transport)
+    connection.feed(HEADER)
+    connection.transport.writes.clear()
+    return connection
+
+
+def test_what_one_read_makes_the_server_send_is_one_write():
+    connection = counted(Connection())
+    echoing(connection)
+    connection.feed(b"<presence/><message/><iq/>")
+    assert connection.transport.writes == [b"<presence/><message/><iq/>"]
+
+
+def test_what_a_read_sends_to_other_streams_is_one_write_each_once_it_is_handled():
+    sender, recipient = counted(Connection()), counted(Connection())
+    echoing(sender, recipient)
+    sender.feed(b"<presence/><message/>")
+    assert sender.transport.writes == [b"<presence/><message/>"]
+    assert recipient.transport.writes == [b"<presence/><message/>"]
+    # The recipient's own read and what it sends keep their order.
+    echoing(recipient)
+    recipient.feed(b"<iq/>")
+    assert recipient.transport.writes[1:] == [b"<iq/>"]
+
+
+def test_output_kept_during_a_read_goes_out_before_a_stream_error():
+    connection = counted(Connection())
+    echoing(connection)
+    connection.feed(b"<presence/><!-- x --><message/>")
+    assert connection.stream_error() == "restricted-xml"
+    assert b"".join(connection.transport.writes).startswith(b"<presence/><stream:error>")
+
+
+def test_output_kept_during_a_read_goes_out_before_the_stream_closes():
+    connection = counted(Connection())
+    echoing(connection)
+    connection.feed(b"<presence/></stream:stream>")
+    assert connection.transport.writes == [b"<presence/></stream:stream>"]
+    assert connection.transport.disconnecting
+
+
+def test_what_is_sent_outside_a_read_is_written_at_once():
+    connection = counted(Connection())
+    connection.stream.send("<presence/>")
+    connection.stream.send("<message/>")
+    assert connection.transport.writes == [b"<presence/>", b"<message/>"]
+
+
+def test_a_read_within_the_limit_may_hold_many_stanzas():
+    connection = Connection(limit=1000)
+    connection.feed(HEADER)
+    stanza = stanza_of_size(100)
+    connection.feed(stanza * 9 + stanza[:50], stanza[50:])
+    assert connection.received == [stanza.decode()] * 10
+    assert connection.stream_error() is None
+
+
+def test_limit_is_exact_for_a_stanza_begun_in_an_earlier_read():
+    for size, accepted in ((1000, True), (1001, False)):
+        connection = Connection(limit=1000)
+        connection.feed(HEADER)
+        stanza = stanza_of_size(size)
+        connection.feed(b"<presence/>" + stanza[:600], stanza[600:] + b"<presence/>")
+        assert (connection.stream_error() is None) is accepted
+        expected = ["<presence/>", stanza.decode(), "<presence/>"] if accepted else ["<presence/>"]
+        assert connection.received == expected
+
+
+@pytest.fixture
+def socket_connection():
+    """
+    A Twisted TCP connection over one end of a socket pair, on a reactor
+    that only records what registers for writing; the other end to read.
+    """
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    theirs.setblocking(False)
+    reactor = MemoryReactor()
+    connection = tcp.Connection(ours, protocol.Protocol(), reactor)
+    connection.connected = True
+    yield connection, theirs, reactor
+    ours.close()
+    theirs.close()
+
+
+def test_write_now_writes_straight_to_the_socket(socket_connection):
+    connection, peer, reactor = socket_connection
+    write_now(connection, b"<message/>")
+    assert peer.recv(100) == b"<message/>"
+    assert connection not in reactor.getWriters()
+
+
+def test_write_now_keeps_the_order_of_what_twisted_holds(socket_connection):
+    connection, peer, reactor = socket_connection
+    connection.write(b"<presence/>")
+    write_now(connection, b"<message/>")
+    assert connection in reactor.getWriters()
+    with pytest.raises(BlockingIOError):
+        peer.recv(100)
+    connection.doWrite()
+    assert peer.recv(100) == b"<presence/><message/>"
+
+
+def test_write_now_leaves_tls_to_the_transport(socket_connection):
+    connection, peer, reactor = socket_connection
+    written = []
+    connection.TLS = True
+    connection.write = written.append
+    write_now(connection, b"<message/>")
+    assert written == [b"<message/>"]
+    with pytest.raises(BlockingIOError):
+        peer.recv(100)

@@ -16,6 +16,7 @@ from mcc.routing.archive import UnknownArchiveId
 from mcc.xmpp import jids
 from mcc.xmpp.jids import localpart
 from mcc.xmpp.messages import delay_stamp
+from mcc.xmpp.serialized import standalone
 from mcc.xmpp.namespaces import (
     NS_CLIENT,
     NS_DATA,
@@ -77,7 +78,7 @@ class MessageArchiving:
         if contact.host != self.domain:
             return
         self.archive.keep(
-            localpart(message.session.bare), contact.userhost(), message.toXml()
+            localpart(message.session.bare), contact.userhost(), standalone(message)
         )
 
     def receiving(self, message, owner):
@@ -91,7 +92,7 @@ class MessageArchiving:
         if sender == owner:
             # Between its own resources: the sent copy is the archived one.
             return
-        stanza_id = self.archive.keep(localpart(owner), sender, message.toXml())
+        stanza_id = self.archive.keep(localpart(owner), sender, standalone(message))
         stamp = message.addElement((NS_SID, "stanza-id"))
         stamp["by"] = owner
         stamp["id"] = stanza_id

@@ -11,6 +11,7 @@ from twisted.words.xish import domish
 from wokkel.subprotocols import IQHandlerMixin, XMPPHandler
 
 from mcc.xmpp.namespaces import NS_CARBONS, NS_CLIENT, NS_FORWARD, NS_HINTS
+from mcc.xmpp.serialized import standalone
 
 ENABLE = f"/iq[@type='set']/enable[@xmlns='{NS_CARBONS}']"
 DISABLE = f"/iq[@type='set']/disable[@xmlns='{NS_CARBONS}']"
@@ -87,5 +88,5 @@ def _wrap(message, direction, owner, target):
     copy["type"] = message.getAttribute("type", "normal")
     forwarded = copy.addElement((NS_CARBONS, direction)).addElement((NS_FORWARD, "forwarded"))
     # Serialized now: the original goes on to other recipients, readdressed.
-    forwarded.addRawXml(message.toXml())
+    forwarded.addRawXml(standalone(message))
     return copy

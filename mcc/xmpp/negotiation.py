@@ -159,6 +159,8 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
             xs.close_with_error("policy-violation", "TLS cannot be started now")
             return
         xs.send(domish.Element((NS_TLS, "proceed")))
+        # In the clear, before TLS starts.
+        xs.flush()
         xs.transport.startTLS(self.server.tls_options)
         self.tls_active = True
         xs.reset()

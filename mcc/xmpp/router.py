@@ -5,7 +5,7 @@ Where each stanza goes: RFC 6121 section 8 for a single-domain server.
 Stanzas from clients arrive stamped with the sender's full JID.  Those for a
 connected full JID are delivered at once; everything the server must process
 itself goes to one of two handler collections, connected like wokkel's
-L{InternalComponent} through an in-memory pipe:
+L{InternalComponent} through an in-memory pipe (L{mcc.xmpp.dispatch}):
 
  - L{DOMAIN}: stanzas addressed to the server (disco, ping, version...);
  - L{ACCOUNTS}: stanzas handled on behalf of an account (no C{to}, or a bare

@@ -13,7 +13,6 @@ from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.words.protocols.jabber import xmlstream
 from twisted.words.xish import domish
-from wokkel.component import InternalComponent
 from wokkel.disco import DiscoHandler
 from wokkel.generic import FallbackHandler, VersionHandler
 from wokkel.ping import PingHandler
@@ -31,6 +30,7 @@ from mcc.xmpp.caps import CapsPresence, CapsQueries, ClientCapabilities
 from mcc.xmpp.carbons import Carbons
 from mcc.xmpp.components import ComponentFactory, RemoteOutlet
 from mcc.xmpp.discovery import AccountInfo, DomainInfo, LegacySession
+from mcc.xmpp.dispatch import HandlerCollection
 from mcc.xmpp import clientstate
 from mcc.xmpp.guest_contact import GuestContact, GuestIntroductions, roster_extras
 from mcc.xmpp.guests import GuestService, OperatorChannel
@@ -344,7 +344,7 @@ class XMPPServer(service.MultiService):
         return domain_handlers, account_handlers, domain_features, account_features, identities
 
     def _collection(self, destination, handlers):
-        collection = InternalComponent(self.router, destination)
+        collection = HandlerCollection(self.router, destination)
         for handler in handlers:
             handler.setHandlerParent(collection)
         collection.setServiceParent(self)

@@ -7,20 +7,19 @@ from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import domish
 
 from mcc.xmpp import jids
-from mcc.xmpp.namespaces import NS_CLIENT, NS_PING, NS_STREAMS
+from mcc.xmpp.namespaces import NS_CLIENT, NS_PING
+from mcc.xmpp.serialized import in_stream
 
 
 def serialize(element):
     """
     C{element} as a C{jabber:client} stream writes it: a copy that the
     server's later changes to the same element (the next recipient's
-    C{to}) do not reach.
+    C{to}) do not reach.  A message's text is made once for all who get
+    the same bytes (L{mcc.xmpp.serialized}).
     """
-    if isinstance(element, str):
-        return element
-    return element.toXml(
-        prefixes={NS_STREAMS: "stream"}, defaultUri=NS_CLIENT, prefixesInScope=["stream"]
-    )
+    return in_stream(element)
+
 
 STANZA_NAMES = ("message", "presence", "iq")
 IQ_TYPES = ("get", "set", "result", "error")
@@ -85,12 +84,11 @@ class ClientSession:
         self._write(element)
 
     def _write(self, element):
-        if self.management is not None:
-            element = serialize(element)
+        xml = serialize(element)
         if self.xmlstream is not None:
-            self.xmlstream.send(element)
+            self.xmlstream.send(xml)
         if self.management is not None:
-            self.management.stanza_sent(element)
+            self.management.stanza_sent(xml)
 
     def set_inactive(self, inactive):
         """

@@ -9,6 +9,7 @@ and one client must not be able to make the server buffer unbounded input.
 
 import pyexpat
 
+from twisted.internet import tcp
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.xish import domish
@@ -58,12 +59,77 @@ def _tag_ends(data):
         yield data[start:]
 
 
+class _Discard(Exception):
+    """
+    The stream closed or was reset by the element just parsed: the parser
+    must stop where it is.
+    """
+
+
+class _Reads:
+    """
+    The reads being handled, and the streams written to meanwhile.
+
+    What a read makes the server send, to its own connection or to others
+    (the recipient of a message, the sender's other resources), is kept per
+    stream and written once the outermost read is handled: one write per
+    connection instead of one per stanza.
+
+    @ivar depth: how many C{dataReceived} calls are running.
+    @ivar waiting: the streams with output kept, in the order of their first.
+    """
+
+    def __init__(self):
+        self.depth = 0
+        self.waiting = []
+
+    def flush(self):
+        while self.waiting:
+            streams, self.waiting = self.waiting, []
+            for stream in streams:
+                stream.flush()
+
+
+_reads = _Reads()
+
+
+def write_now(transport, data):
+    """
+    Write C{data} to C{transport}, straight to the socket when its buffer is
+    empty: the connection is not registered for writing only to be written
+    to on the next turn, two C{epoll_ctl} calls and a wakeup saved.  What
+    the socket does not take, and anything for TLS or another transport,
+    goes through C{transport.write}.
+    """
+    if (
+        isinstance(transport, tcp.Connection)
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and transport.producer is None
+        # Nothing waits in Twisted's buffers (the list one is private:
+        # if it were renamed, everything would go through write()).
+        and not getattr(transport, "_tempDataLen", 1)
+        and transport.offset == len(transport.dataBuffer)
+    ):
+        sent = transport.writeSomeData(data)
+        if isinstance(sent, int) and sent > 0:
+            data = data[sent:]
+    if data:
+        transport.write(data)
+
+
 class GuardedXmlStream(xmlstream.XmlStream):
     """
     A receiving C{jabber:client} stream.
 
     Top-level elements go to C{element_handler}, which the negotiation sets
     first and the bound session replaces, instead of through XPath observers.
+
+    A read is parsed in one piece when no stanza finished in it can exceed
+    the size limit, and tag by tag otherwise, so that the limit stays exact
+    to the byte.  What is sent while reads are handled is written once they
+    are (L{_Reads}).
 
     @ivar last_activity: when data last arrived, whitespace keepalives included.
     @ivar closed_by_peer: whether the peer ended its stream itself, which
@@ -81,6 +147,7 @@ class GuardedXmlStream(xmlstream.XmlStream):
         self._closing = False
         self.error_condition = None
         self.closed_by_peer = False
+        self._output = []
         xmlstream.XmlStream.__init__(self, authenticator)
 
     def _initializeStream(self):
@@ -99,6 +166,8 @@ class GuardedXmlStream(xmlstream.XmlStream):
         self._stanza_start = 0
         start, end = parser.StartElementHandler, parser.EndElementHandler
 
+        stream = self.stream
+
         def start_element(name, attributes):
             self._depth += 1
             # Level 1 is the stream's root element, level 2 a stanza.
@@ -107,13 +176,22 @@ class GuardedXmlStream(xmlstream.XmlStream):
             if self._depth == 2:
                 self._stanza_start = parser.CurrentByteIndex
             start(name, attributes)
+            if self._closing or self.stream is not stream:
+                raise _Discard()
 
         def end_element(name):
             if self._depth == 2:
-                # The stanza's last ">" is the last byte of the piece.
+                # The stanza ends at the latest with the piece: exactly when
+                # the piece was cut after its last ">".
                 self._check_size(self._piece_end - self._stanza_start)
             self._depth -= 1
             end(name)
+            if self._closing or self.stream is not stream:
+                # After a stream error or a reset (STARTTLS, SASL) the
+                # rest was sent before the peer could know of it: it
+                # belongs to no stream, and must not pass for data
+                # received over TLS.
+                raise _Discard()
 
         parser.StartElementHandler = start_element
         parser.EndElementHandler = end_element
@@ -138,19 +216,33 @@ class GuardedXmlStream(xmlstream.XmlStream):
         if self._closing or self.stream is None:
             return
         self.last_activity = self._clock.seconds()
+        _reads.depth += 1
+        try:
+            self._parse(data)
+        finally:
+            _reads.depth -= 1
+            if not _reads.depth:
+                _reads.flush()
+
+    def _pieces(self, data):
+        """
+        C{data} whole when no stanza that ends in it can exceed the limit,
+        even one begun before it; otherwise cut after each C{>}.
+        """
+        if self._unfinished_size() + len(data) <= self.max_stanza_size:
+            return (data,)
+        return _tag_ends(data)
+
+    def _parse(self, data):
         stream = self.stream
         try:
-            for piece in _tag_ends(data):
+            for piece in self._pieces(data):
                 self._piece_end = self._parsed + len(piece)
                 stream.parse(piece)
-                if self._closing or self.stream is not stream:
-                    # After a stream error or a reset (STARTTLS, SASL) the
-                    # rest was sent before the peer could know of it: it
-                    # belongs to no stream, and must not pass for data
-                    # received over TLS.
-                    return
                 self._parsed = self._piece_end
                 self._check_size(self._unfinished_size())
+        except _Discard:
+            pass
         except RestrictedXML:
             self.close_with_error(
                 "restricted-xml", "comments, processing instructions and DTDs are not allowed"
@@ -165,6 +257,49 @@ class GuardedXmlStream(xmlstream.XmlStream):
             )
         except domish.ParserError:
             self.close_with_error("not-well-formed")
+
+    def send(self, obj):
+        """
+        Send C{obj}, an element or serialized XML; while reads are being
+        handled, kept with what else this stream is sent until they are.
+        Once the stream is closing, everything goes out at once, before the
+        connection closes.
+        """
+        if domish.IElement.providedBy(obj):
+            obj = obj.toXml(
+                prefixes=self.prefixes,
+                defaultUri=self.namespace,
+                prefixesInScope=list(self.prefixes.values()),
+            )
+        if isinstance(obj, str):
+            obj = obj.encode("utf-8")
+        if self.rawDataOutFn:
+            self.rawDataOutFn(obj)
+        if _reads.depth and not self._closing:
+            if not self._output:
+                _reads.waiting.append(self)
+            self._output.append(obj)
+            return
+        if self._output:
+            self._output.append(obj)
+            self.flush()
+        elif self.transport is not None:
+            write_now(self.transport, obj)
+
+    def flush(self):
+        """
+        Write what was kept; before anything else acts on the transport
+        (STARTTLS, closing).
+        """
+        if not self._output:
+            return
+        output, self._output = self._output, []
+        if self.transport is not None:
+            write_now(self.transport, output[0] if len(output) == 1 else b"".join(output))
+
+    def onStreamError(self, errelem):
+        self.flush()
+        xmlstream.XmlStream.onStreamError(self, errelem)
 
     def onElement(self, element):
         if not self._closing:
@@ -183,6 +318,7 @@ class GuardedXmlStream(xmlstream.XmlStream):
             "XMPP stream error {condition} sent to {address}",
             condition=condition, address=getattr(peer, "host", None),
         )
+        self.flush()
         self.sendStreamError(error.StreamError(condition, text))
 
     def onDocumentEnd(self):
@@ -194,8 +330,10 @@ class GuardedXmlStream(xmlstream.XmlStream):
         if not self._closing:
             self._closing = True
             self.sendFooter()
+        self.flush()
         self.transport.loseConnection()
 
     def connectionLost(self, reason):
         self._closing = True
+        self._output = []
         xmlstream.XmlStream.connectionLost(self, reason)
