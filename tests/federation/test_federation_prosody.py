@@ -7,8 +7,12 @@ certificates or dialback keys that do not prove the domain are refused.
 
 import asyncio
 import re
+from http.cookiejar import CookieJar
 
 import pytest
+import treq
+from twisted.internet import reactor
+from twisted.web.client import Agent
 
 from tests.certificates import TestCA
 from tests.conftest import asyncio_test
@@ -17,6 +21,7 @@ from tests.federation.dialback_peer import DialbackPeer
 from tests.federation.names import LoopbackResolver
 from tests.prosody_server import free_port
 from tests.test_chat_end_to_end import close_all, has_body, message_matching, staff
+from tests.visitor_client import wait
 from tests.xmpp_client import login, until
 
 QUEUE = "support"
@@ -80,6 +85,26 @@ async def body_from(client, sender, timeout=10):
     )
 
 
+async def activity_monitor(mcc):
+    """
+    The Activity tab's live monitor as an administrator of mcc sees it,
+    signed in over HTTP on mcc's own address.
+    """
+    mcc.running.add_user("overseer", "overseer-pw", is_admin=True)
+    site = f"http://{mcc.address}:{mcc.running.http_port}"
+    http = treq.client.HTTPClient(Agent(reactor), cookiejar=CookieJar())
+    page = await wait(treq.content(await wait(http.get(f"{site}/admin/sign-in"))))
+    csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
+    signed_in = await wait(http.post(
+        f"{site}/admin/sign-in", data={"csrf": csrf, "username": "overseer", "password": "overseer-pw"},
+        allow_redirects=False,
+    ))
+    assert signed_in.code == 303
+    live = await wait(http.get(f"{site}/admin/activity/live", allow_redirects=False))
+    assert live.code == 200
+    return (await wait(treq.content(live))).decode()
+
+
 @asyncio_test
 async def test_a_prosody_user_adds_a_queue_and_chats_with_an_operator(mcc, prosody):
     alice = await operator(mcc, "alice")
@@ -111,6 +136,11 @@ async def test_a_prosody_user_adds_a_queue_and_chats_with_an_operator(mcc, proso
         await message_matching(alice, has_body("Thank you!"))
         assert [c.id for c in mcc.store.chats.unfinished()] == [chat.id]
         assert mcc.store.chats.by_guest(guest.split("@")[0]).protocol == "xmpp"
+        # The administrator's Activity tab shows the chat, over XMPP.
+        monitor = activity_monitor(mcc)
+        row = re.search(rf'<tr[^>]*data-chat="{chat.id}".*?</tr>', await monitor, re.S)
+        assert row is not None
+        assert "xmpp" in row.group(0) and JULIET in row.group(0)
 
         # The queue's address follows its availability.
         await close_all(alice)
