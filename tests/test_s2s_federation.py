@@ -78,6 +78,65 @@ def test_an_unreachable_server_bounces_what_waited():
     assert not links.links
 
 
+THREE_SERVERS = {PEER: [("10.0.0.1", 5270), ("10.0.0.2", 5271), ("10.0.0.3", 5272)]}
+
+
+def test_a_server_that_closes_before_authenticating_is_passed_over_for_the_next(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint, targets=THREE_SERVERS)
+    links.send(message(f"alice@{DOMAIN}/desk", f"bob@{PEER}", "first"))
+    # The first accepts TCP, then closes before its stream starts.
+    [(xs, transport)] = endpoint.streams
+    xs.connectionLost(net_error.ConnectionDone())
+    assert links.endpoints == [("10.0.0.1", 5270), ("10.0.0.2", 5271)]
+    # The second closes after TLS, before dialback.
+    xs, transport = endpoint.streams[1]
+    xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id="S1"))
+    xs.dataReceived(FEATURES_TLS)
+    xs.dataReceived(PROCEED)
+    xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id="S2"))
+    xs.connectionLost(net_error.ConnectionLost())
+    assert links.endpoints[-1] == ("10.0.0.3", 5272)
+    assert not links.router.routed
+    # The third authenticates and carries what waited.
+    xs, transport = endpoint.streams[2]
+    xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id="S3"))
+    xs.dataReceived(FEATURES_TLS)
+    xs.dataReceived(PROCEED)
+    xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id="S4"))
+    xs.dataReceived(FEATURES_DIALBACK)
+    xs.dataReceived(b"<db:result xmlns:db='jabber:server:dialback' from='peer.test' to='one.test' type='valid'/>")
+    assert b"first" in transport.value()
+    assert not links.router.routed
+
+
+def test_what_waited_is_bounced_once_every_server_failed(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint, targets=THREE_SERVERS)
+    links.send(message(f"alice@{DOMAIN}/desk", f"bob@{PEER}"))
+    for number in range(3):
+        xs, transport = endpoint.streams[number]
+        assert not links.router.routed
+        xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id=f"S{number}"))
+        xs.connectionLost(net_error.ConnectionDone())
+    assert len(links.endpoints) == 3
+    assert conditions(links) == ["remote-server-not-found"]
+    assert not links.links
+
+
+def test_no_further_server_is_tried_once_the_time_is_up(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint, targets=THREE_SERVERS)
+    links.send(message(f"alice@{DOMAIN}/desk", f"bob@{PEER}"))
+    xs, transport = endpoint.streams[0]
+    links.clock.advance(60)
+    assert conditions(links) == ["remote-server-timeout"]
+    assert transport.disconnecting
+    xs.connectionLost(net_error.ConnectionDone())
+    assert len(links.endpoints) == 1
+    assert conditions(links) == ["remote-server-timeout"]
+
+
 def test_a_stream_that_does_not_come_up_in_time_bounces_with_a_timeout():
     links = federation(Endpoint(hang=True))
     links.send(message(f"alice@{DOMAIN}/desk", f"bob@{PEER}"))
