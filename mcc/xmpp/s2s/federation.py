@@ -377,7 +377,9 @@ class Federation(service.Service):
     def verify_dialback(self, originating, stream_id, key):
         """
         Ask the authoritative server of C{originating} whether C{key} is
-        the one it gave for our stream C{stream_id}: a Deferred bool.
+        the one it gave for our stream C{stream_id}: a Deferred
+        C{(valid, why)}, C{why} saying what it answered or why it could
+        not be asked.
         """
         d = self._open(originating, verify=(stream_id, key, self.domain))
         timeout = self.clock.callLater(self.auth_timeout, d.cancel)
@@ -386,10 +388,11 @@ class Federation(service.Service):
             if timeout.active():
                 timeout.cancel()
             if isinstance(outcome, defer.Failure):
-                log.info(
-                    "Dialback check with {domain} failed: {why}", domain=originating, why=outcome.getErrorMessage()
-                )
-                return False
+                if outcome.check(defer.CancelledError):
+                    why = f"the authoritative server of {originating} did not answer within {self.auth_timeout:g} s"
+                else:
+                    why = f"the authoritative server of {originating} could not be asked: {outcome.getErrorMessage()}"
+                return (False, why)
             return outcome
 
         return d.addBoth(done)

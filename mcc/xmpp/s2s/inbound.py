@@ -245,8 +245,12 @@ class InboundNegotiation(xmlstream.ListenAuthenticator):
             self._answer_result(sender, False, "its certificate is not valid for it")
             return
         d = defer.maybeDeferred(self.federation.verify_dialback, sender, xs.sid, key)
-        d.addErrback(lambda failure: log.failure("Dialback verification failed", failure) and False)
-        d.addCallback(lambda valid: self._answer_result(sender, bool(valid), "dialback"))
+        d.addErrback(self._verify_failed, sender)
+        d.addCallback(lambda verdict: self._answer_result(sender, *verdict))
+
+    def _verify_failed(self, failure, domain):
+        log.failure("Dialback verification of {domain} failed", failure, domain=domain)
+        return (False, f"the dialback check with {domain} failed: {failure.getErrorMessage()}")
 
     def _answer_result(self, domain, valid, how):
         xs = self.xmlstream
