@@ -151,6 +151,9 @@ class InboundNegotiation(xmlstream.ListenAuthenticator):
             xs.close_with_error("policy-violation", "TLS is already active")
             return
         xs.send(domish.Element((NS_TLS, "proceed")))
+        # The proceed goes in the clear: written now, not kept until the
+        # read that asked for it is handled, when TLS has begun.
+        xs.flush()
         self.tls = StreamTLS(self.federation.trust)
         xs.transport.startTLS(self.tls)
         xs.reset()
