@@ -104,9 +104,11 @@ class Config:
     by default, as their handshake is not encrypted.
     """
 
-    s2s_listen: str = "tcp:5269"
+    s2s_port: int = 5269
+    s2s_listen: str = ""
     """
-    An endpoint description for server-to-server streams (federation).
+    An endpoint description for server-to-server streams (federation);
+    empty: TCP on C{interface} and C{s2s_port}.
     """
     no_federation: bool = False
     s2s_allow: tuple = ()
@@ -138,6 +140,12 @@ class Config:
         The endpoint description the HTTP port listens on.
         """
         return self.http_listen or _tcp(self.http_port, self.interface)
+
+    def s2s_endpoint(self):
+        """
+        The endpoint description the server-to-server port listens on.
+        """
+        return self.s2s_listen or _tcp(self.s2s_port, self.interface)
 
     def base_url(self, port=None):
         """
@@ -391,10 +399,12 @@ _PARAMETERS = [
         "Where XEP-0114 components (bridges such as slidge) attach, as an endpoint description.",
         _endpoint,
     ),
+    ("s2s-port", None, "Port other XMPP servers connect to (federation).", _port),
     (
         "s2s-listen",
         None,
-        "Where other XMPP servers connect (federation), as an endpoint description.",
+        "Where other XMPP servers connect (federation), as an endpoint description"
+        " (default: tcp on --interface and --s2s-port).",
         _endpoint,
     ),
     (

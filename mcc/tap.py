@@ -529,13 +529,15 @@ def makeService(config, reactor=None, resolver=None):
         links.setName("federation")
         links.setServiceParent(mcc)
         listener(
-            reactor, "s2s-listener", "XMPP servers", config.s2s_listen, links.factory()
+            reactor, "s2s-listener", "XMPP servers", config.s2s_endpoint(), links.factory()
         ).setServiceParent(mcc)
 
     FrozenStartUp().setServiceParent(mcc)
 
     log.msg(f"mcc {config.domain}: XMPP on {config.xmpp_endpoint()}")
     log.msg(f"mcc {config.domain}: HTTP on {config.http_endpoint()}")
+    if not config.no_federation:
+        log.msg(f"mcc {config.domain}: XMPP servers on {config.s2s_endpoint()}")
     log.msg(f"mcc {config.domain}: admin site at {admin_url(config)}")
     if password is not None:
         log.msg(

@@ -4,6 +4,7 @@ stub server whose router records what it is given, and transports that
 pretend to start TLS with the peer certificate a test chooses.
 """
 
+import contextlib
 from types import SimpleNamespace
 
 from OpenSSL import crypto
@@ -11,6 +12,7 @@ from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.words.xish import domish
 
 from mcc.xmpp.namespaces import NS_CLIENT
@@ -128,3 +130,20 @@ def message(sender, recipient, text="hi", kind="chat"):
 def header(to=DOMAIN, sender=PEER, stream_id=None):
     extra = f" id='{stream_id}'" if stream_id else ""
     return HEADER.format(to=to, sender=sender, extra=extra).encode()
+
+
+@contextlib.contextmanager
+def log_lines():
+    """
+    The lines logged meanwhile, as a list that grows.
+    """
+    lines = []
+
+    def observe(event):
+        lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    try:
+        yield lines
+    finally:
+        globalLogPublisher.removeObserver(observe)

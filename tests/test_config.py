@@ -173,6 +173,14 @@ def test_the_listen_descriptions_default_to_tcp_on_the_interface_and_port():
     assert config.http_endpoint() == "tcp:9:interface=0.0.0.0"
 
 
+def test_the_s2s_listener_follows_the_interface_unless_given_an_endpoint():
+    assert parse().s2s_endpoint() == "tcp:5269:interface=0.0.0.0"
+    config = parse("--interface=127.0.0.2", "--s2s-port=5270")
+    assert config.s2s_endpoint() == "tcp:5270:interface=127.0.0.2"
+    config = parse("--interface=127.0.0.2", "--s2s-listen=tcp6:5269:interface=\\:\\:")
+    assert config.s2s_endpoint() == "tcp6:5269:interface=\\:\\:"
+
+
 @pytest.mark.parametrize(
     "argument", ["--xmpp-listen=nonsense:1", "--http-listen=tcp:port", "--xmpp-listen=tcp"]
 )

@@ -190,3 +190,32 @@ async def test_a_denied_domain_is_bounced(tmp_path):
     finally:
         await close_all(alice)
         await stop(pair)
+
+
+@asyncio_test
+async def test_servers_that_close_before_authenticating_are_passed_over(trusted_pair):
+    """
+    The first SRV target of two.test accepts TCP and closes at once, the
+    second closes once it has read our stream header; the third, the real
+    server, carries the message.
+    """
+    async def close_at_once(reader, writer):
+        writer.close()
+
+    async def close_after_the_header(reader, writer):
+        await reader.readuntil(b">")
+        writer.close()
+
+    closers = [await asyncio.start_server(handle, "127.0.0.1", 0) for handle in (close_at_once, close_after_the_header)]
+    table = federation(trusted_pair.one).targets.resolver.table
+    table[TWO] = [("127.0.0.1", closer.sockets[0].getsockname()[1]) for closer in closers] + table[TWO]
+    alice = await user(trusted_pair.one, "alice")
+    bob = await user(trusted_pair.two, "bob")
+    try:
+        alice.send_message(mto=f"bob@{TWO}", mbody="Past two closed doors", mtype="chat")
+        received = await message_matching(bob, has_body("Past two closed doors"))
+        assert received["from"].full == f"alice@{ONE}/desk"
+    finally:
+        await close_all(alice, bob)
+        for closer in closers:
+            closer.close()

@@ -9,7 +9,9 @@ from twisted.names import dns
 
 from mcc.xmpp.s2s.dialback import dialback_key
 from mcc.xmpp.s2s.federation import DomainPolicy, SRVTargets, StaticResolver
-from tests.s2s_memory import DOMAIN, PEER, SECRET, Endpoint, federation, header, message, peer_certificate
+from tests.s2s_memory import (
+    DOMAIN, PEER, SECRET, Endpoint, federation, header, log_lines, message, peer_certificate,
+)
 
 FEATURES_TLS = (
     b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"
@@ -76,6 +78,65 @@ def test_an_unreachable_server_bounces_what_waited():
     assert links.endpoints == [("10.0.0.1", 5270)]
     assert conditions(links) == ["remote-server-not-found"]
     assert not links.links
+
+
+THREE_SERVERS = {PEER: [("10.0.0.1", 5270), ("10.0.0.2", 5271), ("10.0.0.3", 5272)]}
+
+
+def test_a_server_that_closes_before_authenticating_is_passed_over_for_the_next(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint, targets=THREE_SERVERS)
+    links.send(message(f"alice@{DOMAIN}/desk", f"bob@{PEER}", "first"))
+    # The first accepts TCP, then closes before its stream starts.
+    [(xs, transport)] = endpoint.streams
+    xs.connectionLost(net_error.ConnectionDone())
+    assert links.endpoints == [("10.0.0.1", 5270), ("10.0.0.2", 5271)]
+    # The second closes after TLS, before dialback.
+    xs, transport = endpoint.streams[1]
+    xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id="S1"))
+    xs.dataReceived(FEATURES_TLS)
+    xs.dataReceived(PROCEED)
+    xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id="S2"))
+    xs.connectionLost(net_error.ConnectionLost())
+    assert links.endpoints[-1] == ("10.0.0.3", 5272)
+    assert not links.router.routed
+    # The third authenticates and carries what waited.
+    xs, transport = endpoint.streams[2]
+    xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id="S3"))
+    xs.dataReceived(FEATURES_TLS)
+    xs.dataReceived(PROCEED)
+    xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id="S4"))
+    xs.dataReceived(FEATURES_DIALBACK)
+    xs.dataReceived(b"<db:result xmlns:db='jabber:server:dialback' from='peer.test' to='one.test' type='valid'/>")
+    assert b"first" in transport.value()
+    assert not links.router.routed
+
+
+def test_what_waited_is_bounced_once_every_server_failed(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint, targets=THREE_SERVERS)
+    links.send(message(f"alice@{DOMAIN}/desk", f"bob@{PEER}"))
+    for number in range(3):
+        xs, transport = endpoint.streams[number]
+        assert not links.router.routed
+        xs.dataReceived(header(to=DOMAIN, sender=PEER, stream_id=f"S{number}"))
+        xs.connectionLost(net_error.ConnectionDone())
+    assert len(links.endpoints) == 3
+    assert conditions(links) == ["remote-server-not-found"]
+    assert not links.links
+
+
+def test_no_further_server_is_tried_once_the_time_is_up(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint, targets=THREE_SERVERS)
+    links.send(message(f"alice@{DOMAIN}/desk", f"bob@{PEER}"))
+    xs, transport = endpoint.streams[0]
+    links.clock.advance(60)
+    assert conditions(links) == ["remote-server-timeout"]
+    assert transport.disconnecting
+    xs.connectionLost(net_error.ConnectionDone())
+    assert len(links.endpoints) == 1
+    assert conditions(links) == ["remote-server-timeout"]
 
 
 def test_a_stream_that_does_not_come_up_in_time_bounces_with_a_timeout():
@@ -158,8 +219,29 @@ def test_a_refused_dialback_key_bounces(tmp_path):
     links.send(message(f"alice@{DOMAIN}/desk", f"bob@{PEER}"))
     xs, transport = _up_to_tls(links, endpoint)
     xs.dataReceived(FEATURES_DIALBACK)
-    xs.dataReceived(b"<db:result xmlns:db='jabber:server:dialback' from='peer.test' to='one.test' type='invalid'/>")
+    with log_lines() as lines:
+        xs.dataReceived(
+            b"<db:result xmlns:db='jabber:server:dialback' from='peer.test' to='one.test' type='invalid'/>"
+        )
     assert conditions(links) == ["remote-server-not-found"]
+    why = f"{PEER} did not accept our dialback key (type=invalid)"
+    assert str(next(links.router.routed[0].elements(None, "error")).text).strip() == why
+    assert any(why in line for line in lines)
+
+
+def test_a_dialback_error_is_told_with_its_condition_and_text(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint)
+    links.send(message(f"alice@{DOMAIN}/desk", f"bob@{PEER}"))
+    xs, transport = _up_to_tls(links, endpoint)
+    xs.dataReceived(FEATURES_DIALBACK)
+    xs.dataReceived(
+        b"<db:result xmlns:db='jabber:server:dialback' from='peer.test' to='one.test' type='error'>"
+        b"<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+        b"<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>no such domain here</text></error></db:result>"
+    )
+    why = f"{PEER} did not accept our dialback key (type=error, item-not-found: no such domain here)"
+    assert str(next(links.router.routed[0].elements(None, "error")).text).strip() == why
 
 
 def test_a_peer_without_tls_is_refused(tmp_path):
@@ -183,7 +265,21 @@ def test_verify_asks_the_authoritative_server(tmp_path):
     xs.dataReceived(
         b"<db:verify xmlns:db='jabber:server:dialback' from='peer.test' to='one.test' id='ours1' type='valid'/>"
     )
-    assert successful(answer) is True
+    assert successful(answer) == (True, f"dialback, confirmed by the authoritative server of {PEER}")
+
+
+def test_a_denied_verify_says_what_the_authoritative_server_answered(tmp_path):
+    endpoint = Endpoint(peer_certificate(tmp_path))
+    links = federation(endpoint)
+    answer = links.verify_dialback(PEER, "ours1", "thekey")
+    xs, transport = _up_to_tls(links, endpoint)
+    xs.dataReceived(FEATURES_DIALBACK)
+    xs.dataReceived(
+        b"<db:verify xmlns:db='jabber:server:dialback' from='peer.test' to='one.test' id='ours1' type='invalid'/>"
+    )
+    assert successful(answer) == (
+        False, f"{PEER}, asked as its authoritative server, did not confirm the key (type=invalid)"
+    )
 
 
 def test_a_verify_that_takes_too_long_is_false_and_its_stream_closed(tmp_path):
@@ -192,7 +288,7 @@ def test_a_verify_that_takes_too_long_is_false_and_its_stream_closed(tmp_path):
     answer = links.verify_dialback(PEER, "ours1", "thekey")
     [(xs, transport)] = endpoint.streams
     links.clock.advance(60)
-    assert successful(answer) is False
+    assert successful(answer) == (False, f"the authoritative server of {PEER} did not answer within 60 s")
     assert transport.disconnecting
 
 

@@ -8,7 +8,7 @@ from twisted.internet.address import IPv4Address
 
 from mcc.xmpp.s2s.dialback import dialback_key
 from mcc.xmpp.s2s.federation import DomainPolicy
-from tests.s2s_memory import DOMAIN, PEER, SECRET, TLSTransport, federation, header, peer_certificate
+from tests.s2s_memory import DOMAIN, PEER, SECRET, TLSTransport, federation, header, log_lines, peer_certificate
 
 STARTTLS = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
 
@@ -136,7 +136,7 @@ def test_an_unverified_peer_is_asked_back_when_allowed(tmp_path):
 
     def verify(originating, stream_id, key):
         asked.append((originating, stream_id, key))
-        return defer.succeed(key == "goodkey")
+        return defer.succeed((key == "goodkey", "the check"))
 
     links.verify_dialback = verify
     xs, transport = encrypted(links, peer_certificate(tmp_path), trusted=False)
@@ -149,6 +149,17 @@ def test_an_unverified_peer_is_asked_back_when_allowed(tmp_path):
     assert asked == [(PEER, "id2", "badkey"), (PEER, "id2", "goodkey")]
     xs.dataReceived(stanza())
     assert len(links.router.from_remote) == 1
+
+
+def test_a_key_its_authoritative_server_denies_is_refused_with_what_it_said(tmp_path):
+    links = federation(allow_unverified=True)
+    why = f"{PEER}, asked as its authoritative server, did not confirm the key (type=invalid)"
+    links.verify_dialback = lambda originating, stream_id, key: defer.succeed((False, why))
+    xs, transport = encrypted(links, peer_certificate(tmp_path), trusted=False)
+    with log_lines() as lines:
+        xs.dataReceived(_result("badkey"))
+    assert "type='invalid'" in transport.value().decode()
+    assert f"Dialback refused for {PEER} from 127.0.0.9: {why}" in lines
 
 
 def test_a_stanza_from_another_domain_than_proven_is_invalid_from(tmp_path):

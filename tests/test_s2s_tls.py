@@ -36,6 +36,23 @@ async def test_starttls_takes_a_peer_offering_alpn(server, alpn):
         await peer.close()
 
 
+@asyncio_test
+async def test_the_default_s2s_listener_is_on_the_interface_only(tmp_path):
+    from tests.conftest import start_server
+
+    config = test_config(tmp_path / "data", s2s_listen="", s2s_port=0, interface="127.0.0.2")
+    running = await start_server(config)
+    try:
+        port = bound_port(running.service, "s2s-listener")
+        _, writer = await asyncio.open_connection("127.0.0.2", port)
+        writer.close()
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", port)
+    finally:
+        await defer.maybeDeferred(running.service.stopService).asFuture(asyncio.get_running_loop())
+        running.store.close()
+
+
 def test_test_servers_federate_only_when_asked(tmp_path):
     assert test_config(tmp_path).no_federation
     assert not test_config(tmp_path, s2s_ca_file=tmp_path / "ca.pem").no_federation

@@ -60,6 +60,14 @@ async def test_accounts_added_with_the_command_log_into_twistd(data_dir):
         admin = await login(twistd, "admin@localhost", password)
         alice.send_message(mto="bob@localhost", mbody="through twistd", mtype="chat")
         assert (await bob.next_message())["body"] == "through twistd"
+        # A test's process talks with no other server: another domain is
+        # refused at once, without a lookup.
+        errors = asyncio.Queue()
+        alice.add_event_handler("message_error", errors.put_nowait)
+        alice.send_message(mto="someone@example.org", mbody="hello", mtype="chat")
+        error = await asyncio.wait_for(errors.get(), 5)
+        assert error["error"]["condition"] == "remote-server-not-found"
+        assert "XMPP servers on" not in twistd.log
         for client in (alice, bob, admin):
             await client.close()
     finally:

@@ -34,10 +34,16 @@ class Twistd:
     and tests.visitor_client need to reach it (port, certificate, http_url).
     C{bin}, C{env} and C{cwd} name another installation's C{twistd} and how
     to start it (tests.test_wheel); by default, the test run's own.
+
+    It federates only when C{federation} is true (its server-to-server port
+    then on loopback): otherwise a stanza to another domain would have it
+    look that domain up in the system's DNS and connect to it, off this
+    machine.  The same rule as tests.conftest.test_config.
     """
 
-    def __init__(self, data_dir, port=None, http_port=None, bin=BIN, env=None, cwd=None):
+    def __init__(self, data_dir, port=None, http_port=None, bin=BIN, env=None, cwd=None, federation=False):
         self.data_dir = data_dir
+        self.federation = federation
         self.bin = bin
         self.env = env
         self.cwd = cwd
@@ -75,7 +81,7 @@ class Twistd:
             "--xmpp-port", str(self.port), "--http-port", str(self.http_port),
             "--xmpp-tls-port", "0",
             "--component-listen", f"tcp:{self.component_port}:interface=127.0.0.1",
-            "--s2s-listen", "tcp:0:interface=127.0.0.1",
+            *(["--s2s-listen", "tcp:0:interface=127.0.0.1"] if self.federation else ["--no-federation"]),
         ]
 
     async def wait_for_line(self, pattern, timeout=30):

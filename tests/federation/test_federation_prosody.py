@@ -345,7 +345,10 @@ class TestDialback:
             # mcc asked the authoritative server, which denied the key.
             await prosody.wait_for_log(r"Received\[s2sin[^\]]*\]: <verify[^>]*from='mcc\.test'")
             await prosody.wait_for_log(r"Sending\[s2sin[^\]]*\]: <(db:)?verify[^>]*type='invalid'")
-            await mcc.wait_for_log(r"Dialback refused for remote\.test")
+            await mcc.wait_for_log(
+                r"Dialback refused for remote\.test from \S+: remote\.test, asked as its authoritative server,"
+                r" did not confirm the key \(type=invalid\)"
+            )
         finally:
             await peer.close()
             await close_all(alice)

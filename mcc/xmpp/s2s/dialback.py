@@ -46,3 +46,23 @@ def dialback_element(name, sender, recipient, kind=None, key=None, stream_id=Non
     if key is not None:
         element.addContent(key)
     return element
+
+
+def refusal(element):
+    """
+    What a dialback answer that is not C{valid} says, for the log: its
+    C{type} and the condition and text of any C{<error/>} in it
+    (XEP-0220 section 2.4), such as C{type=error, item-not-found: no such
+    domain}.
+    """
+    said = f"type={element.getAttribute('type') or '(none)'}"
+    error = next((child for child in element.elements() if child.name == "error"), None)
+    if error is None:
+        return said
+    condition = next((child.name for child in error.elements() if child.name != "text"), None)
+    text = next((str(child).strip() for child in error.elements() if child.name == "text"), "")
+    if condition:
+        said += f", {condition}"
+    if text:
+        said += f": {text}"
+    return said

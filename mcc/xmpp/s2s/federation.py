@@ -305,15 +305,17 @@ class Federation(service.Service):
         self.router.route(error.StanzaError(condition, text=text).toResponse(stanza))
 
     def _bring_up(self, link):
-        timeout = self.clock.callLater(self.auth_timeout, self._link_timed_out, link)
         d = self._open(link.domain)
+        timeout = self.clock.callLater(self.auth_timeout, self._link_timed_out, link, d)
         d.addBoth(self._link_outcome, link, timeout)
 
     @defer.inlineCallbacks
     def _open(self, domain, verify=None):
         """
         An authenticated stream to C{domain} (or, with C{verify}, its
-        answer), trying its servers in turn until one accepts TCP.
+        answer), trying its servers in turn until one authenticates: a
+        server that refuses TCP, or closes the stream or fails it before
+        it is authenticated, is passed over for the next.
         """
         targets = yield self.targets(domain)
         problem = LinkFailed("remote-server-not-found", f"no server for {domain}")
@@ -323,15 +325,24 @@ class Federation(service.Service):
                 yield self.connect(host, port).connect(factory)
             except (net_error.ConnectError, net_error.DNSLookupError, OSError) as reason:
                 problem = LinkFailed("remote-server-not-found", f"cannot reach {host}:{port}: {reason}")
-                continue
-            result = yield factory.negotiation.ready
-            return result
+            else:
+                try:
+                    result = yield factory.negotiation.ready
+                except LinkFailed as failed:
+                    problem = failed
+                else:
+                    return result
+            log.info(
+                "Server {host}:{port} of {domain} failed: {why}", host=host, port=port, domain=domain, why=problem.text
+            )
         raise problem
 
-    def _link_timed_out(self, link):
+    def _link_timed_out(self, link, opening):
         if self.links.get(link.domain) is link and link.xs is None:
             del self.links[link.domain]
             link.failed("remote-server-timeout", f"no stream to {link.domain} within {self.auth_timeout:g} s")
+            # No further servers are tried; the one being tried is closed.
+            opening.cancel()
 
     def _link_outcome(self, outcome, link, timeout):
         if timeout.active():
@@ -366,7 +377,9 @@ class Federation(service.Service):
     def verify_dialback(self, originating, stream_id, key):
         """
         Ask the authoritative server of C{originating} whether C{key} is
-        the one it gave for our stream C{stream_id}: a Deferred bool.
+        the one it gave for our stream C{stream_id}: a Deferred
+        C{(valid, why)}, C{why} saying what it answered or why it could
+        not be asked.
         """
         d = self._open(originating, verify=(stream_id, key, self.domain))
         timeout = self.clock.callLater(self.auth_timeout, d.cancel)
@@ -375,10 +388,11 @@ class Federation(service.Service):
             if timeout.active():
                 timeout.cancel()
             if isinstance(outcome, defer.Failure):
-                log.info(
-                    "Dialback check with {domain} failed: {why}", domain=originating, why=outcome.getErrorMessage()
-                )
-                return False
+                if outcome.check(defer.CancelledError):
+                    why = f"the authoritative server of {originating} did not answer within {self.auth_timeout:g} s"
+                else:
+                    why = f"the authoritative server of {originating} could not be asked: {outcome.getErrorMessage()}"
+                return (False, why)
             return outcome
 
         return d.addBoth(done)

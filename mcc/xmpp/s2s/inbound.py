@@ -151,6 +151,9 @@ class InboundNegotiation(xmlstream.ListenAuthenticator):
             xs.close_with_error("policy-violation", "TLS is already active")
             return
         xs.send(domish.Element((NS_TLS, "proceed")))
+        # The proceed goes in the clear: written now, not kept until the
+        # read that asked for it is handled, when TLS has begun.
+        xs.flush()
         self.tls = StreamTLS(self.federation.trust)
         xs.transport.startTLS(self.tls)
         xs.reset()
@@ -245,8 +248,12 @@ class InboundNegotiation(xmlstream.ListenAuthenticator):
             self._answer_result(sender, False, "its certificate is not valid for it")
             return
         d = defer.maybeDeferred(self.federation.verify_dialback, sender, xs.sid, key)
-        d.addErrback(lambda failure: log.failure("Dialback verification failed", failure) and False)
-        d.addCallback(lambda valid: self._answer_result(sender, bool(valid), "dialback"))
+        d.addErrback(self._verify_failed, sender)
+        d.addCallback(lambda verdict: self._answer_result(sender, *verdict))
+
+    def _verify_failed(self, failure, domain):
+        log.failure("Dialback verification of {domain} failed", failure, domain=domain)
+        return (False, f"the dialback check with {domain} failed: {failure.getErrorMessage()}")
 
     def _answer_result(self, domain, valid, how):
         xs = self.xmlstream

@@ -15,7 +15,7 @@ from twisted.words.protocols.jabber import jid, xmlstream
 from twisted.words.xish import domish
 
 from mcc.xmpp.namespaces import NS_SASL, NS_STREAMS, NS_TLS
-from mcc.xmpp.s2s.dialback import NS_DIALBACK, NS_DIALBACK_FEATURE, dialback_element
+from mcc.xmpp.s2s.dialback import NS_DIALBACK, NS_DIALBACK_FEATURE, dialback_element, refusal
 from mcc.xmpp.s2s.identity import StreamTLS
 from mcc.xmpp.s2s.inbound import NS_SERVER, ServerStream
 
@@ -41,7 +41,8 @@ class OutboundNegotiation(xmlstream.Authenticator):
 
     @param verify: C{(stream_id, key, receiving)} to ask the authoritative
         server of C{remote} about instead of authenticating; C{ready} then
-        fires with whether it said the key is valid.
+        fires with C{(valid, why)}: whether it said the key is valid, and
+        what it said, for the log.
     """
 
     namespace = NS_SERVER
@@ -181,13 +182,22 @@ class OutboundNegotiation(xmlstream.Authenticator):
         elif element.getAttribute("type") == "valid":
             self._up("dialback")
         else:
-            self._fail("remote-server-not-found", f"{self.remote} refused our dialback key")
+            self._fail(
+                "remote-server-not-found", f"{self.remote} did not accept our dialback key ({refusal(element)})"
+            )
 
     def _verified(self, element):
         if self.verify is None or self.ready.called:
             return
-        valid = element.getAttribute("type") == "valid" and element.getAttribute("id") == self.verify[0]
-        self.ready.callback(valid)
+        stream_id = element.getAttribute("id")
+        if element.getAttribute("type") != "valid":
+            verdict = (False, f"{self.remote}, asked as its authoritative server, did not confirm the key"
+                       f" ({refusal(element)})")
+        elif stream_id != self.verify[0]:
+            verdict = (False, f"{self.remote} confirmed a key for another stream ({stream_id!r})")
+        else:
+            verdict = (True, f"dialback, confirmed by the authoritative server of {self.remote}")
+        self.ready.callback(verdict)
         self.xmlstream.sendFooter()
         self.xmlstream.transport.loseConnection()
 
