@@ -121,15 +121,115 @@ def test_login_failures_block_the_address_for_every_account():
     assert not throttle.blocked("192.0.2.1", "alice")
 
 
-def test_an_attempt_counts_as_failed_until_it_succeeds():
+def test_an_attempt_counts_as_failed_only_once_it_fails():
     _, throttle = login_throttle()
     attempts = [throttle.attempt("192.0.2.1", "alice") for _ in range(3)]
-    assert throttle.blocked("192.0.2.1", "alice")
-    attempts[0].succeeded()
-    attempts[0].succeeded()  # once only
     assert not throttle.blocked("192.0.2.1", "alice")
+    attempts[0].succeeded()
+    attempts[0].failed()  # settled already: nothing more happens
+    attempts[1].failed()
+    attempts[1].failed()  # once only
+    assert not throttle.blocked("192.0.2.1", "alice")
+    attempts[2].failed()
     throttle.failed("192.0.2.1", "alice")
     assert throttle.blocked("192.0.2.1", "alice")
+
+
+def test_a_hundred_right_logins_at_once_from_one_address_all_succeed():
+    clock, throttle = login_throttle(logins_in_progress=100)
+    for account in ("alice", None):
+        attempts = []
+        for n in range(100):
+            name = account or f"operator{n}"
+            assert not throttle.blocked("192.0.2.1", name)
+            attempts.append(throttle.attempt("192.0.2.1", name))
+            clock.advance(0.001)
+        for attempt in attempts:
+            attempt.succeeded()
+    assert not throttle.blocked("192.0.2.1", "mallory")
+
+
+def test_right_logins_in_waves_under_the_cap_all_succeed():
+    clock, throttle = login_throttle(logins_in_progress=20)
+    for wave in range(5):
+        attempts = []
+        for n in range(20):
+            name = f"operator{wave * 20 + n}"
+            assert not throttle.blocked("192.0.2.1", name)
+            attempts.append(throttle.attempt("192.0.2.1", name))
+        assert throttle.blocked("192.0.2.1", "another")
+        for attempt in attempts:
+            attempt.succeeded()
+        clock.advance(0.5)
+    assert not throttle.blocked("192.0.2.1", "another")
+
+
+def guess_in_parallel(throttle, address, tries, account=None):
+    """
+    Start up to C{tries} wrong logins at once, each as soon as allowed; how
+    many were let in.
+    """
+    started = []
+    for n in range(tries):
+        name = account or f"user{n}"
+        if not throttle.blocked(address, name):
+            started.append(throttle.attempt(address, name))
+    for attempt in started:
+        attempt.failed()
+    return len(started)
+
+
+def test_guesses_in_parallel_from_one_address_are_bounded():
+    clock, throttle = login_throttle(failures_allowed=5, logins_in_progress=20)
+    assert guess_in_parallel(throttle, "192.0.2.1", 1000) == 20
+    # Now failed: the address is refused for the window.
+    assert guess_in_parallel(throttle, "192.0.2.1", 1000) == 0
+    clock.advance(60)
+    # Four failures, then as many at once as are let in.
+    for _ in range(4):
+        throttle.failed("192.0.2.1", "nobody")
+    assert guess_in_parallel(throttle, "192.0.2.1", 1000) == 20
+    clock.advance(59)
+    assert guess_in_parallel(throttle, "192.0.2.1", 1000) == 0
+    # Over a window: fewer than failures_allowed + logins_in_progress.
+    clock.advance(1)
+    total = 0
+    for _ in range(600):
+        total += guess_in_parallel(throttle, "192.0.2.1", 1000)
+        clock.advance(0.1)
+    assert 0 < total < 5 + 20
+
+
+def test_guesses_in_parallel_at_one_account_are_bounded_from_anywhere():
+    clock, throttle = login_throttle(account_failures_allowed=10, logins_in_progress=20)
+    started = []
+    for n in range(1000):
+        address = f"198.51.100.{n % 250}.{n // 250}"
+        if not throttle.blocked(address, "alice"):
+            started.append(throttle.attempt(address, "alice"))
+    assert len(started) == 20
+    for attempt in started:
+        attempt.failed()
+    assert throttle.blocked("203.0.113.1", "alice")
+
+
+def test_an_attempt_under_way_holds_a_place_until_it_ends():
+    _, throttle = login_throttle(logins_in_progress=2)
+    first = throttle.attempt("192.0.2.1", "alice")
+    throttle.attempt("192.0.2.1", "bob")
+    assert throttle.blocked("192.0.2.1", "carol")
+    assert not throttle.blocked("192.0.2.2", "carol")
+    first.succeeded()
+    assert not throttle.blocked("192.0.2.1", "carol")
+
+
+def test_an_owner_at_a_known_address_is_not_held_up_by_others_under_way():
+    _, throttle = login_throttle(logins_in_progress=2)
+    succeed(throttle, "192.0.2.1", "alice")
+    for name in ("mallory", "trudy"):
+        throttle.attempt("192.0.2.1", name)
+    assert throttle.blocked("192.0.2.1", "bob")
+    succeed(throttle, "192.0.2.1", "alice")
 
 
 def test_guesses_from_many_addresses_lock_the_account_with_backoff():
