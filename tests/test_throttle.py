@@ -2,9 +2,14 @@
 Tests for L{mcc.throttle}, with the clock moved by hand.
 """
 
+import pytest
 from twisted.internet.task import Clock
 
 from mcc.throttle import LoginThrottle, Throttle
+from mcc.xmpp.namespaces import NS_SASL
+from tests.memory_xmpp import make_server
+from tests.test_xmpp_negotiation import Client, b64, sasl_condition
+from tests.test_xmpp_sasl import Later
 
 
 def make(limit=3, window=60):
@@ -305,3 +310,86 @@ def test_only_the_latest_known_addresses_are_kept():
     assert throttle.blocked("192.0.2.0", "alice")
     assert not throttle.blocked("192.0.2.1", "alice")
     assert not throttle.blocked("192.0.2.2", "alice")
+
+
+# The XMPP login in memory, with PLAIN's checks held until told to run.
+
+
+def plain_server(**config):
+    later = Later()
+    users = [f"operator{n}" for n in range(100)]
+    server = make_server(Clock(), users=users, password_checks=later, **config)
+    return later, server
+
+
+def plain_login(server, name, password):
+    client = Client(server)
+    client.starttls()
+    client.features()
+    initial = b64(f"\0{name}\0{password}".encode())
+    client.send(f"<auth xmlns='{NS_SASL}' mechanism='PLAIN'>{initial}</auth>")
+    assert client.elements() == []
+    return client
+
+
+def test_a_hundred_right_xmpp_logins_at_once_from_one_address_all_succeed():
+    later, server = plain_server(logins_in_progress_per_address=100)
+    try:
+        clients = [plain_login(server, f"operator{n}", f"operator{n}"[::-1]) for n in range(100)]
+        later.finish()
+        assert [client.only().name for client in clients] == ["success"] * 100
+        assert not server.throttle.blocked("192.0.2.7", "operator0")
+    finally:
+        server.stopService()
+        server.store.close()
+
+
+def test_an_xmpp_login_beyond_those_under_way_is_refused_as_throttled():
+    later, server = plain_server(logins_in_progress_per_address=3)
+    try:
+        clients = [plain_login(server, f"operator{n}", f"operator{n}"[::-1]) for n in range(3)]
+        refused = Client(server)
+        refused.starttls()
+        refused.features()
+        condition = sasl_condition(refused.auth("PLAIN", b"\0operator9\x009rotarepo"))
+        assert condition == "temporary-auth-failure"
+        later.finish()
+        assert [client.only().name for client in clients] == ["success"] * 3
+    finally:
+        server.stopService()
+        server.store.close()
+
+
+@pytest.mark.parametrize("end", ["lose", "abort"])
+def test_an_xmpp_exchange_given_up_mid_check_counts_as_failed(end):
+    later, server = plain_server(auth_failures_allowed=2)
+    try:
+        for n in range(2):
+            client = plain_login(server, f"operator{n}", f"operator{n}"[::-1])
+            if end == "lose":
+                client.lose()
+            else:
+                client.send(f"<abort xmlns='{NS_SASL}'/>")
+        later.finish()
+        assert server.throttle.blocked("192.0.2.7", "operator5")
+        assert not server.throttle.blocked("192.0.2.8", "operator5")
+    finally:
+        server.stopService()
+        server.store.close()
+
+
+def test_an_xmpp_exchange_lost_after_the_scram_salt_counts_as_failed():
+    _, server = plain_server(auth_failures_allowed=1)
+    try:
+        client = Client(server)
+        client.starttls()
+        client.features()
+        first = b64(b"n,,n=operator1,r=abcdefghijklmnop")
+        client.send(f"<auth xmlns='{NS_SASL}' mechanism='SCRAM-SHA-256'>{first}</auth>")
+        assert client.only().name == "challenge"
+        assert not server.throttle.blocked("192.0.2.7", "operator5")
+        client.lose()
+        assert server.throttle.blocked("192.0.2.7", "operator5")
+    finally:
+        server.stopService()
+        server.store.close()
