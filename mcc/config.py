@@ -49,7 +49,11 @@ class Config:
     auth_timeout: float = 60.0
     auth_failures_allowed: int = 5
     auth_failure_window: float = 60.0
-    logins_in_progress_per_address: int = 50
+    logins_in_progress_per_address: int = 32
+    """
+    As many as the XMPP connections one address may have open by default:
+    everyone who can connect from one address at once can log in at once.
+    """
     keepalive_interval: float = 300.0
     keepalive_grace: float = 60.0
     admin_session_timeout: float = 30 * 60.0

@@ -7,6 +7,8 @@ often one account may be guessed at, from however many addresses.
 
 from collections import OrderedDict, deque
 
+from mcc.config import Config
+
 PRUNE_ABOVE = 10_000
 """
 Once this many addresses are tracked, those with nothing recent are dropped,
@@ -132,7 +134,7 @@ class LoginThrottle:
         account_max_backoff=900.0,
         account_window=3600.0,
         known_addresses=16,
-        logins_in_progress=50,
+        logins_in_progress=Config.logins_in_progress_per_address,
     ):
         self._clock = clock
         self.window = window
