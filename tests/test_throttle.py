@@ -3,9 +3,11 @@ Tests for L{mcc.throttle}, with the clock moved by hand.
 """
 
 import pytest
+from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from mcc.throttle import LoginThrottle, Throttle
+from mcc.websession import PasswordCheck, Throttled
 from mcc.xmpp.namespaces import NS_SASL
 from tests.memory_xmpp import make_server
 from tests.test_xmpp_negotiation import Client, b64, sasl_condition
@@ -393,3 +395,64 @@ def test_an_xmpp_exchange_lost_after_the_scram_salt_counts_as_failed():
     finally:
         server.stopService()
         server.store.close()
+
+
+# The web sign-in, with its password checks held until told to run.
+
+
+class Credentials:
+    def __init__(self, password):
+        self.password = password
+
+    def verify(self, password):
+        return password == self.password
+
+
+class Accounts:
+    """
+    Accounts whose passwords are their names reversed.
+    """
+
+    def sign_in_check(self, username):
+        return username, Credentials(username[::-1])
+
+
+def password_check(throttle):
+    later = Later()
+    check = PasswordCheck(Accounts(), throttle, lambda request: request, later, site="Test")
+    return later, check
+
+
+def test_a_hundred_right_web_sign_ins_at_once_from_one_address_all_succeed():
+    _, throttle = login_throttle(logins_in_progress=100)
+    later, check = password_check(throttle)
+    results = [
+        check("192.0.2.1", f"operator{n}", f"operator{n}"[::-1]) for n in range(100)
+    ]
+    later.finish()
+    assert [done.result for done in results] == [f"operator{n}" for n in range(100)]
+    assert not throttle.blocked("192.0.2.1", "mallory")
+
+
+def test_web_sign_ins_beyond_those_under_way_are_refused_and_failures_count():
+    _, throttle = login_throttle(failures_allowed=3, logins_in_progress=4)
+    later, check = password_check(throttle)
+    results = [check("192.0.2.1", f"user{n}", "guess") for n in range(4)]
+    with pytest.raises(Throttled):
+        check("192.0.2.1", "user9", "guess")
+    later.finish()
+    assert [done.result for done in results] == [None] * 4
+    with pytest.raises(Throttled):
+        check("192.0.2.1", "user0", "0resu")
+
+
+def test_a_web_sign_in_whose_check_breaks_counts_as_failed():
+    _, throttle = login_throttle(failures_allowed=1)
+    check = PasswordCheck(
+        Accounts(), throttle, lambda request: request,
+        lambda function, *args: defer.fail(RuntimeError("pool gone")),
+    )
+    broken = check("192.0.2.1", "alice", "ecila")
+    assert broken.result.check(RuntimeError)
+    broken.addErrback(lambda _: None)
+    assert throttle.blocked("192.0.2.1", "bob")
