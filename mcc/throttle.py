@@ -45,25 +45,13 @@ class Throttle:
 
     def record(self, key):
         """
-        Note one event for C{key} now; return its time, for L{forget}.
+        Note one event for C{key} now.
         """
         if len(self._events) > PRUNE_ABOVE:
             for stale in list(self._events):
                 self._recent(stale)
         self._recent(key)
-        now = self._clock.seconds()
-        self._events.setdefault(key, deque()).append(now)
-        return now
-
-    def forget(self, key, when):
-        """
-        Take back one event of C{key} recorded at C{when}, if still counted.
-        """
-        events = self._events.get(key)
-        if events is not None and when in events:
-            events.remove(when)
-            if not events:
-                del self._events[key]
+        self._events.setdefault(key, deque()).append(self._clock.seconds())
 
     def __len__(self):
         return len(self._events)

@@ -76,19 +76,6 @@ def test_addresses_with_nothing_recent_are_pruned(monkeypatch):
     assert len(throttle) == 1
 
 
-def test_forget_takes_back_one_event():
-    clock, throttle = make(limit=2)
-    throttle.record("a")
-    clock.advance(1)
-    when = throttle.record("a")
-    assert throttle.blocked("a")
-    throttle.forget("a", when)
-    assert not throttle.blocked("a")
-    throttle.forget("a", when)  # already gone: nothing happens
-    throttle.forget("b", when)
-    assert len(throttle) == 1
-
-
 def login_throttle(**kwargs):
     clock = Clock()
     limits = dict(failures_allowed=3, window=60, account_failures_allowed=4)
