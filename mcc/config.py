@@ -49,6 +49,11 @@ class Config:
     auth_timeout: float = 60.0
     auth_failures_allowed: int = 5
     auth_failure_window: float = 60.0
+    logins_in_progress_per_address: int = 32
+    """
+    As many as the XMPP connections one address may have open by default:
+    everyone who can connect from one address at once can log in at once.
+    """
     keepalive_interval: float = 300.0
     keepalive_grace: float = 60.0
     admin_session_timeout: float = 30 * 60.0
@@ -253,6 +258,13 @@ _PARAMETERS = [
         _positive(int),
     ),
     ("auth-failure-window", None, "Seconds over which failed sign-ins count.", _positive(float)),
+    (
+        "logins-in-progress-per-address",
+        None,
+        "Sign-ins (XMPP or web) one address may have under way at once; one more is"
+        " refused as throttled.  Sign-ins that succeed never count as failed.",
+        _positive(int),
+    ),
     (
         "keepalive-interval",
         None,

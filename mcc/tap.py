@@ -308,6 +308,7 @@ def makeService(config, reactor=None, resolver=None):
             config.auth_failure_window,
             account_failures_allowed=config.account_failures_allowed,
             account_max_backoff=config.account_max_backoff,
+            logins_in_progress=config.logins_in_progress_per_address,
         )
 
     # PLAIN's PBKDF2 runs in two threads: a flood of logins waits there

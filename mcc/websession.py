@@ -219,21 +219,31 @@ class PasswordCheck:
         if self.throttle.blocked(address, account):
             self._failed(username, address, "throttled")
             raise Throttled(address)
-        # Counted as failed until the password is found right, so that
-        # sign-ins begun in parallel cannot all go on guessing.
+        # Under way until the check ends, which it does even if the browser
+        # went away meanwhile; only a right password does not count as failed.
         attempt = self.throttle.attempt(address, account)
-        user, credentials = self.accounts.sign_in_check(username)
-        checked = self.run_in_thread(credentials.verify, password)
-        return checked.addCallback(self._checked, attempt, username, user)
+        try:
+            user, credentials = self.accounts.sign_in_check(username)
+            checked = self.run_in_thread(credentials.verify, password)
+        except BaseException:
+            attempt.failed()
+            raise
+        checked.addCallback(self._checked, attempt, username, user)
+        return checked.addErrback(self._broken, attempt)
 
     def _checked(self, verified, attempt, username, user):
         if not verified or user is None:
+            attempt.failed()
             self._failed(username, attempt.address, "not-authorized")
             return None
         # Only this attempt is forgotten: the address's other failures stay
         # to expire, or anyone with an account could interleave guesses.
         attempt.succeeded()
         return user
+
+    def _broken(self, failure, attempt):
+        attempt.failed()
+        return failure
 
     def _failed(self, username, address, reason):
         log.info(

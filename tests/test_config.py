@@ -142,6 +142,7 @@ def test_every_option_sets_its_field():
     values = {
         "auth-failures-allowed": ("7", 7),
         "auth-failure-window": ("12.5", 12.5),
+        "logins-in-progress-per-address": ("30", 30),
         "keepalive-interval": ("100", 100.0),
         "keepalive-grace": ("9", 9.0),
         "admin-session-timeout": ("600", 600.0),

@@ -285,31 +285,47 @@ def test_a_good_login_does_not_wipe_the_failures_of_its_address(server):
     assert sasl_condition(client.auth("PLAIN", b"\0alice\0ecila")) == "temporary-auth-failure"
 
 
-def test_exchanges_begun_before_the_limit_stop_once_it_is_reached(server):
+def test_exchanges_begun_beyond_those_under_way_are_refused_before_the_salt():
     """
-    Each exchange counts as failed from its first message: those begun in
-    parallel beyond the limit are refused before SCRAM shows the salt.
+    An exchange counts as failed once it fails, but while under way it
+    holds one of the address's places: those begun in parallel beyond them
+    are refused before SCRAM shows the salt, and the failures then stop
+    the address as usual.
     """
-    allowed = server.config.auth_failures_allowed
-    guesses = []
-    refusals = []
-    for _ in range(allowed + 2):
+    in_progress = 3
+    server = make_server(
+        users=["alice"], auth_timeout=AUTH_TIMEOUT, logins_in_progress_per_address=in_progress
+    )
+    try:
+        allowed = server.config.auth_failures_allowed
+        assert allowed > in_progress
+        guesses = []
+        refusals = []
+        for _ in range(in_progress + 2):
+            client = Client(server)
+            client.starttls()
+            client.features()
+            scram = ScramClient(["SCRAM-SHA-256"], "alice", "guess")
+            answer = client.auth("SCRAM-SHA-256", scram.get_client_first().encode())
+            if answer.name == "challenge":
+                scram.set_server_first(base64.b64decode(str(answer)).decode())
+                guesses.append((client, scram))
+            else:
+                refusals.append(sasl_condition(answer))
+        answers = [
+            sasl_condition(client.response(scram.get_client_final().encode()))
+            for client, scram in guesses
+        ]
+        assert answers == ["not-authorized"] * in_progress
+        assert refusals == ["temporary-auth-failure"] * 2
+        # The places are free again, and the address has failures left.
         client = Client(server)
         client.starttls()
         client.features()
-        scram = ScramClient(["SCRAM-SHA-256"], "alice", "guess")
-        answer = client.auth("SCRAM-SHA-256", scram.get_client_first().encode())
-        if answer.name == "challenge":
-            scram.set_server_first(base64.b64decode(str(answer)).decode())
-            guesses.append((client, scram))
-        else:
-            refusals.append(sasl_condition(answer))
-    answers = [
-        sasl_condition(client.response(scram.get_client_final().encode()))
-        for client, scram in guesses
-    ]
-    assert answers == ["not-authorized"] * allowed
-    assert refusals == ["temporary-auth-failure"] * 2
+        assert client.auth("SCRAM-SHA-256", b"n,,n=alice,r=abcdefghijklmnop").name == "challenge"
+    finally:
+        server.stopService()
+        server.store.close()
 
 
 def test_bind_with_a_resource(server, client):

@@ -88,6 +88,8 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
 
     def _connection_lost(self, reason):
         self._exchange = None
+        # An exchange given up half-way counts as failed.
+        self._attempt_failed()
         if self._timeout is not None and self._timeout.active():
             self._timeout.cancel()
         self._timeout = None
@@ -203,6 +205,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
 
     def _abort(self, element):
         self._exchange = None
+        self._attempt_failed()
         failure = domish.Element((NS_SASL, "failure"))
         failure.addElement("aborted")
         self.xmlstream.send(failure)
@@ -210,9 +213,9 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
     def _admit(self, name):
         """
         Let the exchange go on for C{name} unless the throttle refuses; from
-        here the login counts as failed until it succeeds, so exchanges
-        given up after SCRAM's first answer (which shows the salt), or begun
-        in parallel, count too.
+        here the login is under way, and counts as failed unless it
+        succeeds: exchanges aborted or lost after SCRAM's first answer
+        (which shows the salt) count too.
         """
         self._given_name = name
         if self.server.throttle.blocked(self.peer, name):
@@ -272,6 +275,7 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         # failures stay until they expire, or logging in to one's own account
         # between guesses would reset the count.
         self._attempt.succeeded()
+        self._attempt = None
         self.username = success.username
         self._send_sasl("success", success.data)
         self.xmlstream.reset()
@@ -282,8 +286,14 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
             element.addContent(base64.b64encode(data).decode("ascii"))
         self.xmlstream.send(element)
 
+    def _attempt_failed(self):
+        if self._attempt is not None:
+            self._attempt.failed()
+            self._attempt = None
+
     def _sasl_failed(self, failure):
         self._exchange = None
+        self._attempt_failed()
         element = domish.Element((NS_SASL, "failure"))
         element.addElement(failure.condition)
         if failure.text:

@@ -228,7 +228,12 @@ class XMPPServer(service.MultiService):
         if remote_visitors is not None:
             remote_visitors.outlet = RemoteOutlet(self.router, new_id)
         if throttle is None:
-            throttle = LoginThrottle(clock, config.auth_failures_allowed, config.auth_failure_window)
+            throttle = LoginThrottle(
+                clock,
+                config.auth_failures_allowed,
+                config.auth_failure_window,
+                logins_in_progress=config.logins_in_progress_per_address,
+            )
         self.throttle = throttle
         if made_up_credentials is None:
             made_up_credentials = MadeUpCredentials(secrets.token_bytes(SECRET_BYTES))
