@@ -19,13 +19,14 @@ from mcc.store import Store
 TWISTD = Path(sys.executable).parent / "twistd"
 OPTIONS_NOTE = "mcc runs with --allow-plaintext-on-loopback (SASL PLAIN without TLS) and --no-federation"
 # Every client of a run comes from 127.0.0.1: the limits per address on
-# connections and on logins in progress (which count as failed until they
-# succeed) would refuse all but the first few dozen.
+# connections, on failed logins and on logins in progress would refuse all
+# but the first few dozen of a run's sessions.
 UNLIMITED = 1_000_000
 LOOPBACK_LIMITS = (
     "--max-xmpp-connections-per-address", str(UNLIMITED),
     "--max-http-connections-per-address", str(UNLIMITED),
     "--auth-failures-allowed", str(UNLIMITED),
+    "--logins-in-progress-per-address", str(UNLIMITED),
 )
 
 

@@ -40,6 +40,7 @@ def test_command_allows_plaintext_on_loopback_only(tmp_path):
         "--max-xmpp-connections-per-address", "1000000",
         "--max-http-connections-per-address", "1000000",
         "--auth-failures-allowed", "1000000",
+        "--logins-in-progress-per-address", "1000000",
     ]
     assert not any(arg.startswith("--profile") for arg in argv)
 
