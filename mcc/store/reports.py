@@ -82,6 +82,19 @@ class Spread:
     max: float | None = None
 
 
+def _count_transfers(found, given, received, transfers):
+    """
+    Add C{transfers}, (from, to, how many) rows, to the C{given} count of
+    the row of C{found} they left and the C{received} count of the one
+    they went to, where those are reported.
+    """
+    for source, target, n in transfers:
+        if source in found:
+            found[source][given] += n
+        if target in found:
+            found[target][received] += n
+
+
 def _where(chat_filter):
     clauses = ["created_at >= ?", "created_at < ?"]
     params = [chat_filter.start, chat_filter.end]
@@ -209,12 +222,13 @@ class ChatByChatQueries:
             }
             for queue, (chats, answered, missed, abandoned) in counts.items()
         }
-        for from_queue, to_queue, _, _, queue, _ in self._transfers(query, params):
-            source = from_queue if from_queue is not None else queue
-            if source in found:
-                found[source]["transfers_out"] += 1
-            if to_queue in found:
-                found[to_queue]["transfers_in"] += 1
+        _count_transfers(
+            found, "transfers_out", "transfers_in",
+            (
+                (from_queue if from_queue is not None else queue, to_queue, 1)
+                for from_queue, to_queue, _, _, queue, _ in self._transfers(query, params)
+            ),
+        )
         return found
 
     def by_operator(self, chat_filter):
@@ -243,11 +257,13 @@ class ChatByChatQueries:
             }
             for operator, (chats,) in counts.items()
         }
-        for _, _, from_operator, to_operator, _, _ in self._transfers(query, params):
-            if from_operator in found:
-                found[from_operator]["transfers_given"] += 1
-            if to_operator in found:
-                found[to_operator]["transfers_received"] += 1
+        _count_transfers(
+            found, "transfers_given", "transfers_received",
+            (
+                (from_operator, to_operator, 1)
+                for _, _, from_operator, to_operator, _, _ in self._transfers(query, params)
+            ),
+        )
         rows = self._conn.execute(
             f"SELECT c.operator, t.name, count(DISTINCT c.id) FROM ({query}) c"
             " JOIN chat_tags ct ON ct.chat_id = c.id JOIN tags t ON t.id = ct.tag_id"
@@ -559,14 +575,12 @@ class ReportQueries(ChatByChatQueries):
                 "transfers_out": 0,
             }
         query, params = self._rows(QUEUE_TRANSFERS, chat_filter)
-        for source, to_queue, n in self._conn.execute(
-            f"SELECT from_queue, to_queue, sum(transfers) FROM ({query}) GROUP BY 1, 2",
-            params,
-        ):
-            if source in found:
-                found[source]["transfers_out"] += n
-            if to_queue in found:
-                found[to_queue]["transfers_in"] += n
+        _count_transfers(
+            found, "transfers_out", "transfers_in",
+            self._conn.execute(
+                f"SELECT from_queue, to_queue, sum(transfers) FROM ({query}) GROUP BY 1, 2", params
+            ),
+        )
         return found
 
     def by_operator(self, chat_filter):
@@ -604,14 +618,13 @@ class ReportQueries(ChatByChatQueries):
                 "tags": {},
             }
         query, params = self._rows(OPERATOR_TRANSFERS, chat_filter)
-        for from_operator, to_operator, n in self._conn.execute(
-            f"SELECT from_operator, to_operator, sum(transfers) FROM ({query}) GROUP BY 1, 2",
-            params,
-        ):
-            if from_operator in found:
-                found[from_operator]["transfers_given"] += n
-            if to_operator in found:
-                found[to_operator]["transfers_received"] += n
+        _count_transfers(
+            found, "transfers_given", "transfers_received",
+            self._conn.execute(
+                f"SELECT from_operator, to_operator, sum(transfers) FROM ({query}) GROUP BY 1, 2",
+                params,
+            ),
+        )
         query, params = self._rows(TAGS, chat_filter)
         for operator, tag, chats in self._conn.execute(
             "SELECT r.operator, t.name, r.chats FROM (SELECT operator, tag_id, sum(chats) AS chats"
