@@ -40,7 +40,7 @@ from urllib.parse import urlencode
 
 from bench.http_client import Connection
 from bench.processes import HostCpu, cpu_seconds, memory_kib
-from bench.roundtrip import Latency, Operator, Timings, _gather_counted, _greeted, _talker
+from bench.roundtrip import Latency, Operator, Timings, _gather_counted, _greeted, _stopped, _talker
 from bench.visitor import Visitor
 from bench.xmpp_client import BODY, MESSAGE, Session, bare
 
@@ -385,10 +385,7 @@ async def run(
         await _gather_counted(talker.visitor.end() for talker in talkers)
         return result
     finally:
-        gc.unfreeze()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _stopped(tasks)
         for talker in talkers:
             talker.visitor.close()
         for session in sessions + ([watched_session] if watched_session else []):

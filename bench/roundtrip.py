@@ -275,6 +275,17 @@ async def _limited(gate, coroutine):
         return await coroutine
 
 
+async def _stopped(tasks):
+    """
+    Cancel C{tasks} and wait until they are done, once a run is over; the
+    objects frozen out of the garbage collector for the run thaw.
+    """
+    gc.unfreeze()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def _gather_counted(coroutines):
     """
     Run C{coroutines}, a few at a time: what they returned, and how many failed.
@@ -392,10 +403,7 @@ async def run_bosh(plan, xmpp_port, http_port, domain, staff, visitors, server_p
         await asyncio.sleep(CHECK_SECONDS)
         return result
     finally:
-        gc.unfreeze()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _stopped(tasks)
         for one in bosh_visitors:
             one.session.close()
         for session in sessions:
@@ -429,10 +437,7 @@ async def run(plan, xmpp_port, http_port, domain, staff, mcc_pid, rng, clock=tim
         await _gather_counted(talker.visitor.end() for talker in talkers)
         return result
     finally:
-        gc.unfreeze()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _stopped(tasks)
         for talker in talkers:
             talker.visitor.close()
         for session in sessions:
