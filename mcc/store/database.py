@@ -5,6 +5,7 @@ Opening the SQLite database that holds all of mcc's state.
 
 import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 
 import sqlite_utils
@@ -83,3 +84,28 @@ def transaction(db):
     """
     with write_transaction(db.conn):
         yield db
+
+
+class ReadersPerThread:
+    """
+    One read-only connection to the database at C{path} per thread, wrapped
+    by C{reader} (called with the connection), so that long reads run in the
+    reactor's thread pool while the reactor's own connection goes on
+    writing (WAL lets readers and the writer overlap).  Calling it in a
+    thread gives that thread's reader.
+    """
+
+    def __init__(self, path, reader):
+        self._path = path
+        self._reader = reader
+        self._local = threading.local()
+
+    def __call__(self):
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            conn = sqlite3.connect(
+                f"file:{self._path}?mode=ro", uri=True, isolation_level=None, check_same_thread=True
+            )
+            conn.execute("PRAGMA busy_timeout = 5000")
+            reader = self._local.reader = self._reader(conn)
+        return reader

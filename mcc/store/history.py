@@ -10,11 +10,11 @@ them is the routing layer's business (L{mcc.routing.history}).
 import json
 import sqlite3
 from collections import namedtuple
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from mcc.store.chats import _OPEN_SQL, CHAT_COLUMNS, ChatRecord, ChatState
+from mcc.store.database import ReadersPerThread
 
 OUTCOMES = ("answered", "missed", "abandoned", "open")
 
@@ -396,25 +396,13 @@ class _Connection:
     conn: sqlite3.Connection
 
 
-class HistoryReaders:
+class HistoryReaders(ReadersPerThread):
     """
     A L{History} per thread on a read-only connection of its own to the
     database at C{path}, so that a long read (a year's CSV) runs in the
-    reactor's thread pool while the reactor's connection goes on writing
-    (WAL lets readers and the writer overlap).  Only the reading methods
-    work there.
+    reactor's thread pool while the reactor's connection goes on writing.
+    Only the reading methods work there.
     """
 
     def __init__(self, path):
-        self._path = path
-        self._local = threading.local()
-
-    def __call__(self):
-        history = getattr(self._local, "history", None)
-        if history is None:
-            conn = sqlite3.connect(
-                f"file:{self._path}?mode=ro", uri=True, isolation_level=None, check_same_thread=True
-            )
-            conn.execute("PRAGMA busy_timeout = 5000")
-            history = self._local.history = History(_Connection(conn))
-        return history
+        ReadersPerThread.__init__(self, path, lambda conn: History(_Connection(conn)))

@@ -23,12 +23,11 @@ same figures (C{tests/test_report_totals.py} holds them to it).
 import bisect
 import datetime
 import math
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass, replace
 
 from mcc.store.chats import ChatState
+from mcc.store.database import ReadersPerThread
 from mcc.store.report_totals import (
     DAYS, HOURS, MONTHS, OPERATOR_TRANSFERS, OPERATORS, QUEUE_TRANSFERS, TAGS,
 )
@@ -675,23 +674,11 @@ class ReportQueries(ChatByChatQueries):
         )
 
 
-class ThreadReaders:
+class ThreadReaders(ReadersPerThread):
     """
-    One read-only connection to the database at C{path} per thread, so
-    that reports run in the reactor's thread pool while the reactor's own
-    connection goes on writing (WAL lets readers and the writer overlap).
+    The L{ReportQueries} of each thread, on a read-only connection of its
+    own to the database at C{path}.
     """
 
     def __init__(self, path):
-        self._path = path
-        self._local = threading.local()
-
-    def __call__(self):
-        queries = getattr(self._local, "queries", None)
-        if queries is None:
-            conn = sqlite3.connect(
-                f"file:{self._path}?mode=ro", uri=True, isolation_level=None, check_same_thread=True
-            )
-            conn.execute("PRAGMA busy_timeout = 5000")
-            queries = self._local.queries = ReportQueries(conn)
-        return queries
+        ReadersPerThread.__init__(self, path, ReportQueries)
