@@ -518,6 +518,7 @@ def makeService(config, reactor=None, resolver=None):
                 [(b"PUT", PUT_PATH, upload_resource.early_check)],
             ),
             logged=access_log(config),
+            lean=visitor_api.lean_routes(b"/api"),
         ),
     ).setServiceParent(mcc)
     listener(

@@ -12,6 +12,8 @@ from urllib.parse import quote
 from twisted.internet import protocol
 from twisted.web import http, server
 
+from mcc.lean_http import REQUEST_TIMEOUT, LeanChannel
+
 
 class ClientAddress:
     """
@@ -181,8 +183,6 @@ How many HTTP connections one address may hold open: a browser opens six or
 so per site, and many visitors may share one NAT address.
 """
 
-REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
-
 TOO_MANY_CONNECTIONS = (
     b"HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
 )
@@ -252,6 +252,7 @@ class BoundedSite(server.Site):
     """
 
     protocol = BoundedChannel
+    max_lean_body = MAX_REQUEST_BODY
 
     def __init__(
         self,
@@ -262,13 +263,18 @@ class BoundedSite(server.Site):
         trusted_proxies=(),
         requestFactory=BoundedRequest,
         logged=lambda request: True,
+        lean=None,
     ):
         """
         @param logged: whether a finished request gets a line in the
             access log (see L{quiet_log}).
+        @param lean: C{(method, raw path) -> render or None}: the routes
+            that connections read and answer without twisted.web while
+            their requests are plain (see L{mcc.lean_http}).
         """
         server.Site.__init__(self, resource, requestFactory=requestFactory, reactor=clock)
         self.logged = logged
+        self.lean = lean
         self.header_timeout = header_timeout
         self.max_connections_per_address = max_connections_per_address
         self._proxies = ClientAddress(trusted_proxies)
@@ -282,10 +288,23 @@ class BoundedSite(server.Site):
             refusal = _Refusal()
             refusal.factory = self
             return refusal
-        channel = server.Site.buildProtocol(self, addr)
+        if self.lean is None:
+            channel = server.Site.buildProtocol(self, addr)
+        else:
+            channel = LeanChannel(self, addr, self.lean)
+            channel.factory = self
         channel.counted_as = host
         if host is not None:
             self._open[host] += 1
+        return channel
+
+    def generic_channel(self, addr):
+        """
+        twisted.web's channel for a connection a L{LeanChannel} hands over,
+        which counts it already.
+        """
+        channel = server.Site.buildProtocol(self, addr)
+        channel.counted_as = None
         return channel
 
     def log(self, request):

@@ -22,6 +22,7 @@ Answers carry CORS headers: the widget runs on customers' own origins and
 authenticates with the chat token alone, never with cookies.
 """
 
+import functools
 import json
 import re
 from itertools import accumulate
@@ -255,6 +256,32 @@ class VisitorAPI:
         self.max_json_depth = max_json_depth
         limit, window = start_limit
         self.start_throttle = Throttle(clock, limit, window)
+
+    def lean_routes(self, mount):
+        """
+        C{(method, raw path) -> render or None} for L{mcc.web.BoundedSite}'s
+        lean connections: the L{HOT_ROUTES} of this API mounted at C{mount}
+        (such as C{b"/api"}), with the tokens L{_UTF8Paths} would give them.
+        """
+        prefix = mount.rstrip(b"/") + b"/chats/"
+        hot = {
+            (method, name): getattr(self, handler) for (method, name), handler in HOT_ROUTES.items()
+        }
+
+        def route(method, path):
+            if not path.startswith(prefix):
+                return None
+            token, _, name = path[len(prefix):].partition(b"/")
+            handler = hot.get((method, name))
+            if handler is None or not token or b"%" in token:
+                return None
+            try:
+                token = token.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            return functools.partial(_render_hot, handler=handler, token=token)
+
+        return route
 
     # Plumbing
 

@@ -9,11 +9,11 @@ and one client must not be able to make the server buffer unbounded input.
 
 import pyexpat
 
-from twisted.internet import tcp
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.xish import domish
 
+from mcc.transports import write_now
 from mcc.xmpp.namespaces import NS_CLIENT
 
 log = Logger()
@@ -91,32 +91,6 @@ class _Reads:
 
 
 _reads = _Reads()
-
-
-def write_now(transport, data):
-    """
-    Write C{data} to C{transport}, straight to the socket when its buffer is
-    empty: the connection is not registered for writing only to be written
-    to on the next turn, two C{epoll_ctl} calls and a wakeup saved.  What
-    the socket does not take, and anything for TLS or another transport,
-    goes through C{transport.write}.
-    """
-    if (
-        isinstance(transport, tcp.Connection)
-        and not transport.TLS
-        and transport.connected
-        and not transport.disconnecting
-        and transport.producer is None
-        # Nothing waits in Twisted's buffers (the list one is private:
-        # if it were renamed, everything would go through write()).
-        and not getattr(transport, "_tempDataLen", 1)
-        and transport.offset == len(transport.dataBuffer)
-    ):
-        sent = transport.writeSomeData(data)
-        if isinstance(sent, int) and sent > 0:
-            data = data[sent:]
-    if data:
-        transport.write(data)
 
 
 class GuardedXmlStream(xmlstream.XmlStream):
