@@ -20,6 +20,7 @@ import re
 from urllib.parse import parse_qs
 
 from twisted.internet import defer, protocol
+from twisted.internet.interfaces import ITCPTransport
 from twisted.logger import Logger
 from twisted.python import failure
 from twisted.web import http, server
@@ -168,9 +169,13 @@ class LeanRequest:
 
 class LeanChannel(protocol.Protocol):
     """
-    One HTTP connection of a L{mcc.web.BoundedSite}, read here while its
-    requests are the site's lean routes and by twisted.web's channel from
-    the first one that is not.
+    One HTTP connection of a L{mcc.web.BoundedSite}.  Its requests are read
+    here: those of the site's lean routes are answered here, any other
+    plain one by twisted.web's channel (made for that request and given
+    exactly its bytes), and from the first one that is not plain (a
+    chunked or unbounded body, C{Expect}, C{Upgrade}, HTTP/1.0, a head
+    twisted.web must judge) twisted.web's channel reads the connection for
+    good.
 
     @ivar lean: C{(method, path) -> render or None}, where C{render(request)}
         answers as a resource's C{render} does: bytes, or
@@ -179,6 +184,8 @@ class LeanChannel(protocol.Protocol):
 
     connected = False
     _generic = None
+    _handed_over = False
+    _generic_left = 0
     _request = None
     _head = None
     _deadline = None
@@ -198,14 +205,23 @@ class LeanChannel(protocol.Protocol):
 
     def connectionMade(self):
         self.connected = True
+        if ITCPTransport.providedBy(self.transport):
+            # As twisted.web's channel does: each answer is one write.
+            self.transport.setTcpNoDelay(True)
         self._await_head()
 
     def dataReceived(self, data):
-        if self._generic is not None:
+        if self._generic_left:
+            given, data = data[:self._generic_left], data[self._generic_left:]
+            self._generic_left -= len(given)
+            self._generic.dataReceived(given)
+            if not data:
+                return
+        if self._handed_over:
             self._generic.dataReceived(data)
             return
         self._buffer += data
-        if self._request is None:
+        if self._request is None and self._generic is None:
             self._read_requests()
         elif len(self._buffer) > HELD and not self._paused:
             self._paused = True
@@ -236,8 +252,8 @@ class LeanChannel(protocol.Protocol):
 
     def _read_one(self):
         """
-        Answer the request at the start of the buffer, if it is all there;
-        whether one was.
+        Answer the request at the start of the buffer, or give it to
+        twisted.web, if its head is all there; whether it was.
         """
         if self._head is None:
             end = self._buffer.find(b"\r\n\r\n")
@@ -245,13 +261,21 @@ class LeanChannel(protocol.Protocol):
                 if len(self._buffer) > MAX_HEAD:
                     self._hand_over()
                 return False
-            head = self._lean_head(self._buffer[:end])
+            head = _plain_head(self._buffer[:end])
             if head is None:
                 self._hand_over()
                 return False
+            render = self.lean(head[0], head[2])
+            if render is None:
+                self._hand_over(end + 4 + head[5])
+                # Answered already (and released), or still being answered.
+                return self._generic is None
+            if head[5] > self.site.max_lean_body:
+                self._hand_over()
+                return False
             self._stop_waiting()
-            self._head = (end + 4, head)
-        start, (render, method, uri, path, query, headers, length) = self._head
+            self._head = (end + 4, render, head)
+        start, render, (method, uri, path, query, headers, length) = self._head
         if len(self._buffer) < start + length:
             return False
         body = self._buffer[start:start + length]
@@ -268,53 +292,42 @@ class LeanChannel(protocol.Protocol):
                 request.finish()
         return True
 
-    def _lean_head(self, head):
+    def _hand_over(self, size=None):
         """
-        C{(render, method, uri, path, query, headers, body length)} of a
-        request head that is plainly one of the lean routes', else C{None}.
-        """
-        if len(head) > MAX_HEAD or head.count(b"\r") != head.count(b"\n"):
-            return None
-        lines = head.split(b"\r\n")
-        if len(lines) > MAX_HEADERS + 1:
-            return None
-        parts = lines[0].split(b" ")
-        if len(parts) != 3 or parts[2] != b"HTTP/1.1":
-            return None
-        method, uri, _ = parts
-        path, _, query = uri.partition(b"?")
-        render = self.lean(method, path)
-        if render is None:
-            return None
-        headers = {}
-        for line in lines[1:]:
-            if _HEADER_LINE.fullmatch(line) is None:
-                return None
-            name, _, value = line.partition(b":")
-            name = name.lower()
-            if name in _PASSED_ON or (name in _ONCE and name in headers):
-                return None
-            headers[name] = value.strip(b" \t")
-        connection = headers.get(b"connection")
-        if connection is not None and connection.lower() != b"keep-alive":
-            return None
-        length = headers.get(b"content-length", b"0")
-        if not (length.isdigit() and length.isascii()) or int(length) > self.site.max_lean_body:
-            return None
-        return render, method, uri, path, query, headers, int(length)
-
-    def _hand_over(self):
-        """
-        From now on twisted.web reads this connection, starting with what
-        is buffered.
+        Give twisted.web the next C{size} bytes, one request that is not
+        lean, or with C{None} the whole connection from here on.
         """
         self._stop_waiting()
         channel = self.site.generic_channel(self.addr)
         self._generic = channel
-        buffered, self._buffer = self._buffer, b""
+        if size is None:
+            self._handed_over = True
+            given, self._buffer = self._buffer, b""
+        else:
+            channel.lean_channel = self
+            given, self._buffer = self._buffer[:size], self._buffer[size:]
+            self._generic_left = size - len(given)
         channel.makeConnection(self.transport)
-        if buffered:
-            channel.dataReceived(buffered)
+        if given:
+            channel.dataReceived(given)
+
+    def generic_done(self, channel):
+        """
+        twisted.web answered the request it was given: read on, unless it
+        still waits for the client to take its answer (then it keeps the
+        connection).
+        """
+        if channel is not self._generic or self._handed_over or not self.connected:
+            return
+        if channel._waitingForTransport:
+            self._handed_over = True
+            buffered, self._buffer = self._buffer, b""
+            if buffered:
+                channel.dataReceived(buffered)
+            return
+        channel.release()
+        self._generic = None
+        self._continue()
 
     def request_done(self, request):
         if request is not self._request:
@@ -322,8 +335,10 @@ class LeanChannel(protocol.Protocol):
         self._request = None
         if self.site.logged(request):
             self.site.log(request)
-        if not self.connected:
-            return
+        if self.connected:
+            self._continue()
+
+    def _continue(self):
         self._await_head()
         if self._paused:
             self._paused = False
@@ -346,3 +361,37 @@ class LeanChannel(protocol.Protocol):
         self._deadline = None
         self.transport.write(REQUEST_TIMEOUT)
         self.transport.loseConnection()
+
+
+def _plain_head(head):
+    """
+    C{(method, uri, path, query, headers, body length)} of a request head
+    whose request is plainly delimited (HTTP/1.1, a body of a declared
+    length or none), else C{None}.
+    """
+    if len(head) > MAX_HEAD or head.count(b"\r") != head.count(b"\n"):
+        return None
+    lines = head.split(b"\r\n")
+    if len(lines) > MAX_HEADERS + 1:
+        return None
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[2] != b"HTTP/1.1" or not parts[0].isalpha():
+        return None
+    method, uri, _ = parts
+    path, _, query = uri.partition(b"?")
+    headers = {}
+    for line in lines[1:]:
+        if _HEADER_LINE.fullmatch(line) is None:
+            return None
+        name, _, value = line.partition(b":")
+        name = name.lower()
+        if name in _PASSED_ON or (name in _ONCE and name in headers):
+            return None
+        headers[name] = value.strip(b" \t")
+    connection = headers.get(b"connection")
+    if connection is not None and connection.lower() != b"keep-alive":
+        return None
+    length = headers.get(b"content-length", b"0")
+    if not (length.isdigit() and length.isascii()):
+        return None
+    return method, uri, path, query, headers, int(length)

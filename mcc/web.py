@@ -195,6 +195,11 @@ class BoundedChannel(http.HTTPChannel):
     """
 
     _head_deadline = None
+    lean_channel = None
+    """
+    The L{mcc.lean_http.LeanChannel} that gave this channel one request,
+    if one did.
+    """
 
     def connectionMade(self):
         http.HTTPChannel.connectionMade(self)
@@ -224,6 +229,18 @@ class BoundedChannel(http.HTTPChannel):
         if self.persistent:
             self._await_head()
         http.HTTPChannel.requestDone(self, request)
+        if self.lean_channel is not None and self.persistent and not self.requests:
+            self.lean_channel.generic_done(self)
+
+    def release(self):
+        """
+        Leave the connection to the L{mcc.lean_http.LeanChannel} that gave
+        this channel its one request, now answered.
+        """
+        self._stop_waiting()
+        self.setTimeout(None)
+        self.transport.unregisterProducer()
+        self.lean_channel = None
 
     def connectionLost(self, reason):
         self._stop_waiting()

@@ -136,14 +136,32 @@ async def test_a_body_that_comes_in_pieces_is_read_whole():
 
 
 @asyncio_test
-async def test_a_request_that_is_not_lean_hands_the_connection_to_twisted_web():
+async def test_twisted_web_answers_a_plain_request_that_is_not_lean_and_then_gives_back():
     async with listening(Lean()) as (_, port), connection(port) as (reader, writer):
         writer.write(GET_QUICK)
         assert await read_response(reader) == (200, b"lean 7")
-        # Another path, then a lean one pipelined behind it: from the first
-        # request that is not lean on, twisted.web reads everything.
+        # Another path, then a lean one pipelined behind it: twisted.web gets
+        # the first one's bytes only.
         writer.write(b"GET /elsewhere HTTP/1.1\r\nhost: localhost\r\n\r\n" + GET_QUICK)
         assert await read_response(reader) == (200, b"tree GET ")
+        assert await read_response(reader) == (200, b"lean 7")
+        # A body of its own, in pieces, with a lean request behind it.
+        writer.write(b"POST /elsewhere HTTP/1.1\r\ncontent-length: 10\r\n\r\n01234")
+        await asyncio.sleep(0.05)
+        writer.write(b"56789" + GET_QUICK)
+        assert await read_response(reader) == (200, b"tree POST 0123456789")
+        assert await read_response(reader) == (200, b"lean 7")
+
+
+@asyncio_test
+async def test_after_a_request_that_is_not_plain_twisted_web_keeps_the_connection():
+    chunked = (
+        b"POST /api/chats/t/echo HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\n\r\n"
+    )
+    async with listening(Lean()) as (_, port), connection(port) as (reader, writer):
+        writer.write(chunked + GET_QUICK)
+        assert await read_response(reader) == (200, b"tree POST hello")
         assert await read_response(reader) == (200, b"tree GET ")
 
 
