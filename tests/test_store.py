@@ -23,7 +23,7 @@ from mcc.store import (
     UsernameError,
     schema,
 )
-from mcc.store.database import checkpoint, open_database
+from mcc.store.database import WALCheckpointer, open_database
 from mcc.store.users import normalize_username
 
 
@@ -245,17 +245,23 @@ def test_background_checkpoints_leave_the_wal_to_another_thread(tmp_path):
     try:
         assert store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         write_pages(store, 1200)
-        thread, (pages, copied) = in_thread(checkpoint, path)
+        checkpointer = WALCheckpointer(path)
+        thread, (pages, copied) = in_thread(checkpointer)
         # No commit copied the WAL back, past SQLite's 1,000 pages: the
         # thread's checkpoint did it all.
         assert thread != threading.get_ident()
         assert pages == copied > 1200
-        assert store.db.execute("SELECT count(*) FROM scratch").fetchone()[0] == 1200
+        # The same connection checkpoints again, from another thread too.
+        write_pages(store, 10)
+        _, (pages, copied) = in_thread(checkpointer)
+        assert pages == copied > 0
+        checkpointer.close()
+        assert store.db.execute("SELECT count(*) FROM scratch").fetchone()[0] == 1210
     finally:
         store.close()
     again = Store.open(path)
     try:
-        assert again.db.execute("SELECT count(*) FROM scratch").fetchone()[0] == 1200
+        assert again.db.execute("SELECT count(*) FROM scratch").fetchone()[0] == 1210
     finally:
         again.close()
 
@@ -270,17 +276,21 @@ def test_checkpoints_run_through_the_runner_only_after_writes(tmp_path):
         return succeed(function(*args))
 
     checkpoints = Checkpoints(path, store.changes, runner, clock, interval=1.0)
+    checkpointer = checkpoints.checkpointer
     try:
         checkpoints.startService()
-        assert calls == [(checkpoint, (path,))]  # What start-up wrote.
+        assert calls == [(checkpointer, ())]  # What start-up wrote.
         clock.advance(1)
         assert len(calls) == 1
         write_pages(store, 3)
         clock.advance(1)
-        assert calls == [(checkpoint, (path,))] * 2
+        assert calls == [(checkpointer, ())] * 2
         clock.advance(1)
         assert len(calls) == 2
+        # One connection serves every checkpoint, closed with the service.
+        assert checkpointer._conn is not None
         checkpoints.stopService()
+        assert checkpointer._conn is None
     finally:
         store.close()
 
@@ -299,7 +309,7 @@ def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(tmp_path):
         checkpoints.startService()
         write_pages(store, 1)
         clock.advance(1)
-        assert calls == [checkpoint, checkpoint]
+        assert calls == [checkpoints.checkpointer] * 2
         assert checkpoints.running
         checkpoints.stopService()
     finally:

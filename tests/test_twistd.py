@@ -20,13 +20,13 @@ from tests.xmpp_client import login
 @asyncio_test
 async def test_the_service_checkpoints_the_wal_in_a_thread_of_its_own(server, monkeypatch):
     seen = []
-    real_checkpoint = checkpoints.checkpoint
+    real_checkpoint = checkpoints.WALCheckpointer.__call__
 
-    def recorded(path):
+    def recorded(self):
         seen.append(threading.current_thread().name)
-        return real_checkpoint(path)
+        return real_checkpoint(self)
 
-    monkeypatch.setattr(checkpoints, "checkpoint", recorded)
+    monkeypatch.setattr(checkpoints.WALCheckpointer, "__call__", recorded)
     # Commits never copy the WAL back themselves: SQLite would do it on the
     # reactor's thread.
     assert server.store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0

@@ -7,7 +7,7 @@ thread to copy the WAL into the database file.
 from twisted.application.internet import TimerService
 from twisted.logger import Logger
 
-from mcc.store.database import checkpoint
+from mcc.store.database import WALCheckpointer
 
 log = Logger()
 
@@ -21,7 +21,7 @@ then holds about a second of writes.
 class Checkpoints(TimerService):
     """
     Every C{interval} seconds of C{clock}, when C{changes()} moved since the
-    last time, L{checkpoint} the database at C{path} through
+    last time, checkpoint the database at C{path} (a L{WALCheckpointer}) through
     C{run_in_thread(function, *args)}, which returns a Deferred.  The next
     checkpoint waits for the previous one; one that fails is logged and the
     next is tried as usual.
@@ -34,6 +34,7 @@ class Checkpoints(TimerService):
         TimerService.__init__(self, interval, self.checkpoint_if_written)
         self.clock = clock
         self._path = path
+        self.checkpointer = WALCheckpointer(path)
         self._changes = changes
         self._run_in_thread = run_in_thread
         self._checkpointed = None
@@ -43,7 +44,16 @@ class Checkpoints(TimerService):
         if changes == self._checkpointed:
             return None
         self._checkpointed = changes
-        return self._run_in_thread(checkpoint, self._path).addErrback(self._failed)
+        return self._run_in_thread(self.checkpointer).addErrback(self._failed)
+
+    def stopService(self):
+        stopped = TimerService.stopService(self)
+
+        def close(result):
+            self.checkpointer.close()
+            return result
+
+        return stopped.addBoth(close) if stopped is not None else close(None)
 
     def _failed(self, reason):
         log.failure("WAL checkpoint of {path} failed", reason, path=str(self._path))
