@@ -30,7 +30,12 @@ class Tree(resource.Resource):
     isLeaf = True
 
     def render(self, request):
+        if request.path == b"/big":
+            return b"x" * BIG
         return b"tree " + request.method + b" " + request.content.read()
+
+
+BIG = 32 * 1024 * 1024
 
 
 class Lean:
@@ -151,6 +156,19 @@ async def test_twisted_web_answers_a_plain_request_that_is_not_lean_and_then_giv
         writer.write(b"56789" + GET_QUICK)
         assert await read_response(reader) == (200, b"tree POST 0123456789")
         assert await read_response(reader) == (200, b"lean 7")
+
+
+@asyncio_test
+async def test_an_answer_the_client_is_slow_to_take_leaves_twisted_web_the_connection():
+    async with listening(Lean()) as (_, port), connection(port) as (reader, writer):
+        writer.write(b"GET /big HTTP/1.1\r\n\r\n" + GET_QUICK)
+        await asyncio.sleep(0.2)
+        assert await read_response(reader, timeout=30) == (200, b"x" * BIG)
+        # Whoever reads it, the request behind it is answered.
+        status, body = await read_response(reader)
+        assert (status, body) in [(200, b"lean 7"), (200, b"tree GET ")]
+        writer.write(GET_QUICK)
+        assert (await read_response(reader))[0] == 200
 
 
 @asyncio_test
