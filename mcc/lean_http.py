@@ -26,7 +26,7 @@ from twisted.logger import Logger
 from twisted.python import failure
 from twisted.web import http, server
 
-from mcc.transports import write_now
+from mcc.transports import write_durably
 
 log = Logger()
 
@@ -152,7 +152,7 @@ class LeanRequest:
         head.append(b"content-length: %d\r\n\r\n" % len(body))
         self.sentLength = len(body)
         if self.channel.connected:
-            write_now(self.channel.transport, b"".join(head) + body)
+            write_durably(self.channel.site.group_commit, self.channel.transport, b"".join(head) + body)
         waiters, self._finish_waiters = self._finish_waiters, []
         for waiter in waiters:
             waiter.callback(None)

@@ -59,6 +59,7 @@ from mcc.store import Checkpoints, HistoryReaders, Store
 from mcc.store.reports import ThreadReaders
 from mcc.throttle import LoginThrottle
 from mcc.tls import ensure_self_signed, server_tls_options
+from mcc.transports import drop_unacknowledged
 from mcc.web import BoundedSite, bounded_request, quiet_log
 from mcc.webclient.desk import WebChannel, WebPresence
 from mcc.webclient.site import UPLOAD_PATH as CLIENT_UPLOAD_PATH
@@ -175,6 +176,20 @@ class ThreadPoolService(service.Service):
         self.pool.stop()
 
 
+class LastCommit(service.Service):
+    """
+    Commits the store's last turn when the service stops, the reactor may
+    not run another turn.
+    """
+
+    def __init__(self, group_commit):
+        self._group_commit = group_commit
+
+    def stopService(self):
+        service.Service.stopService(self)
+        self._group_commit.commit()
+
+
 class FrozenStartUp(service.Service):
     """
     Started last, before the reactor serves anything: moves what start-up
@@ -286,6 +301,13 @@ def makeService(config, reactor=None, resolver=None):
     DataDirLockService(ServiceLock.acquire(config.data_dir)).setServiceParent(mcc)
 
     store = Store.open(config.database_path, background_checkpoints=True)
+    # The chat path's writes of a reactor turn share one transaction,
+    # committed once the turn's reads are handled; what the streams and the
+    # web site answer waits for it.
+    group_commit = store.commit_per_turn(
+        lambda commit: reactor.callLater(0, commit), on_failure=drop_unacknowledged
+    )
+    LastCommit(group_commit).setServiceParent(mcc)  # Stopped last: after every other write.
     checkpoint_threads = ThreadPoolService(reactor, "checkpoint", 1)
     checkpoint_threads.setServiceParent(mcc)
     checkpoints = Checkpoints(config.database_path, store.changes, checkpoint_threads.run, reactor)
@@ -394,6 +416,7 @@ def makeService(config, reactor=None, resolver=None):
         last_activity=LastActivity(store, reactor),
         remote_visitors=remote_visitors,
         password_checks=login_threads.run,
+        group_commit=group_commit,
     )
     xmpp.setName("xmpp-server")
     # SMS gateways: texters reach the router through them, and they get
@@ -498,29 +521,25 @@ def makeService(config, reactor=None, resolver=None):
         config.xmpp_tls_endpoint(),
         xmpp.tls_factory(**client_limits),
     ).setServiceParent(mcc)
-    listener(
+    site = BoundedSite(
+        web,
         reactor,
-        "http-listener",
-        "HTTP",
-        config.http_endpoint(),
-        BoundedSite(
-            web,
-            reactor,
-            header_timeout=config.http_header_timeout,
-            max_connections_per_address=config.max_http_connections_per_address,
-            trusted_proxies=config.trusted_proxies,
-            requestFactory=bounded_request(
-                [
-                    (b"POST", UPLOAD_PATH, files.max_size),
-                    (b"POST", CLIENT_UPLOAD_PATH, files.max_size),
-                    (b"PUT", PUT_PATH, uploads.max_size),
-                ],
-                [(b"PUT", PUT_PATH, upload_resource.early_check)],
-            ),
-            logged=access_log(config),
-            lean=visitor_api.lean_routes(b"/api"),
+        header_timeout=config.http_header_timeout,
+        max_connections_per_address=config.max_http_connections_per_address,
+        trusted_proxies=config.trusted_proxies,
+        requestFactory=bounded_request(
+            [
+                (b"POST", UPLOAD_PATH, files.max_size),
+                (b"POST", CLIENT_UPLOAD_PATH, files.max_size),
+                (b"PUT", PUT_PATH, uploads.max_size),
+            ],
+            [(b"PUT", PUT_PATH, upload_resource.early_check)],
         ),
-    ).setServiceParent(mcc)
+        logged=access_log(config),
+        lean=visitor_api.lean_routes(b"/api"),
+    )
+    site.group_commit = group_commit
+    listener(reactor, "http-listener", "HTTP", config.http_endpoint(), site).setServiceParent(mcc)
     listener(
         reactor, "component-listener", "XMPP components", config.component_listen,
         xmpp.component_factory(max_depth=config.max_stanza_depth),

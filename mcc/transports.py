@@ -1,9 +1,63 @@
 # -*- test-case-name: tests.test_xmpp_stream,tests.test_lean_http -*-
 """
-Writing to Twisted's TCP transports without waiting for the next reactor turn.
+Writing to Twisted's TCP transports without waiting for the next reactor
+turn, and after the turn's writes to the store are committed.
 """
 
 from twisted.internet import tcp
+
+
+def _tcp(transport):
+    """
+    The TCP connection under C{transport} (TLS, say), or C{None}.
+    """
+    for _ in range(4):
+        if isinstance(transport, tcp.Connection):
+            return transport
+        transport = getattr(transport, "transport", None)
+    return None
+
+
+def unsent(transport):
+    """
+    Whether Twisted still holds bytes for the socket under C{transport}:
+    its socket is then watched for writing, and the reactor may write
+    them, and anything added to them, while it handles this turn.
+    """
+    connection = _tcp(transport)
+    if connection is None:
+        return False
+    return bool(getattr(connection, "_tempDataLen", 1)) or connection.offset != len(
+        connection.dataBuffer
+    )
+
+
+def write_durably(group, transport, data):
+    """
+    L{write_now}, once what the store was given so far is committed: with
+    writes of this turn not committed yet (C{group}, a
+    L{mcc.store.GroupCommit}, is pending), C{data} waits for the commit at
+    the turn's end, except on a connection whose socket may be written
+    before then, for which the store commits at once.  C{group} C{None}
+    writes at once.
+    """
+    if group is None or not group.pending:
+        write_now(transport, data)
+    elif unsent(transport):
+        group.commit()
+        write_now(transport, data)
+    else:
+        group.after_commit(write_now, transport, data)
+
+
+def drop_unacknowledged(write, transport, *rest):
+    """
+    A L{mcc.store.GroupCommit}'s C{on_failure} for what L{write_durably}
+    kept waiting: the writes it would have acknowledged are rolled back, so
+    the connection closes unanswered and its peer tries again.
+    """
+    abort = getattr(transport, "abortConnection", None)
+    (abort or transport.loseConnection)()
 
 
 def write_now(transport, data):

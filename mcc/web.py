@@ -242,6 +242,22 @@ class BoundedChannel(http.HTTPChannel):
         self.transport.unregisterProducer()
         self.lean_channel = None
 
+    def write(self, data):
+        self._before_writing()
+        http.HTTPChannel.write(self, data)
+
+    def writeSequence(self, iovec):
+        self._before_writing()
+        http.HTTPChannel.writeSequence(self, iovec)
+
+    def _before_writing(self):
+        # What twisted.web writes may tell of a write of this turn (a chat
+        # started, a message sent from the web client), and its socket may
+        # be written before the turn ends: the store commits first.
+        group = self.site.group_commit
+        if group is not None and group.pending:
+            group.commit()
+
     def connectionLost(self, reason):
         self._stop_waiting()
         http.HTTPChannel.connectionLost(self, reason)
@@ -270,6 +286,11 @@ class BoundedSite(server.Site):
 
     protocol = BoundedChannel
     max_lean_body = MAX_REQUEST_BODY
+    group_commit = None
+    """
+    The store's L{mcc.store.GroupCommit} when its writes of a turn share a
+    transaction: answers wait for it.
+    """
 
     def __init__(
         self,

@@ -102,7 +102,7 @@ def federation(endpoint=None, targets=None, own_valid=False, **options):
     clock = Clock()
     ids = iter(f"id{n}" for n in range(1, 1000))
     server = SimpleNamespace(
-        router=Router(), domain=DOMAIN, clock=clock, new_id=lambda: next(ids),
+        router=Router(), domain=DOMAIN, clock=clock, new_id=lambda: next(ids), group_commit=None,
         config=SimpleNamespace(auth_timeout=60.0, max_stanza_size=65536),
     )
     endpoints = []

@@ -12,7 +12,8 @@ from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.words.protocols.jabber import xmlstream
 
 from mcc.xmpp.namespaces import NS_CLIENT
-from mcc.xmpp.stream import GuardedXmlStream, write_now
+from mcc.transports import write_now
+from mcc.xmpp.stream import GuardedXmlStream
 from tests.memory_xmpp import ClientSide
 
 HEADER = (

@@ -15,7 +15,7 @@ from mcc.store.components import (
     UnknownComponent,
 )
 from mcc.store.checkpoints import Checkpoints
-from mcc.store.database import open_database, transaction
+from mcc.store.database import GroupCommit, open_database, transaction
 from mcc.store.files import ChatFile, ChatFiles
 from mcc.store.gateways import DuplicateGateway, Gateway, Gateways, UnknownGateway
 from mcc.store.history import IP_POLICIES, OUTCOMES, ChatFilter, History, HistoryReaders
@@ -49,6 +49,7 @@ class Store:
 
     def __init__(self, db):
         self.db = db
+        self._group = None
         self.users = Users(db)
         self.rosters = Rosters(db)
         self.offline = OfflineMessages(db)
@@ -90,12 +91,25 @@ class Store:
     def transaction(self):
         return transaction(self.db)
 
+    def commit_per_turn(self, call_soon, on_failure=None):
+        """
+        From now on, the chat path's writes of a reactor turn share one
+        transaction: the L{GroupCommit} returned, which says what waits.
+        """
+        group = GroupCommit(self.db.conn, call_soon, on_failure)
+        self.chats.begin = self.archive.begin = group.begin
+        self._group = group
+        return group
+
     def close(self):
+        if self._group is not None:
+            self._group.commit()
         self.db.conn.close()
 
 
 __all__ = [
     "Store",
+    "GroupCommit",
     "Checkpoints",
     "ChatFilter",
     "HistoryReaders",

@@ -6,6 +6,8 @@ in the order they were archived.
 
 from dataclasses import dataclass
 
+from mcc.store.database import unbatched
+
 
 @dataclass(frozen=True)
 class ArchivedMessage:
@@ -18,8 +20,10 @@ class ArchivedMessage:
 class MessageArchive:
     def __init__(self, db):
         self._conn = db.conn
+        self.begin = unbatched  # Or a GroupCommit's begin (Store.commit_per_turn).
 
     def add(self, owner, stanza_id, contact, stanza, now):
+        self.begin()
         self._conn.execute(
             "INSERT INTO message_archive (owner, stanza_id, contact, stanza, archived_at)"
             " VALUES (?, ?, ?, ?, ?)",

@@ -9,6 +9,8 @@ loses nothing; an event's sequence number is the visitor's cursor.
 import json
 from dataclasses import dataclass
 
+from mcc.store.database import unbatched
+
 
 class ChatState:
     """
@@ -121,6 +123,7 @@ def _summary(kind, data):
 class Chats:
     def __init__(self, db):
         self._conn = db.conn
+        self.begin = unbatched  # Or a GroupCommit's begin (Store.commit_per_turn).
 
     def create(self, **fields):
         columns = [name for name in CHAT_COLUMNS if name != "id" and name in fields]
@@ -160,6 +163,7 @@ class Chats:
         """
         Give a waiting chat to C{operator}; false when it is not waiting any more.
         """
+        self.begin()
         cursor = self._conn.execute(
             "UPDATE chats SET state = ?, operator = ?, operator_name = ?,"
             " picked_up_at = coalesce(picked_up_at, ?) WHERE id = ? AND state = ?",
@@ -218,6 +222,7 @@ class Chats:
         return [ChatRecord(*row) for row in rows]
 
     def finish(self, chat_id, state, closed_by, now):
+        self.begin()
         self._conn.execute(
             "UPDATE chats SET state = ?, closed_by = ?, closed_at = ?"
             f" WHERE id = ? AND state IN {_OPEN_SQL}",
@@ -230,6 +235,7 @@ class Chats:
         the sender's own name for a message, unique within its chat.  The
         chat's summary columns change with it, in the same transaction.
         """
+        self.begin()
         summary = _summary(kind, data)
         if summary is None:
             return self._insert_event(chat_id, kind, data, now, internal, message_id)

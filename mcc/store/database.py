@@ -9,8 +9,11 @@ import threading
 from contextlib import contextmanager
 
 import sqlite_utils
+from twisted.logger import Logger
 
 from mcc.store.schema import migrate, write_transaction
+
+log = Logger()
 
 
 def open_database(path, background_checkpoints=False):
@@ -74,6 +77,97 @@ class WALCheckpointer:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def unbatched():
+    """
+    A writer's C{begin} with no L{GroupCommit}: each write commits alone.
+    """
+
+
+class GroupCommit:
+    """
+    The chat path's writes of one reactor turn in one transaction,
+    committed once the turn's reads have been handled, and what
+    acknowledges them held until then.
+
+    A commit costs about what the pages it changes cost, and the events of
+    a busy turn share pages (the tables' last pages, the hour's totals), so
+    the busier the service, the more each commit carries.
+
+    The store's writers on the chat path call L{begin} before they write;
+    any other write of the same turn joins the transaction.  C{call_soon}
+    runs a function once the reactor has handled what it is handling (the
+    reactor's C{callLater(0, f)}: before its next poll, and so before
+    Twisted writes to a socket it was not already writing to).  What must
+    not leave before the commit (an answer that says an event is stored)
+    waits in L{after_commit}, in order; a writer that cannot wait calls
+    L{commit} at once.
+
+    A commit that fails rolls the turn's writes back: what waited for it
+    does not run, and C{on_failure} is called with each of them instead,
+    so that their connections close rather than acknowledge what was lost.
+
+    @ivar pending: whether writes of this turn are not committed yet.
+    """
+
+    def __init__(self, conn, call_soon, on_failure=None):
+        self._conn = conn
+        self._call_soon = call_soon
+        self._on_failure = on_failure
+        self._waiting = []
+        self._scheduled = False
+        self.pending = False
+
+    def begin(self):
+        """
+        Open the turn's transaction unless it is open.
+        """
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN IMMEDIATE")
+        self.pending = True
+        if not self._scheduled:
+            self._scheduled = True
+            self._call_soon(self._turn_ended)
+
+    def after_commit(self, f, *args):
+        """
+        Call C{f(*args)} once the turn's writes are committed, at once when
+        none waits.
+        """
+        if self.pending:
+            self._waiting.append((f, args))
+        else:
+            f(*args)
+
+    def _turn_ended(self):
+        self._scheduled = False
+        self.commit()
+
+    def commit(self):
+        """
+        Commit what was written, then run what waited for it.
+        """
+        if not self.pending:
+            return
+        self.pending = False
+        waiting, self._waiting = self._waiting, []
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+        except sqlite3.Error:
+            log.failure("A turn's writes could not be committed; they are rolled back")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            if self._on_failure is not None:
+                for f, args in waiting:
+                    self._on_failure(f, *args)
+            return
+        for f, args in waiting:
+            try:
+                f(*args)
+            except Exception:
+                log.failure("What waited for a commit failed")
 
 
 def _create_private(path):

@@ -554,6 +554,18 @@ def write_transaction(conn):
     A transaction holding the database's write lock from its start, so
     what it reads stays true until it commits.
     """
+    if conn.in_transaction:
+        # Inside the transaction of a turn's writes (GroupCommit), which
+        # holds the write lock: its other writes are not undone with these.
+        conn.execute("SAVEPOINT write_transaction")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO write_transaction")
+            conn.execute("RELEASE write_transaction")
+            raise
+        conn.execute("RELEASE write_transaction")
+        return
     conn.execute("BEGIN IMMEDIATE")
     with conn:  # Commits, or rolls back on an exception.
         yield

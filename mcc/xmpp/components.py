@@ -149,6 +149,7 @@ class ComponentFactory(protocol.ServerFactory):
             ComponentAccept(self), self.clock, self.server.config.max_stanza_size, self.max_depth
         )
         xs.factory = self
+        xs.group_commit = self.server.group_commit
         return xs
 
     def attach(self, component, xs):

@@ -109,6 +109,7 @@ class ClientConnectionFactory(protocol.ServerFactory):
             self.max_depth,
         )
         xs.factory = self
+        xs.group_commit = self.server.group_commit
         host = addr.host
         if self._open[host] >= self.max_connections_per_address:
             xs.addOnetimeObserver(
@@ -170,6 +171,7 @@ class XMPPServer(service.MultiService):
         push=None,
         remote_visitors=None,
         password_checks=None,
+        group_commit=None,
     ):
         """
         @param sessions: the L{SessionRegistry} to bind sessions in, shared
@@ -206,12 +208,16 @@ class XMPPServer(service.MultiService):
             password check (PBKDF2) and returns a Deferred of its result,
             in a bounded thread pool so that a flood of logins cannot
             starve the reactor; by default it is called at once.
+        @param group_commit: the store's L{mcc.store.GroupCommit}, if its
+            writes of a turn share a transaction: what streams send waits
+            for it.
         """
         service.MultiService.__init__(self)
         self.config = config
         self.domain = config.domain
         self.accounts = accounts
         self.clock = clock
+        self.group_commit = group_commit
         self.tls_options = tls_options
         self.new_id = new_id
         self.uploads = uploads

@@ -13,7 +13,7 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.xish import domish
 
-from mcc.transports import write_now
+from mcc.transports import write_durably
 from mcc.xmpp.namespaces import NS_CLIENT
 
 log = Logger()
@@ -87,7 +87,7 @@ class _Reads:
         while self.waiting:
             streams, self.waiting = self.waiting, []
             for stream in streams:
-                stream.flush()
+                stream._write_kept()
 
 
 _reads = _Reads()
@@ -105,12 +105,16 @@ class GuardedXmlStream(xmlstream.XmlStream):
     to the byte.  What is sent while reads are handled is written once they
     are (L{_Reads}).
 
+    @ivar group_commit: the L{mcc.store.GroupCommit} whose writes what
+        this stream sends waits for (an acknowledgement of a stanza, a
+        reply that follows from a stored one), or C{None} for none.
     @ivar last_activity: when data last arrived, whitespace keepalives included.
     @ivar closed_by_peer: whether the peer ended its stream itself, which
         ends a resumable session for good (XEP-0198).
     """
 
     namespace = NS_CLIENT
+    group_commit = None
 
     def __init__(self, authenticator, clock, max_stanza_size, max_depth=MAX_DEPTH):
         self._clock = clock
@@ -254,22 +258,33 @@ class GuardedXmlStream(xmlstream.XmlStream):
                 _reads.waiting.append(self)
             self._output.append(obj)
             return
-        if self._output:
+        if self._output or self._closing:
             self._output.append(obj)
             self.flush()
         elif self.transport is not None:
-            write_now(self.transport, obj)
+            write_durably(self.group_commit, self.transport, obj)
 
     def flush(self):
         """
-        Write what was kept; before anything else acts on the transport
-        (STARTTLS, closing).
+        Write what was kept, now: before anything else acts on the
+        transport (STARTTLS, closing).  The turn's writes to the store are
+        committed first.
+        """
+        if self._output and self.group_commit is not None:
+            self.group_commit.commit()
+        self._write_kept()
+
+    def _write_kept(self):
+        """
+        Write what was kept once the turn's writes to the store are
+        committed (L{write_durably}).
         """
         if not self._output:
             return
         output, self._output = self._output, []
         if self.transport is not None:
-            write_now(self.transport, output[0] if len(output) == 1 else b"".join(output))
+            data = output[0] if len(output) == 1 else b"".join(output)
+            write_durably(self.group_commit, self.transport, data)
 
     def onStreamError(self, errelem):
         self.flush()

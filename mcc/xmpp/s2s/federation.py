@@ -212,6 +212,7 @@ class InboundFactory(protocol.ServerFactory):
             InboundNegotiation(federation), federation.clock, federation.max_stanza_size, federation.max_depth
         )
         xs.factory = self
+        xs.group_commit = federation.server.group_commit
         return xs
 
 

@@ -221,4 +221,5 @@ class OutboundFactory(protocol.ClientFactory):
             self.negotiation, self.federation.clock, self.federation.max_stanza_size, self.federation.max_depth
         )
         xs.factory = self
+        xs.group_commit = self.federation.server.group_commit
         return xs
