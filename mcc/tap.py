@@ -7,7 +7,6 @@ which the router reaches operators.
 """
 
 import functools
-import gc
 import hmac
 import os
 import secrets
@@ -29,6 +28,7 @@ from mcc.admin.gateways import gateways_tab
 from mcc.admin.queues import queues_tab
 from mcc.admin.reports import reports_tab
 from mcc.admin.widgets import DesignWidgets
+from mcc.collector import GarbageCollection
 from mcc.credentials import MadeUpCredentials, ensure_server_secret
 from mcc.datadir import ServiceLock
 from mcc.gateways.sms import Webhooks
@@ -188,30 +188,6 @@ class LastCommit(service.Service):
     def stopService(self):
         service.Service.stopService(self)
         self._group_commit.commit()
-
-
-class FrozenStartUp(service.Service):
-    """
-    Started last, before the reactor serves anything: moves what start-up
-    built (imports, templates, the store's objects) out of the garbage
-    collector's reach, so that a full collection no longer walks all of it.
-    Stopping gives them back, for a process that starts services again
-    (the tests).
-    """
-
-    name = "frozen-start-up"
-
-    def __init__(self, collector=gc):
-        self._collector = collector
-
-    def startService(self):
-        service.Service.startService(self)
-        self._collector.collect()
-        self._collector.freeze()
-
-    def stopService(self):
-        service.Service.stopService(self)
-        self._collector.unfreeze()
 
 
 def ensure_first_admin(store, accounts, data_dir):
@@ -553,7 +529,7 @@ def makeService(config, reactor=None, resolver=None):
             reactor, "s2s-listener", "XMPP servers", config.s2s_endpoint(), links.factory()
         ).setServiceParent(mcc)
 
-    FrozenStartUp().setServiceParent(mcc)
+    GarbageCollection(reactor).setServiceParent(mcc)  # Last: start-up is done.
 
     log.msg(f"mcc {config.domain}: XMPP on {config.xmpp_endpoint()}")
     log.msg(f"mcc {config.domain}: HTTP on {config.http_endpoint()}")

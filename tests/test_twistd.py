@@ -11,6 +11,7 @@ import stat
 import threading
 from types import SimpleNamespace
 
+from mcc.collector import NEVER
 from mcc.store import checkpoints
 from tests.conftest import asyncio_test
 from tests.twistd_process import BIN, Twistd, run
@@ -167,22 +168,8 @@ async def test_the_service_leaves_the_visitor_apis_polls_out_of_the_access_log(s
     assert site.logged(SimpleNamespace(method=b"GET", uri=b"/admin/", code=200))
 
 
-def test_start_up_is_frozen_out_of_the_collector_until_the_service_stops():
-    from mcc.tap import FrozenStartUp
-
-    calls = []
-    frozen = FrozenStartUp(SimpleNamespace(
-        collect=lambda: calls.append("collect"),
-        freeze=lambda: calls.append("freeze"),
-        unfreeze=lambda: calls.append("unfreeze"),
-    ))
-    frozen.startService()
-    assert calls == ["collect", "freeze"]
-    frozen.stopService()
-    assert calls == ["collect", "freeze", "unfreeze"]
-
-
 @asyncio_test
-async def test_the_service_freezes_its_start_up_last(server):
-    assert list(server.service)[-1].name == "frozen-start-up"
+async def test_the_service_freezes_its_start_up_last_and_collects_the_oldest_itself(server):
+    assert list(server.service)[-1].name == "garbage-collection"
     assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[2] == NEVER
