@@ -4,13 +4,19 @@ A private Prosody for the comparison: Debian's package, its own config,
 data, pid file and log in a folder of ours, listening on loopback only.
 
 Like mcc in the benchmark it accepts SASL PLAIN without TLS, on c2s and,
-for the chat path's peer, on BOSH (XEP-0124/0206) over HTTP.  Its accounts
-are written straight into its data folder: with C{internal_plain} each one
-is a small Lua file, and C{prosodyctl register} would start one process per
-account.
+for the chat path's peer, on BOSH (XEP-0124/0206) over HTTP.  It keeps
+passwords as Prosody does by default (C{internal_hashed}: SCRAM-SHA-1 keys),
+with mcc's count of PBKDF2 rounds, so that a PLAIN login costs both servers
+one PBKDF2 of 4,096 rounds.  Its accounts are written straight into its
+data folder, each a small Lua file: C{prosodyctl register} would start one
+process per account.
 """
 
+import hashlib
+import hmac
 from pathlib import Path
+
+from mcc.credentials import ITERATIONS
 
 PROSODY = "prosody"
 
@@ -56,7 +62,8 @@ s2s_ports = {{ }}
 https_ports = {{ }}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
-authentication = "internal_plain"
+authentication = "internal_hashed"
+default_iteration_count = {ITERATIONS}
 storage = "internal"
 modules_enabled = {{ {modules} }}
 
@@ -66,20 +73,52 @@ VirtualHost {lua_string(domain)}
 
 def account_path(data_folder, domain, username):
     """
-    Where C{internal_plain} keeps one account: Prosody escapes the dots of
+    Where Prosody's C{internal} storage keeps one account: it escapes the dots of
     the host name in folder names.
     """
     return Path(data_folder) / domain.replace(".", "%2e") / "accounts" / f"{username}.dat"
+
+
+SALT = "mcc-bench-salt"
+"""
+One salt for every account: a benchmark's accounts need no secrecy, and the
+keys of a password are derived once however many accounts share it.
+"""
+
+
+def scram_sha1_keys(password, salt=SALT, iterations=ITERATIONS):
+    """
+    The stored and server keys (RFC 5802) that C{internal_hashed} keeps,
+    in hex, as Prosody derives them (its passwords here need no SASLprep).
+    """
+    salted = hashlib.pbkdf2_hmac("sha1", password.encode(), salt.encode(), iterations)
+    client_key = hmac.digest(salted, b"Client Key", "sha1")
+    server_key = hmac.digest(salted, b"Server Key", "sha1")
+    return hashlib.sha1(client_key).hexdigest(), server_key.hex()
+
+
+def account_text(stored_key, server_key, salt=SALT, iterations=ITERATIONS):
+    return (
+        "return {\n"
+        f"\t[\"iteration_count\"] = {iterations};\n"
+        f"\t[\"salt\"] = {lua_string(salt)};\n"
+        f"\t[\"server_key\"] = {lua_string(server_key)};\n"
+        f"\t[\"stored_key\"] = {lua_string(stored_key)};\n"
+        "};\n"
+    )
 
 
 def write_accounts(data_folder, domain, accounts):
     """
     Register C{accounts}, pairs of username and password.
     """
+    texts = {}
     for username, password in accounts:
+        if password not in texts:
+            texts[password] = account_text(*scram_sha1_keys(password))
         path = account_path(data_folder, domain, username)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"return {{\n\t[\"password\"] = {lua_string(password)};\n}};\n")
+        path.write_text(texts[password])
 
 
 def start(processes, folder, domain, port, accounts, http_port=None):

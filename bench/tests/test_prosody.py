@@ -20,7 +20,8 @@ def test_config_listens_on_loopback_only_and_allows_plain(tmp_path):
         assert values[closed] == "{ }"
     assert values["c2s_require_encryption"] == "false"
     assert values["allow_unencrypted_plain_auth"] == "true"
-    assert values["authentication"] == '"internal_plain"'
+    assert values["authentication"] == '"internal_hashed"'
+    assert values["default_iteration_count"] == "4096"
     assert values["pidfile"] == f'"{tmp_path}/prosody.pid"'
     assert values["data_path"] == f'"{tmp_path}/data"'
     assert 'VirtualHost "bench.test"' in text
@@ -32,12 +33,23 @@ def test_config_leaves_mod_limits_out(tmp_path):
     assert "limits" not in modules
 
 
-def test_account_files_are_where_internal_plain_reads_them(tmp_path):
+def test_account_files_are_where_internal_hashed_reads_them(tmp_path):
     prosody.write_accounts(tmp_path, "bench.test", [("bench1", "secret1"), ("q", 'a"b\\c')])
     folder = tmp_path / "bench%2etest" / "accounts"
     assert sorted(p.name for p in folder.iterdir()) == ["bench1.dat", "q.dat"]
-    assert (folder / "bench1.dat").read_text() == 'return {\n\t["password"] = "secret1";\n};\n'
-    assert '["password"] = "a\\"b\\\\c";' in (folder / "q.dat").read_text()
+    text = (folder / "bench1.dat").read_text()
+    assert '["iteration_count"] = 4096;' in text
+    assert '["salt"] = "mcc-bench-salt";' in text
+    assert "password" not in text
+
+
+def test_the_keys_are_those_scram_sha_1_derives():
+    from scramp import ScramMechanism
+
+    _, stored_key, server_key, _ = ScramMechanism("SCRAM-SHA-1").make_auth_info(
+        "pencil", iteration_count=4096, salt=b"mcc-bench-salt"
+    )
+    assert prosody.scram_sha1_keys("pencil") == (stored_key.hex(), server_key.hex())
 
 
 def test_config_serves_bosh_on_loopback_when_asked(tmp_path):
