@@ -7,7 +7,8 @@ listening on a loopback address of its own (c2s on a free port, s2s on
 Prosody's resolver reads no /etc/hosts: L{LOOPBACK_DNS} (a small module
 in C{tests/prosody}) answers its lookups from the names the test gives, so
 that it reaches mcc by name and asks no nameserver anything.  Accounts are
-written into its data folder the way bench.prosody does.
+written into its data folder the way bench.prosody does (SCRAM-SHA-1
+keys, for C{internal_hashed}).
 """
 
 import asyncio
@@ -17,7 +18,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.prosody import lua_string, write_accounts
+from bench.prosody import ITERATIONS, lua_string, write_accounts
 
 PROSODY = "prosody"
 S2S_PORT = 5269
@@ -115,7 +116,8 @@ c2s_require_encryption = true
 s2s_require_encryption = true
 s2s_secure_auth = {"true" if settings.secure_auth else "false"}
 s2s_timeout = 10
-authentication = "internal_plain"
+authentication = "internal_hashed"
+default_iteration_count = {ITERATIONS}
 storage = "internal"
 modules_enabled = {lua_strings(MODULES)}
 ssl = {tls}
