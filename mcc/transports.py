@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_xmpp_stream,tests.test_lean_http -*-
+# -*- test-case-name: tests.test_xmpp_stream,tests.test_lean_http,tests.test_group_commit -*-
 """
 Writing to Twisted's TCP transports without waiting for the next reactor
 turn, and after the turn's writes to the store are committed.

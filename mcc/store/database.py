@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_store -*-
+# -*- test-case-name: tests.test_store,tests.test_group_commit -*-
 """
 Opening the SQLite database that holds all of mcc's state.
 """
