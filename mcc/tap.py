@@ -178,7 +178,7 @@ class ThreadPoolService(service.Service):
 
 class LastCommit(service.Service):
     """
-    Commits the store's last turn when the service stops, the reactor may
+    Commits the store's last turn when the service stops: the reactor may
     not run another turn.
     """
 
