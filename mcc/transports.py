@@ -18,6 +18,16 @@ def _tcp(transport):
     return None
 
 
+def _holds_bytes(connection):
+    """
+    Whether Twisted's buffers of the TCP C{connection} hold bytes not yet
+    sent (the list one is private: were it renamed, the answer is yes).
+    """
+    return bool(getattr(connection, "_tempDataLen", 1)) or connection.offset != len(
+        connection.dataBuffer
+    )
+
+
 def unsent(transport):
     """
     Whether Twisted still holds bytes for the socket under C{transport}:
@@ -25,11 +35,7 @@ def unsent(transport):
     them, and anything added to them, while it handles this turn.
     """
     connection = _tcp(transport)
-    if connection is None:
-        return False
-    return bool(getattr(connection, "_tempDataLen", 1)) or connection.offset != len(
-        connection.dataBuffer
-    )
+    return connection is not None and _holds_bytes(connection)
 
 
 def write_durably(group, transport, data):
@@ -74,10 +80,7 @@ def write_now(transport, data):
         and transport.connected
         and not transport.disconnecting
         and transport.producer is None
-        # Nothing waits in Twisted's buffers (the list one is private:
-        # if it were renamed, everything would go through write()).
-        and not getattr(transport, "_tempDataLen", 1)
-        and transport.offset == len(transport.dataBuffer)
+        and not _holds_bytes(transport)
     ):
         sent = transport.writeSomeData(data)
         if isinstance(sent, int) and sent > 0:
