@@ -12,9 +12,9 @@ data folder, each a small Lua file: C{prosodyctl register} would start one
 process per account.
 """
 
-import hashlib
-import hmac
 from pathlib import Path
+
+from scramp import ScramMechanism
 
 from mcc.credentials import ITERATIONS
 
@@ -89,12 +89,12 @@ keys of a password are derived once however many accounts share it.
 def scram_sha1_keys(password, salt=SALT, iterations=ITERATIONS):
     """
     The stored and server keys (RFC 5802) that C{internal_hashed} keeps,
-    in hex, as Prosody derives them (its passwords here need no SASLprep).
+    in hex, derived by scramp as mcc's own keys are.
     """
-    salted = hashlib.pbkdf2_hmac("sha1", password.encode(), salt.encode(), iterations)
-    client_key = hmac.digest(salted, b"Client Key", "sha1")
-    server_key = hmac.digest(salted, b"Server Key", "sha1")
-    return hashlib.sha1(client_key).hexdigest(), server_key.hex()
+    _, stored_key, server_key, _ = ScramMechanism("SCRAM-SHA-1").make_auth_info(
+        password, iteration_count=iterations, salt=salt.encode()
+    )
+    return stored_key.hex(), server_key.hex()
 
 
 def account_text(stored_key, server_key, salt=SALT, iterations=ITERATIONS):
