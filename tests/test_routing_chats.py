@@ -496,3 +496,33 @@ def test_a_visitors_own_message_does_not_wake_its_poll(world):
     service.visitor_displayed(chat.token, 6)
     service.poll(chat.token, 6)
     assert service.channel.take() == []
+
+
+def test_a_login_reads_only_the_chats_it_can_change(world):
+    # Every presence change used to read every chat under way: a flood of
+    # logins cost each one a pass over thousands of chats.
+    service, availability, _ = world
+    availability.resource_available("ann", "desk")
+    held = service.start(Visitor(), queue="sales")
+    service.operator_says(held.guest, "ann", "hello")
+    ringing = service.start(Visitor(), queue="sales")
+    service.channel.take()
+
+    def unfinished():
+        raise AssertionError("every unfinished chat read")
+
+    service.store.chats.unfinished = unfinished
+    service.store.users.add("dan", "pw", now=0)
+    availability.resource_available("dan", "laptop")
+    availability.resource_gone("dan", "laptop")
+    assert service.channel.take() == []
+    availability.resource_available("bob", "phone")
+    assert service.channel.take() == [("offer", ringing.guest, ("bob",))]
+    assert [chat.id for chat in service.shown_to("bob")] == [ringing.id]
+    assert [chat.id for chat in service.shown_to("ann")] == [held.id, ringing.id]
+    availability.resource_available("bob", "phone", "away")
+    assert service.channel.take() == [("withdraw", ("bob",))]
+    availability.resource_gone("ann", "desk")
+    assert service.channel.take() == [("withdraw", ("ann",))]
+    availability.resource_available("ann", "desk")
+    assert service.channel.take()[0] == ("resume", "ann", ())

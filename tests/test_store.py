@@ -596,3 +596,18 @@ def test_the_schema_takes_every_chat_state_and_no_other(store):
         _chat(store, "other", "paused")
     assert [chat.state for chat in store.chats.unfinished()] == list(ChatState.OPEN)
 
+
+
+def test_held_by_and_waiting_read_only_the_open_chats_they_name(store):
+    store.users.add("ann", "pw", now=0)
+    store.users.add("bob", "pw", now=0)
+    first, second, third, fourth = (
+        _chat(store, f"t{number}", ChatState.WAITING) for number in range(4)
+    )
+    assert store.chats.claim(first.id, "ann", "Ann", now=1)
+    assert store.chats.claim(second.id, "bob", "Bob", now=1)
+    assert store.chats.claim(third.id, "ann", "Ann", now=1)
+    store.chats.finish(third.id, ChatState.CLOSED, "visitor", now=2)
+    assert [chat.id for chat in store.chats.held_by("ann")] == [first.id]
+    assert [chat.id for chat in store.chats.held_by("cyd")] == []
+    assert [chat.id for chat in store.chats.waiting()] == [fourth.id]

@@ -748,7 +748,10 @@ class ChatService(service.Service):
         """
         The open chats that C{operator}'s clients show (L{shows}).
         """
-        return [chat for chat in self.store.chats.unfinished() if self.shows(chat, operator)]
+        ringing = [
+            chat for chat in self.store.chats.waiting() if operator in self._offered.get(chat.id, ())
+        ]
+        return sorted(self.store.chats.held_by(operator) + ringing, key=lambda chat: chat.id)
 
     def operator_ends(self, guest, operator):
         """
@@ -870,21 +873,35 @@ class ChatService(service.Service):
             # Shutting down drops every operator: that is no reason to
             # hand their chats back, they resume after the restart.
             return
+        # Only the chats a change can touch are read: the operator's own,
+        # those with a transfer pending, and the waiting ones when the
+        # operator may now take them or was offered them; a login does not
+        # cost a pass over every chat under way.
         status = self.availability.status(username)
-        for chat in self.store.chats.unfinished():
-            if chat.state == ChatState.ACTIVE and chat.operator == username:
-                if status == "offline":
-                    self._operator_left(chat)
-                else:
-                    self._operator_back(chat)
-            elif chat.id in self._transfers:
+        held = self.store.chats.held_by(username)
+        for chat in held:
+            if status == "offline":
+                self._operator_left(chat)
+            else:
+                self._operator_back(chat)
+        skip = {chat.id for chat in held}
+        for chat_id in sorted(set(self._transfers) - skip):
+            chat = self.store.chats.by_id(chat_id)
+            if chat is not None and chat.state in ChatState.OPEN:
                 self._transfer_availability(chat, username, status)
-            elif chat.state == ChatState.WAITING:
-                if status == "available" and username in self._chat_candidates(chat):
+        skip |= set(self._transfers)
+        if status == "available":
+            for chat in self.store.chats.waiting():
+                if chat.id not in skip and username in self._chat_candidates(chat):
                     self._offer(chat, [username])
-                elif status != "available" and username in self._offered.get(chat.id, ()):
-                    self._offered[chat.id].discard(username)
-                    self.channel.withdraw(chat, [username])
+            return
+        for chat_id in sorted(self._offered):
+            if chat_id in skip or username not in self._offered[chat_id]:
+                continue
+            chat = self.store.chats.by_id(chat_id)
+            if chat is not None and chat.state == ChatState.WAITING:
+                self._offered[chat_id].discard(username)
+                self.channel.withdraw(chat, [username])
 
     def _operator_left(self, chat):
         if chat.id not in self._absences:

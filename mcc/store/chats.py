@@ -159,6 +159,33 @@ class Chats:
         )
         return [ChatRecord(*row) for row in rows]
 
+    def held_by(self, operator):
+        """
+        The chats under way that C{operator} holds, oldest first.
+        """
+        # Through the partial index of unfinished chats (the unary plus
+        # keeps SQLite off the index of every chat an operator ever held),
+        # and the repeated state lets SQLite read that index.
+        rows = self._conn.execute(
+            f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats"
+            f" WHERE state IN {_OPEN_SQL} AND state = ? AND +operator = ? ORDER BY id",
+            (ChatState.ACTIVE, operator),
+        )
+        return [ChatRecord(*row) for row in rows]
+
+    def waiting(self):
+        """
+        The chats waiting for an operator, oldest first.
+        """
+        # The repeated state lets SQLite read the partial index of
+        # unfinished chats rather than the whole table.
+        rows = self._conn.execute(
+            f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats"
+            f" WHERE state IN {_OPEN_SQL} AND state = ? ORDER BY id",
+            (ChatState.WAITING,),
+        )
+        return [ChatRecord(*row) for row in rows]
+
     def claim(self, chat_id, operator, operator_name, now):
         """
         Give a waiting chat to C{operator}; false when it is not waiting any more.
