@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import chat, compare, history, idle, monitor, report, roundtrip, tsung
+from bench import chat, compare, flood, history, idle, monitor, report, roundtrip, tsung
 from bench.host import Calibration
 from bench.processes import Processes
 
@@ -99,6 +99,15 @@ def _parser():
         "and report its hottest functions",
     )
     parser.add_argument(
+        "--flood-logins", type=int, default=2000,
+        help="XMPP logins of the login flood during a round trip of the --peer-chats chats; "
+        "0 skips (default: 2000)",
+    )
+    parser.add_argument(
+        "--flood-seconds", type=float, default=10.0,
+        help="seconds the login flood lasts (default: 10)",
+    )
+    parser.add_argument(
         "--output", type=Path,
         help="default: bench/results/latest.txt, or smoke.txt with --smoke",
     )
@@ -141,6 +150,18 @@ def _peer_plan(arguments, plans):
         return None
     return roundtrip.Plan(arguments.peer_chats, arguments.visitor_messages,
                           arguments.visitor_interval)
+
+
+def _flood_plan(arguments):
+    """
+    The login flood during a round trip, or C{None}; it starts 5 s into
+    the message phase (0.5 s for --smoke).
+    """
+    if arguments.smoke:
+        return flood.FloodPlan(logins=100, seconds=1, after=0.5)
+    if not arguments.flood_logins:
+        return None
+    return flood.FloodPlan(arguments.flood_logins, arguments.flood_seconds, after=5)
 
 
 def _raise_open_files_limit():
@@ -224,6 +245,13 @@ def run(arguments, folder, processes, out):
         beside["peer"] = Calibration.now()
         _say(out, f"Prosody+BOSH: {plan.chats} visitors, {plan.messages} messages each...")
         peer_runs = (chat.measure_bosh_round_trip(processes, folder, plan), chat_runs[-1])
+    flood_run = None
+    flood_plan = _flood_plan(arguments)
+    if flood_plan is not None and peer_plan is not None:
+        beside["flood"] = Calibration.now()
+        _say(out, f"mcc: {peer_plan.chats} chats and {flood_plan.logins} logins in "
+                  f"{flood_plan.seconds:g} s...")
+        flood_run = chat.measure_round_trip(processes, folder, peer_plan, flood_plan=flood_plan)
     idle_visitors = 100 if arguments.smoke else arguments.idle_visitors
     idle_visitor_run = None
     if idle_visitors:
@@ -239,6 +267,7 @@ def run(arguments, folder, processes, out):
         report.command_line(), throughput, idle_runs, idle_sessions, profile,
         chat_runs, idle_visitor_run,
         detached=detached_runs, archive=archive_runs, peer=peer_runs, beside=beside,
+        flood=flood_run,
     )
     if arguments.history_chats:
         text += "\n" + history.report(arguments.history_chats, out)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import chatload, compare, mcc_server, monitor, prosody
+from bench import chatload, compare, flood, mcc_server, monitor, prosody
 from bench.idle_visitors import IdleVisitors
 from bench.processes import ProcessFailed, free_port, log_tail, open_files_limit
 from bench.roundtrip import RoundTrip
@@ -80,7 +80,7 @@ def create_admin(folder, username, password, now=time.time):
         store.close()
 
 
-def _start_mcc(processes, folder, people, options):
+def _start_mcc(processes, folder, people, options, accounts=()):
     port, http_port = free_port(), free_port()
     process = mcc_server.start(
         processes,
@@ -88,20 +88,22 @@ def _start_mcc(processes, folder, people, options):
         compare.DOMAIN,
         port,
         http_port,
-        [(username, password) for username, password, _ in people],
+        [(username, password) for username, password, _ in people] + list(accounts),
         queues=[(queue, [username]) for username, _, queue in people],
         options=options,
     )
     return process, port, http_port
 
 
-def _run_load(processes, folder, sockets, timeout, kind, people, options, **figures):
+def _run_load(processes, folder, sockets, timeout, kind, people, options, accounts=(),
+              **figures):
     """
-    Start mcc, run the load generator against it and stop both; return
-    the figures it wrote and the CPU seconds it used.
+    Start mcc (its store with C{people} and C{accounts}), run the load
+    generator against it and stop both; return the figures it wrote and
+    the CPU seconds it used.
     """
     folder = Path(folder)
-    process, port, http_port = _start_mcc(processes, folder, people, options)
+    process, port, http_port = _start_mcc(processes, folder, people, options, accounts)
     try:
         check_open_files(process.pid, sockets)
         output = folder / f"{kind}.json"
@@ -124,24 +126,38 @@ def _run_load(processes, folder, sockets, timeout, kind, people, options, **figu
         processes.stop(process)
 
 
-def measure_round_trip(processes, folder, plan, archive=True):
+def measure_round_trip(processes, folder, plan, archive=True, flood_plan=None):
     """
     The round trip of L{bench.roundtrip} with C{plan.chats} chats; without
-    C{archive}, against an mcc that keeps no message archive.
+    C{archive}, against an mcc that keeps no message archive; with
+    C{flood_plan} (a L{flood.FloodPlan}), a login flood during it.
     """
     # Setup runs at about a hundred logins and chats a second.
     timeout = 120 + plan.chats / 20 + plan.messages * plan.interval
+    name = f"chat-{plan.chats}{'' if archive else '-no-archive'}"
+    figures = {}
+    accounts = ()
+    if flood_plan is not None:
+        name += f"-flood-{flood_plan.logins}"
+        accounts = flood.accounts(flood_plan.logins)
+        figures = dict(
+            flood_logins=flood_plan.logins,
+            flood_seconds=flood_plan.seconds,
+            flood_after=flood_plan.after,
+        )
     fields, cpu = _run_load(
         processes,
-        Path(folder) / f"chat-{plan.chats}{'' if archive else '-no-archive'}",
-        sockets=3 * plan.chats,
+        Path(folder) / name,
+        sockets=3 * plan.chats + len(accounts),
         timeout=timeout,
         kind="round-trip",
         people=chatload.staff(plan.chats),
         options=mcc_options(plan.chats, archive=archive),
+        accounts=accounts,
         chats=plan.chats,
         messages=plan.messages,
         interval=plan.interval,
+        **figures,
     )
     return ChatRun(RoundTrip.from_dict(fields), cpu)
 

@@ -127,6 +127,35 @@ IDLE_VISITOR_ROWS = (
     ("per visitor (KiB)", lambda r: r.per_visitor_kib, "{:.1f}"),
 )
 
+# A round trip with a login flood, its messages: the whole phase's and
+# those sent while the flood lasted.
+FLOOD_ROWS = (
+    ("chat messages sent", lambda t: t.sent, lambda f: f.to_operator.count, "{:.0f}"),
+    ("visitor -> operator p50 (ms)", lambda t: t.to_operator.p50_ms,
+     lambda f: f.to_operator.p50_ms, "{:.2f}"),
+    ("visitor -> operator p99 (ms)", lambda t: t.to_operator.p99_ms,
+     lambda f: f.to_operator.p99_ms, "{:.2f}"),
+    ("visitor -> operator max (ms)", lambda t: t.to_operator.max_ms,
+     lambda f: f.to_operator.max_ms, "{:.1f}"),
+    ("operator -> visitor p50 (ms)", lambda t: t.to_visitor.p50_ms,
+     lambda f: f.to_visitor.p50_ms, "{:.2f}"),
+    ("operator -> visitor p99 (ms)", lambda t: t.to_visitor.p99_ms,
+     lambda f: f.to_visitor.p99_ms, "{:.2f}"),
+    ("operator -> visitor max (ms)", lambda t: t.to_visitor.max_ms,
+     lambda f: f.to_visitor.max_ms, "{:.1f}"),
+    ("mcc busy (% of a core)", lambda t: 100 * t.server_cpu_seconds / t.seconds if t.seconds else 0,
+     lambda f: 100 * f.server_cpu_seconds / f.seconds if f.seconds else 0, "{:.0f}"),
+    ("host busy (cores)", lambda t: t.host_busy_cores, lambda f: f.host_busy_cores, "{:.2f}"),
+)
+
+FLOOD_NOTES = (
+    "Login flood: a process of its own logs the accounts in (SASL PLAIN, resource binding,",
+    "  initial presence) at an even rate while the round trip runs, and keeps them until the",
+    "  message phase is over. 'during the flood' counts the messages sent from its first",
+    "  login's start to its last login's end; login time is from the connection opened to",
+    "  the bind result.",
+)
+
 DETACHED_NOTES = (
     "Resumable sessions: each session logs in as for the idle cost, enables stream management",
     "  with <enable resume='true'/> and, once every one is enabled, its socket is closed (an",
@@ -278,6 +307,40 @@ def chat_table(runs):
     return lines
 
 
+def flood_title(trip):
+    flood = trip.flood
+    return (
+        f"Login flood: {flood.plan.logins} XMPP logins in {flood.plan.seconds:g} s, "
+        f"{flood.plan.after:g} s into the chat round trip of {trip.plan.chats} chats "
+        f"({trip.plan.messages} messages each every {trip.plan.interval:g} s)"
+    )
+
+
+def flood_table(run):
+    """
+    Lines of a round trip with a login flood: the logins, then the chat
+    figures of the whole message phase beside those during the flood.
+    """
+    trip, flood = run.trip, run.trip.flood
+    logins = (
+        ("logins completed", f"{flood.logins}"),
+        ("logins failed", f"{flood.failed}"),
+        ("flood lasted (s)", f"{flood.seconds:.1f}"),
+        ("login time mean (ms)", f"{flood.login_mean_ms:.1f}"),
+        ("login time p99 (ms)", f"{flood.login_p99_ms:.1f}"),
+        ("login time max (ms)", f"{flood.login_max_ms:.1f}"),
+    )
+    width = max(len(label) for label, *_ in FLOOD_ROWS + logins) + 2
+    lines = [flood_title(trip)]
+    lines += [f"{label:{width}}{value:>14}" for label, value in logins]
+    lines.append(f"{'':{width}}{'whole phase':>14}{'during flood':>14}")
+    for label, whole, during, form in FLOOD_ROWS:
+        lines.append(
+            f"{label:{width}}{form.format(whole(trip)):>14}{form.format(during(flood)):>14}"
+        )
+    return lines
+
+
 def idle_visitors_table(run):
     width = max(len(label) for label, *_ in IDLE_VISITOR_ROWS) + 2
     lines = [
@@ -367,7 +430,7 @@ def _beside(beside, key, label=""):
 
 
 def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_visitors=None,
-           detached=None, archive=None, peer=None, host=None, beside=None):
+           detached=None, archive=None, peer=None, host=None, beside=None, flood=None):
     """
     The whole report.
 
@@ -381,10 +444,11 @@ def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_
     @param archive: a pair of L{chat.ChatRun}, mcc without its message
         archive and with it.
     @param peer: a pair of L{chat.ChatRun}, Prosody with BOSH and mcc.
+    @param flood: a L{chat.ChatRun} with a login flood.
     @param host: the L{Host}; by default this one.
     @param beside: L{Calibration}s by section: C{"start"}, C{"tsung-N"},
         C{"idle"}, C{"detached"}, C{"chats-N"}, C{"archive"}, C{"peer"},
-        C{"idle-visitors"}, C{"profile"}.
+        C{"idle-visitors"}, C{"profile"}, C{"flood"}.
     """
     beside = beside or {}
     lines = ["mcc benchmark: mcc against Prosody under the same load, in one run", ""]
@@ -416,6 +480,8 @@ def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_
             peer_title(peer[0].trip.plan), PAIR_ROWS, *peer, names=("Prosody+BOSH", "mcc")
         )
         lines += [*_beside(beside, "peer"), ""]
+    if flood is not None:
+        lines += [*flood_table(flood), *_beside(beside, "flood"), ""]
     if idle_visitors is not None:
         lines += [*idle_visitors_table(idle_visitors), *_beside(beside, "idle-visitors"), ""]
     if profile:
@@ -429,6 +495,8 @@ def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_
         lines += ARCHIVE_NOTES
     if peer is not None:
         lines += PEER_NOTES
+    if flood is not None:
+        lines += FLOOD_NOTES
     lines += CALIBRATION_NOTE
     return "\n".join(lines) + "\n"
 

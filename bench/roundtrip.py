@@ -10,10 +10,12 @@ from the operator's reply until the visitor's long poll returns it.
 
 import asyncio
 import gc
+import json
 import math
 import time
 from dataclasses import dataclass
 
+from bench import flood as login_flood
 from bench.bosh import BoshError, BoshSession, chat_message, local_name
 from bench.processes import HostCpu, cpu_seconds, memory_kib
 from bench.visitor import ChatRefused, Visitor
@@ -72,6 +74,38 @@ class Latency:
 
 
 @dataclass(frozen=True)
+class FloodRun:
+    """
+    A login flood during the round trip: its logins, and the chat messages
+    posted while it lasted (both legs).  CPU and host figures cover the
+    flood's window.
+    """
+
+    plan: login_flood.FloodPlan
+    logins: int
+    failed: int
+    seconds: float
+    login_mean_ms: float
+    login_p99_ms: float
+    login_max_ms: float
+    to_operator: Latency
+    to_visitor: Latency
+    server_cpu_seconds: float
+    host_busy_cores: float
+
+    @classmethod
+    def from_dict(cls, fields):
+        return cls(
+            **dict(
+                fields,
+                plan=login_flood.FloodPlan(**fields["plan"]),
+                to_operator=Latency(**fields["to_operator"]),
+                to_visitor=Latency(**fields["to_visitor"]),
+            )
+        )
+
+
+@dataclass(frozen=True)
 class RoundTrip:
     """
     What one run measured.  CPU and host figures cover the message phase,
@@ -91,6 +125,7 @@ class RoundTrip:
     server_peak_rss_kib: int
     load_cpu_seconds: float
     host_busy_cores: float
+    flood: FloodRun | None = None
 
     @property
     def delivered_per_second(self):
@@ -116,6 +151,7 @@ class RoundTrip:
                 plan=Plan(**fields["plan"]),
                 to_operator=Latency(**fields["to_operator"]),
                 to_visitor=Latency(**fields["to_visitor"]),
+                flood=fields.get("flood") and FloodRun.from_dict(fields["flood"]),
             )
         )
 
@@ -146,6 +182,8 @@ class Timings:
         self.replied = {}
         self.to_operator = []
         self.to_visitor = []
+        # When each message of those legs was sent, in the same order.
+        self.sent_at = {id(self.to_operator): [], id(self.to_visitor): []}
         self.last_delivery = None
         self.sent = 0
         self.errors = 0
@@ -156,8 +194,17 @@ class Timings:
             return False
         now = self.clock()
         samples.append(now - at)
+        self.sent_at[id(samples)].append(at)
         self.last_delivery = now
         return True
+
+    def sent_between(self, samples, start, end):
+        """
+        The delays of C{samples}' messages sent from C{start} to C{end}.
+        """
+        return [
+            delay for delay, at in zip(samples, self.sent_at[id(samples)]) if start <= at <= end
+        ]
 
     def posting(self, text):
         self.posted[text] = self.clock()
@@ -336,9 +383,60 @@ async def _message_phase(plan, talkers, timings, rng):
     return first_at
 
 
-async def _measured(plan, pid, timings, talkers, logged_in, failures, rng):
+class _Flood:
     """
-    The message phase of C{talkers} against the server of process C{pid}.
+    The login flood's process, started C{plan.after} seconds into the
+    message phase, and what it reported.
+    """
+
+    def __init__(self, plan, xmpp_port, domain, pid):
+        self.plan = plan
+        self.command = login_flood.command(xmpp_port, domain, plan)
+        self.pid = pid
+        self.process = None
+
+    async def run(self, start_at, clock):
+        await asyncio.sleep(max(0.0, start_at - clock()))
+        before = Usage.now(self.pid)
+        self.process = await asyncio.create_subprocess_exec(
+            *self.command, stdout=asyncio.subprocess.PIPE
+        )
+        line = await self.process.stdout.readline()
+        after = Usage.now(self.pid)
+        if not line:
+            raise ConnectionError("the login flood ended without a report")
+        return login_flood.Logins(**json.loads(line)), before, after
+
+    async def stop(self):
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+    def result(self, timings, logins, before, after):
+        durations = logins.durations
+        return FloodRun(
+            plan=self.plan,
+            logins=len(durations),
+            failed=logins.failed,
+            seconds=logins.ended - logins.started,
+            login_mean_ms=1000 * sum(durations) / len(durations) if durations else 0.0,
+            login_p99_ms=1000 * login_flood.percentile(durations, 99),
+            login_max_ms=1000 * max(durations, default=0.0),
+            to_operator=Latency.of(
+                timings.sent_between(timings.to_operator, logins.started, logins.ended)
+            ),
+            to_visitor=Latency.of(
+                timings.sent_between(timings.to_visitor, logins.started, logins.ended)
+            ),
+            server_cpu_seconds=after.mcc - before.mcc,
+            host_busy_cores=after.host.busy_cores_since(before.host),
+        )
+
+
+async def _measured(plan, pid, timings, talkers, logged_in, failures, rng, flood=None):
+    """
+    The message phase of C{talkers} against the server of process C{pid},
+    with the login flood C{flood} (a L{_Flood}) during it if given.
     """
     clock = timings.clock
     # The setup's objects stay: our own full collections would pause
@@ -346,8 +444,19 @@ async def _measured(plan, pid, timings, talkers, logged_in, failures, rng):
     gc.collect()
     gc.freeze()
     before = Usage.now(pid)
-    first_at = await _message_phase(plan, talkers, timings, rng)
-    after = Usage.now(pid)
+    flooding = None
+    if flood is not None:
+        flooding = asyncio.ensure_future(flood.run(clock() + LEAD_SECONDS + flood.plan.after, clock))
+    try:
+        first_at = await _message_phase(plan, talkers, timings, rng)
+        after = Usage.now(pid)
+        flood_run = None
+        if flooding is not None:
+            flood_run = flood.result(timings, *await flooding)
+    finally:
+        if flooding is not None:
+            flooding.cancel()
+            await flood.stop()
     end = timings.last_delivery or clock()
     return RoundTrip(
         plan=plan,
@@ -362,6 +471,7 @@ async def _measured(plan, pid, timings, talkers, logged_in, failures, rng):
         server_peak_rss_kib=memory_kib(pid, "VmHWM"),
         load_cpu_seconds=after.own - before.own,
         host_busy_cores=after.host.busy_cores_since(before.host),
+        flood=flood_run,
     )
 
 
@@ -410,10 +520,13 @@ async def run_bosh(plan, xmpp_port, http_port, domain, staff, visitors, server_p
             session.close()
 
 
-async def run(plan, xmpp_port, http_port, domain, staff, mcc_pid, rng, clock=time.monotonic):
+async def run(plan, xmpp_port, http_port, domain, staff, mcc_pid, rng, clock=time.monotonic,
+              flood=None):
     """
     Run C{plan} against mcc (process C{mcc_pid}), whose store has
-    C{staff}: one (username, password, queue) per chat.
+    C{staff}: one (username, password, queue) per chat; with C{flood}, a
+    L{login_flood.FloodPlan}, its logins (of L{login_flood.accounts},
+    which the store has too) during the message phase.
     """
     timings = Timings(clock)
     staff = staff[: plan.chats]
@@ -431,7 +544,8 @@ async def run(plan, xmpp_port, http_port, domain, staff, mcc_pid, rng, clock=tim
         tasks += [asyncio.ensure_future(talker.listen()) for talker in talkers]
         answered = await _greeted(talkers)
         result = await _measured(
-            plan, mcc_pid, timings, answered, len(sessions), failed_logins + failed_starts, rng
+            plan, mcc_pid, timings, answered, len(sessions), failed_logins + failed_starts, rng,
+            flood=flood and _Flood(flood, xmpp_port, domain, mcc_pid),
         )
         # End the chats, as visitors leave, before their operators go.
         await _gather_counted(talker.visitor.end() for talker in talkers)

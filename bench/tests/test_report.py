@@ -164,3 +164,31 @@ def test_host_lines_beside_each_section_and_the_new_tables():
     cpu = [line for line in lines if line.startswith("server CPU per message (ms)")]
     # 30 s of CPU over 6,000 messages, both tables; ratio 1.00.
     assert [line.split()[-3:] for line in cpu] == [["5.000", "5.000", "1.00"]] * 2
+
+
+def test_the_login_flood_table_sets_the_flood_beside_the_whole_phase():
+    import dataclasses
+
+    from bench.flood import FloodPlan
+    from bench.roundtrip import FloodRun
+
+    run = chat_run(100, 1.0)
+    flooded = FloodRun(
+        plan=FloodPlan(2000, 10.0, 5.0), logins=1998, failed=2, seconds=10.2,
+        login_mean_ms=5.25, login_p99_ms=21.5, login_max_ms=54.0,
+        to_operator=Latency(500, 1.3, 3.0, 4.9, 12.0), to_visitor=Latency(500, 1.4, 2.7, 5.1, 8.8),
+        server_cpu_seconds=7.65, host_busy_cores=1.09,
+    )
+    run = dataclasses.replace(run, trip=dataclasses.replace(run.trip, flood=flooded))
+    text = report.render(
+        "python -m bench", [(server_run("Prosody"), server_run("mcc"))], None, 0, flood=run,
+    )
+    assert ("Login flood: 2000 XMPP logins in 10 s, 5 s into the chat round trip of 100 chats"
+            in text)
+    rows = {line[:30].strip(): line[30:].split() for line in text.splitlines()}
+    assert rows["logins completed"] == ["1998"] and rows["logins failed"] == ["2"]
+    assert rows["login time p99 (ms)"] == ["21.5"]
+    assert rows["chat messages sent"] == ["3000", "500"]
+    assert rows["visitor -> operator max (ms)"] == ["10.0", "12.0"]
+    assert rows["mcc busy (% of a core)"] == ["50", "75"]
+    assert "keeps them until the" in text

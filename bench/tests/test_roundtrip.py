@@ -10,8 +10,9 @@ import random
 
 import pytest
 
-from bench import roundtrip
-from bench.roundtrip import Latency, Plan, RoundTrip, Timings
+from bench import flood, roundtrip
+from bench.flood import FloodPlan
+from bench.roundtrip import FloodRun, Latency, Plan, RoundTrip, Timings
 from tests.conftest import asyncio_test
 from tests.conftest import test_config as mcc_test_config
 
@@ -85,6 +86,9 @@ def test_timings_pair_each_message_with_its_delivery():
     assert timings.visitor_read("Re: a")
     assert (timings.to_operator, timings.to_visitor) == ([0.5], [0.25])
     assert (timings.in_flight, timings.errors, timings.last_delivery) == (0, 1, 10.75)
+    assert timings.sent_between(timings.to_operator, 9, 10) == [0.5]
+    assert timings.sent_between(timings.to_operator, 10.1, 11) == []
+    assert timings.sent_between(timings.to_visitor, 10.5, 10.5) == [0.25]
 
 
 def result(**fields):
@@ -113,3 +117,28 @@ def test_result_figures_and_its_json_form():
     assert trip.lost == 2
     assert result(seconds=0).delivered_per_second == 0.0
     assert RoundTrip.from_dict(json.loads(json.dumps(dataclasses.asdict(trip)))) == trip
+    flooded = result(flood=FloodRun(
+        plan=FloodPlan(100, 1.0, 0.5), logins=99, failed=1, seconds=1.1,
+        login_mean_ms=5.0, login_p99_ms=9.0, login_max_ms=12.0,
+        to_operator=Latency(3, 1.0, 2.0, 3.0, 4.0), to_visitor=Latency(3, 1.0, 2.0, 3.0, 4.0),
+        server_cpu_seconds=0.4, host_busy_cores=0.9,
+    ))
+    assert RoundTrip.from_dict(json.loads(json.dumps(dataclasses.asdict(flooded)))) == flooded
+
+
+@asyncio_test
+async def test_a_login_flood_during_the_round_trip(server):
+    plan = Plan(chats=2, messages=6, interval=0.25)
+    for username, password in flood.accounts(20):
+        server.add_user(username, password)
+    result = await roundtrip.run(
+        plan, server.port, server.http_port, server.domain, staff(server, 2),
+        os.getpid(), random.Random(7), flood=FloodPlan(20, 0.5, 0.25),
+    )
+    assert (result.sent, result.errors, result.lost) == (12, 0, 0)
+    run = result.flood
+    assert (run.logins, run.failed) == (20, 0)
+    assert 0.4 < run.seconds < 5
+    assert 0 < run.login_mean_ms <= run.login_p99_ms <= run.login_max_ms
+    # The messages sent while the flood lasted, a part of all of them.
+    assert 0 < run.to_operator.count < result.to_operator.count
