@@ -611,3 +611,4 @@ def test_held_by_and_waiting_read_only_the_open_chats_they_name(store):
     assert [chat.id for chat in store.chats.held_by("ann")] == [first.id]
     assert [chat.id for chat in store.chats.held_by("cyd")] == []
     assert [chat.id for chat in store.chats.waiting()] == [fourth.id]
+

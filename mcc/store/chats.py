@@ -102,21 +102,30 @@ def _summary(kind, data):
     """
     What an event of C{kind} with C{data} changes of its chat's summary
     columns (step 15 of the schema says which and backfills them the same
-    way), as SQL assignments and the values they name besides C{:now}
-    (the event's time); C{None} for nothing.
+    way): C{(assignments, condition)} pairs of SQL, one UPDATE each, and
+    the values they name besides C{:now} (the event's time) and C{:id};
+    C{None} for nothing.
     """
     if kind == "message":
         speaker = data.get("from")
         if speaker == "visitor":
-            return "messages_visitor = messages_visitor + 1", {}
+            return [("messages_visitor = messages_visitor + 1", "")], {}
         if speaker == "operator":
-            return (
-                "messages_operator = messages_operator + 1,"
-                " first_response_at = min(coalesce(first_response_at, :now), :now)"
-            ), {}
+            # The first response is set apart, and only when it moves: an
+            # assignment rewrites the column's two report indexes and runs
+            # the operators' report triggers even when the value stays.
+            return [
+                ("messages_operator = messages_operator + 1", ""),
+                (
+                    "first_response_at = :now",
+                    " AND (first_response_at IS NULL OR first_response_at > :now)",
+                ),
+            ], {}
     elif kind == "transferred":
         target = data.get("to_queue") or data.get("to_operator") or ""
-        return "transfers = transfers + 1, transferred_to = :target", {"target": str(target)}
+        return [("transfers = transfers + 1, transferred_to = :target", "")], {
+            "target": str(target)
+        }
     return None
 
 
@@ -266,13 +275,15 @@ class Chats:
         summary = _summary(kind, data)
         if summary is None:
             return self._insert_event(chat_id, kind, data, now, internal, message_id)
-        sql, values = summary
+        updates, values = summary
+        values = {**values, "now": now, "id": chat_id}
         self._conn.execute("SAVEPOINT add_event")
         try:
             seq = self._insert_event(chat_id, kind, data, now, internal, message_id)
-            self._conn.execute(
-                f"UPDATE chats SET {sql} WHERE id = :id", {**values, "now": now, "id": chat_id}
-            )
+            for assignments, condition in updates:
+                self._conn.execute(
+                    f"UPDATE chats SET {assignments} WHERE id = :id{condition}", values
+                )
         except BaseException:
             self._conn.execute("ROLLBACK TO add_event")
             self._conn.execute("RELEASE add_event")
