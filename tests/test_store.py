@@ -352,6 +352,19 @@ def test_normalize_username():
             normalize_username(bad)
 
 
+def test_a_name_is_prepared_once_then_remembered_and_a_bad_one_never():
+    from mcc.store import users
+
+    users._nodeprep.cache_clear()
+    for _ in range(3):
+        assert normalize_username("Zoë") == "zoë"
+        with pytest.raises(UsernameError):
+            normalize_username("a b")
+    info = users._nodeprep.cache_info()
+    assert (info.hits, info.misses, info.currsize) == (2, 4, 1)
+    assert info.maxsize == users.PREPARED_CACHE_SIZE
+
+
 def test_refused_names_are_explained_briefly():
     with pytest.raises(UsernameError) as refused:
         normalize_username("x" * 1100)

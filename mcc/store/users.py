@@ -3,6 +3,7 @@
 Accounts: every mcc user is an XMPP account and may be an administrator.
 """
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 
@@ -41,6 +42,17 @@ class DuplicateUser(ValueError):
         return f"a user named {self.args[0]!r} exists already"
 
 
+PREPARED_CACHE_SIZE = 4096
+"""
+Names recently prepared: a login looks its account up three times, and
+nodeprep (stringprep in pure Python) is most of what a lookup costs.  The
+cache is bounded, so names a client makes up cannot grow it; a name that
+cannot be prepared raises again, uncached.
+"""
+
+_nodeprep = functools.lru_cache(maxsize=PREPARED_CACHE_SIZE)(nodeprep.prepare)
+
+
 def normalize_username(name):
     """
     The canonical (nodeprep'd) form of C{name}, or L{UsernameError}.
@@ -48,7 +60,7 @@ def normalize_username(name):
     if not name:
         raise UsernameError("a username cannot be empty")
     try:
-        prepared = nodeprep.prepare(name)
+        prepared = _nodeprep(name)
     except UnicodeError:
         raise UsernameError(
             f"{name!r} cannot be an XMPP username: no spaces, and none of "

@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 
-from mcc.xmpp import sasl
+from mcc.xmpp import jids, sasl
 from mcc.xmpp.clientstate import NS_CSI
 from mcc.xmpp.management import NS_SM, failed
 from mcc.xmpp.namespaces import (
@@ -103,7 +103,8 @@ class ClientNegotiation(xmlstream.ListenAuthenticator):
         # "</stream:stream>", so the header must use that prefix too.
         xs.prefixes = {NS_STREAMS: "stream"}
         xs.sid = self.server.new_id()
-        xs.thisEntity = jid.JID(self.server.domain)
+        # Parsed once for every stream (a shared JID: nothing changes it).
+        xs.thisEntity = jids.parse(self.server.domain)
         requested_domain = rootElement.getAttribute("to")
         if rootElement.uri != NS_STREAMS or rootElement.name != "stream":
             xs.namespace = NS_CLIENT
