@@ -100,12 +100,17 @@ def _parser():
     )
     parser.add_argument(
         "--flood-logins", type=int, default=2000,
-        help="XMPP logins of the login flood during a round trip of the --peer-chats chats; "
+        help="XMPP logins of the login flood during the round trips of --flood-chats; "
         "0 skips (default: 2000)",
     )
     parser.add_argument(
         "--flood-seconds", type=float, default=10.0,
         help="seconds the login flood lasts (default: 10)",
+    )
+    parser.add_argument(
+        "--flood-chats", default="100,1000",
+        help="comma-separated numbers of chats of the round trips that get a login flood "
+        "(default: 100,1000)",
     )
     parser.add_argument(
         "--output", type=Path,
@@ -162,6 +167,16 @@ def _flood_plan(arguments):
     if not arguments.flood_logins:
         return None
     return flood.FloodPlan(arguments.flood_logins, arguments.flood_seconds, after=5)
+
+
+def _flood_chat_plans(arguments):
+    if arguments.smoke:
+        return _chat_plans(arguments)
+    return [
+        roundtrip.Plan(int(size), arguments.visitor_messages, arguments.visitor_interval)
+        for size in arguments.flood_chats.split(",")
+        if int(size)
+    ]
 
 
 def _raise_open_files_limit():
@@ -245,13 +260,13 @@ def run(arguments, folder, processes, out):
         beside["peer"] = Calibration.now()
         _say(out, f"Prosody+BOSH: {plan.chats} visitors, {plan.messages} messages each...")
         peer_runs = (chat.measure_bosh_round_trip(processes, folder, plan), chat_runs[-1])
-    flood_run = None
+    flood_runs = []
     flood_plan = _flood_plan(arguments)
-    if flood_plan is not None and peer_plan is not None:
-        beside["flood"] = Calibration.now()
-        _say(out, f"mcc: {peer_plan.chats} chats and {flood_plan.logins} logins in "
+    for plan in _flood_chat_plans(arguments) if flood_plan is not None else ():
+        beside[f"flood-{plan.chats}"] = Calibration.now()
+        _say(out, f"mcc: {plan.chats} chats and {flood_plan.logins} logins in "
                   f"{flood_plan.seconds:g} s...")
-        flood_run = chat.measure_round_trip(processes, folder, peer_plan, flood_plan=flood_plan)
+        flood_runs.append(chat.measure_round_trip(processes, folder, plan, flood_plan=flood_plan))
     idle_visitors = 100 if arguments.smoke else arguments.idle_visitors
     idle_visitor_run = None
     if idle_visitors:
@@ -267,7 +282,7 @@ def run(arguments, folder, processes, out):
         report.command_line(), throughput, idle_runs, idle_sessions, profile,
         chat_runs, idle_visitor_run,
         detached=detached_runs, archive=archive_runs, peer=peer_runs, beside=beside,
-        flood=flood_run,
+        flood=flood_runs,
     )
     if arguments.history_chats:
         text += "\n" + history.report(arguments.history_chats, out)

@@ -430,7 +430,7 @@ def _beside(beside, key, label=""):
 
 
 def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_visitors=None,
-           detached=None, archive=None, peer=None, host=None, beside=None, flood=None):
+           detached=None, archive=None, peer=None, host=None, beside=None, flood=()):
     """
     The whole report.
 
@@ -444,11 +444,11 @@ def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_
     @param archive: a pair of L{chat.ChatRun}, mcc without its message
         archive and with it.
     @param peer: a pair of L{chat.ChatRun}, Prosody with BOSH and mcc.
-    @param flood: a L{chat.ChatRun} with a login flood.
+    @param flood: the L{chat.ChatRun}s with a login flood, one per number of chats.
     @param host: the L{Host}; by default this one.
     @param beside: L{Calibration}s by section: C{"start"}, C{"tsung-N"},
         C{"idle"}, C{"detached"}, C{"chats-N"}, C{"archive"}, C{"peer"},
-        C{"idle-visitors"}, C{"profile"}, C{"flood"}.
+        C{"idle-visitors"}, C{"profile"}, C{"flood-N"}.
     """
     beside = beside or {}
     lines = ["mcc benchmark: mcc against Prosody under the same load, in one run", ""]
@@ -480,8 +480,8 @@ def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_
             peer_title(peer[0].trip.plan), PAIR_ROWS, *peer, names=("Prosody+BOSH", "mcc")
         )
         lines += [*_beside(beside, "peer"), ""]
-    if flood is not None:
-        lines += [*flood_table(flood), *_beside(beside, "flood"), ""]
+    for run in flood:
+        lines += [*flood_table(run), *_beside(beside, f"flood-{run.trip.plan.chats}"), ""]
     if idle_visitors is not None:
         lines += [*idle_visitors_table(idle_visitors), *_beside(beside, "idle-visitors"), ""]
     if profile:
@@ -495,7 +495,7 @@ def render(command, throughput, idle, idle_sessions, profile=(), chats=(), idle_
         lines += ARCHIVE_NOTES
     if peer is not None:
         lines += PEER_NOTES
-    if flood is not None:
+    if flood:
         lines += FLOOD_NOTES
     lines += CALIBRATION_NOTE
     return "\n".join(lines) + "\n"

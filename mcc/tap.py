@@ -34,6 +34,7 @@ from mcc.datadir import ServiceLock
 from mcc.gateways.sms import Webhooks
 from mcc.gateways.telnyx import Telnyx
 from mcc.gateways.twilio import Twilio
+from mcc.login_gate import LoginGate
 from mcc.routing.accounts import Accounts
 from mcc.routing.archive import Archive
 from mcc.routing.availability import Availability
@@ -313,6 +314,9 @@ def makeService(config, reactor=None, resolver=None):
     # rather than on the reactor, which goes on serving the chats.
     login_threads = ThreadPoolService(reactor, "login", 2)
     login_threads.setServiceParent(mcc)
+    # And they wait while the reactor is behind (see mcc.login_gate).
+    login_gate = LoginGate(login_threads.run, reactor)
+    login_gate.setServiceParent(mcc)
     queues = Queues(store, reactor)
     xmpp_channel = OperatorChannel(sessions, config.domain, new_id)
     web_channel = WebChannel(reactor, lambda chat: chats.history(chat), config.poll_timeout)
@@ -391,7 +395,7 @@ def makeService(config, reactor=None, resolver=None):
         blocklists=Blocklists(store),
         last_activity=LastActivity(store, reactor),
         remote_visitors=remote_visitors,
-        password_checks=login_threads.run,
+        password_checks=login_gate,
         group_commit=group_commit,
     )
     xmpp.setName("xmpp-server")

@@ -181,7 +181,7 @@ def test_the_login_flood_table_sets_the_flood_beside_the_whole_phase():
     )
     run = dataclasses.replace(run, trip=dataclasses.replace(run.trip, flood=flooded))
     text = report.render(
-        "python -m bench", [(server_run("Prosody"), server_run("mcc"))], None, 0, flood=run,
+        "python -m bench", [(server_run("Prosody"), server_run("mcc"))], None, 0, flood=[run],
     )
     assert ("Login flood: 2000 XMPP logins in 10 s, 5 s into the chat round trip of 100 chats"
             in text)
