@@ -36,7 +36,7 @@ BENCH_ARGS ?=
 ## resumable sessions' memory and where mcc's time goes; then mcc's chat round
 ## trip (100 and 1,000 chats), its message archive's price and Prosody+BOSH at
 ## 100 chats, and 10,000 idle visitors, with the host beside each section.
-## Prints the tables and writes them to bench/results/latest.txt (about 8
+## Prints the tables and writes them to bench/results/latest.txt (about 10
 ## minutes; within 15 on a busy 2-core host).
 bench: bench-tools $(INSTALLED)
 	$(BIN)/python -m bench --profile $(BENCH_ARGS)
