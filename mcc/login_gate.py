@@ -41,8 +41,9 @@ How late a look may come, in seconds, before logins wait.
 
 PER_TICK = 4
 """
-Waiting logins let through on the first tick on time after a late one
-(200 a second at 20 ms ticks); more each tick while they wait.
+How many waiting logins a tick on time lets through at first (200 a
+second at 20 ms ticks): one more each such tick while logins wait, half
+as many after a tick late, never fewer than one.
 """
 
 MOST_PER_TICK = 200
