@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.test_login_gate -*-
 """
 Logins wait while the reactor is behind, so that a flood of them cannot
-starve the chats.
+starve the chats: SASL PLAIN's password checks, that is, which the server
+runs itself (SCRAM's keys come derived from the client and do not wait).
 
 A login costs the reactor's thread about 2 ms beside its PBKDF2 (which
 runs in threads of its own): streams opened twice, SASL, the resource
