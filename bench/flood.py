@@ -11,7 +11,6 @@ messages posted during the flood apart.
 
 import asyncio
 import json
-import math
 import signal
 import sys
 import time
@@ -105,9 +104,3 @@ async def flood_and_hold(port, domain, count, seconds, out=sys.stdout, stop=None
         session.close()
     return logins
 
-
-def percentile(values, percent):
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]

@@ -414,14 +414,15 @@ class _Flood:
 
     def result(self, timings, logins, before, after):
         durations = logins.durations
+        login_times = Latency.of(durations)
         return FloodRun(
             plan=self.plan,
             logins=len(durations),
             failed=logins.failed,
             seconds=logins.ended - logins.started,
             login_mean_ms=1000 * sum(durations) / len(durations) if durations else 0.0,
-            login_p99_ms=1000 * login_flood.percentile(durations, 99),
-            login_max_ms=1000 * max(durations, default=0.0),
+            login_p99_ms=login_times.p99_ms,
+            login_max_ms=login_times.max_ms,
             to_operator=Latency.of(
                 timings.sent_between(timings.to_operator, logins.started, logins.ended)
             ),

@@ -7,8 +7,6 @@ import io
 import json
 import sys
 
-import pytest
-
 from bench import chatload, flood
 from bench.flood import FloodPlan, Logins
 from tests.conftest import asyncio_test
@@ -86,7 +84,3 @@ async def test_the_flood_process_reports_then_holds_until_told(monkeypatch):
     }
     assert logins.failed == 0 and len(closed) == 2
 
-
-def test_percentile_is_nearest_rank():
-    assert flood.percentile([0.001 * n for n in range(1, 101)], 99) == pytest.approx(0.099)
-    assert flood.percentile([], 99) == 0.0
