@@ -134,12 +134,16 @@ def _loads(arguments):
     ]
 
 
-def _chat_plans(arguments):
+def _chat_plans(arguments, sizes=None):
+    """
+    A round trip's plan per number of chats in C{sizes} (comma-separated;
+    by default --chats), skipping zeros; the smoke run's one plan.
+    """
     if arguments.smoke:
         return [roundtrip.Plan(chats=10, messages=5, interval=0.5)]
     return [
         roundtrip.Plan(int(size), arguments.visitor_messages, arguments.visitor_interval)
-        for size in arguments.chats.split(",")
+        for size in (arguments.chats if sizes is None else sizes).split(",")
         if int(size)
     ]
 
@@ -167,16 +171,6 @@ def _flood_plan(arguments):
     if not arguments.flood_logins:
         return None
     return flood.FloodPlan(arguments.flood_logins, arguments.flood_seconds, after=5)
-
-
-def _flood_chat_plans(arguments):
-    if arguments.smoke:
-        return _chat_plans(arguments)
-    return [
-        roundtrip.Plan(int(size), arguments.visitor_messages, arguments.visitor_interval)
-        for size in arguments.flood_chats.split(",")
-        if int(size)
-    ]
 
 
 def _raise_open_files_limit():
@@ -262,7 +256,7 @@ def run(arguments, folder, processes, out):
         peer_runs = (chat.measure_bosh_round_trip(processes, folder, plan), chat_runs[-1])
     flood_runs = []
     flood_plan = _flood_plan(arguments)
-    for plan in _flood_chat_plans(arguments) if flood_plan is not None else ():
+    for plan in _chat_plans(arguments, arguments.flood_chats) if flood_plan is not None else ():
         beside[f"flood-{plan.chats}"] = Calibration.now()
         _say(out, f"mcc: {plan.chats} chats and {flood_plan.logins} logins in "
                   f"{flood_plan.seconds:g} s...")

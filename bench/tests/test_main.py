@@ -60,16 +60,16 @@ def test_the_peer_and_archive_runs_take_the_first_size_unless_told():
 
 
 def test_the_login_flood_runs_at_100_and_1000_chats_unless_told():
-    from bench.__main__ import _flood_chat_plans, _flood_plan
+    from bench.__main__ import _flood_plan
     from bench.flood import FloodPlan
 
     arguments = _parser().parse_args([])
     assert _flood_plan(arguments) == FloodPlan(2000, 10.0, 5)
-    assert _flood_chat_plans(arguments) == [Plan(100, 20, 2.0), Plan(1000, 20, 2.0)]
+    assert _chat_plans(arguments, arguments.flood_chats) == [Plan(100, 20, 2.0), Plan(1000, 20, 2.0)]
     chosen = _parser().parse_args(["--flood-chats", "300", "--flood-logins", "500"])
-    assert _flood_chat_plans(chosen) == [Plan(300, 20, 2.0)]
+    assert _chat_plans(chosen, chosen.flood_chats) == [Plan(300, 20, 2.0)]
     assert _flood_plan(chosen).logins == 500
     assert _flood_plan(_parser().parse_args(["--flood-logins", "0"])) is None
     smoke = _parser().parse_args(["--smoke"])
-    assert _flood_chat_plans(smoke) == [Plan(10, 5, 0.5)]
+    assert _chat_plans(smoke, smoke.flood_chats) == [Plan(10, 5, 0.5)]
     assert _flood_plan(smoke) == FloodPlan(100, 1, 0.5)
