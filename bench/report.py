@@ -127,25 +127,19 @@ IDLE_VISITOR_ROWS = (
     ("per visitor (KiB)", lambda r: r.per_visitor_kib, "{:.1f}"),
 )
 
-# A round trip with a login flood, its messages: the whole phase's and
-# those sent while the flood lasted.
+# A round trip with a login flood, its messages: each figure of the whole
+# phase (a RoundTrip) and of those sent while the flood lasted (a FloodRun).
 FLOOD_ROWS = (
-    ("chat messages sent", lambda t: t.sent, lambda f: f.to_operator.count, "{:.0f}"),
-    ("visitor -> operator p50 (ms)", lambda t: t.to_operator.p50_ms,
-     lambda f: f.to_operator.p50_ms, "{:.2f}"),
-    ("visitor -> operator p99 (ms)", lambda t: t.to_operator.p99_ms,
-     lambda f: f.to_operator.p99_ms, "{:.2f}"),
-    ("visitor -> operator max (ms)", lambda t: t.to_operator.max_ms,
-     lambda f: f.to_operator.max_ms, "{:.1f}"),
-    ("operator -> visitor p50 (ms)", lambda t: t.to_visitor.p50_ms,
-     lambda f: f.to_visitor.p50_ms, "{:.2f}"),
-    ("operator -> visitor p99 (ms)", lambda t: t.to_visitor.p99_ms,
-     lambda f: f.to_visitor.p99_ms, "{:.2f}"),
-    ("operator -> visitor max (ms)", lambda t: t.to_visitor.max_ms,
-     lambda f: f.to_visitor.max_ms, "{:.1f}"),
-    ("mcc busy (% of a core)", lambda t: 100 * t.server_cpu_seconds / t.seconds if t.seconds else 0,
-     lambda f: 100 * f.server_cpu_seconds / f.seconds if f.seconds else 0, "{:.0f}"),
-    ("host busy (cores)", lambda t: t.host_busy_cores, lambda f: f.host_busy_cores, "{:.2f}"),
+    ("chat messages sent", lambda r: r.sent, "{:.0f}"),
+    ("visitor -> operator p50 (ms)", lambda r: r.to_operator.p50_ms, "{:.2f}"),
+    ("visitor -> operator p99 (ms)", lambda r: r.to_operator.p99_ms, "{:.2f}"),
+    ("visitor -> operator max (ms)", lambda r: r.to_operator.max_ms, "{:.1f}"),
+    ("operator -> visitor p50 (ms)", lambda r: r.to_visitor.p50_ms, "{:.2f}"),
+    ("operator -> visitor p99 (ms)", lambda r: r.to_visitor.p99_ms, "{:.2f}"),
+    ("operator -> visitor max (ms)", lambda r: r.to_visitor.max_ms, "{:.1f}"),
+    ("mcc busy (% of a core)",
+     lambda r: 100 * r.server_cpu_seconds / r.seconds if r.seconds else 0, "{:.0f}"),
+    ("host busy (cores)", lambda r: r.host_busy_cores, "{:.2f}"),
 )
 
 FLOOD_NOTES = (
@@ -334,9 +328,9 @@ def flood_table(run):
     lines = [flood_title(trip)]
     lines += [f"{label:{width}}{value:>14}" for label, value in logins]
     lines.append(f"{'':{width}}{'whole phase':>14}{'during flood':>14}")
-    for label, whole, during, form in FLOOD_ROWS:
+    for label, figure, form in FLOOD_ROWS:
         lines.append(
-            f"{label:{width}}{form.format(whole(trip)):>14}{form.format(during(flood)):>14}"
+            f"{label:{width}}{form.format(figure(trip)):>14}{form.format(figure(flood)):>14}"
         )
     return lines
 

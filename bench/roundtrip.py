@@ -93,6 +93,14 @@ class FloodRun:
     server_cpu_seconds: float
     host_busy_cores: float
 
+    @property
+    def sent(self):
+        """
+        The chat messages sent while the flood lasted (that reached their
+        operator: the leg that times them).
+        """
+        return self.to_operator.count
+
     @classmethod
     def from_dict(cls, fields):
         return cls(
