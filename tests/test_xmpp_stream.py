@@ -369,6 +369,77 @@ def test_limit_is_exact_for_a_stanza_begun_in_an_earlier_read():
         assert connection.received == expected
 
 
+def holds_parser(connection):
+    return connection.stream.stream.parser is not None
+
+
+def test_the_parser_is_released_between_stanzas(connection):
+    connection.feed(b"<presence/>")
+    assert not holds_parser(connection)
+    connection.feed(b"<message><body>hi</body></message>")
+    assert not holds_parser(connection)
+    assert connection.received == ["<presence/>", "<message><body>hi</body></message>"]
+
+
+@pytest.mark.parametrize(
+    "unfinished", [b"<message><body>h", b"<mess", b"<presence/>\r"], ids=["stanza", "tag", "cr"]
+)
+def test_the_parser_is_kept_while_it_holds_something_unfinished(connection, unfinished):
+    connection.feed(unfinished)
+    assert holds_parser(connection)
+
+
+def test_a_stanza_split_across_reads_reaches_the_handler_once_the_parser_is_released(connection):
+    connection.feed(b"<message><body>h", b"i</body></message><presence/>", b"<presence/>")
+    assert connection.received == [
+        "<message><body>hi</body></message>", "<presence/>", "<presence/>"
+    ]
+
+
+def test_a_new_parser_knows_the_prefixes_of_the_stream_header():
+    connection = Connection()
+    connection.feed(
+        b"<s:stream xmlns='jabber:client' xmlns:s='http://etherx.jabber.org/streams'"
+        b" xmlns:db='jabber:server:dialback'>",
+        b"<presence/>",
+    )
+    assert not holds_parser(connection)
+    connection.feed(b"<db:result to='example.org'>key</db:result>")
+    (_, result) = connection.receiver.received
+    assert (result.uri, result.name, str(result)) == ("jabber:server:dialback", "result", "key")
+    assert result.defaultUri == "jabber:client"
+    connection.feed(b"</s:stream>")
+    assert connection.stream.closed_by_peer
+
+
+def test_a_new_parser_still_refuses_a_mismatched_end_tag(connection):
+    connection.feed(b"<presence/>")
+    assert not holds_parser(connection)
+    connection.feed(b"</stream:other>")
+    assert connection.stream_error() == "not-well-formed"
+
+
+def test_a_new_parser_still_refuses_restricted_xml(connection):
+    connection.feed(b"<presence/>", b"<!-- a comment -->")
+    assert connection.stream_error() == "restricted-xml"
+
+
+@pytest.mark.parametrize("size, accepted", [(LIMIT, True), (LIMIT + 1, False)])
+def test_a_new_parser_keeps_the_limit_exact(connection, size, accepted):
+    connection.feed(b"<presence/>", stanza_of_size(size)[:-1], stanza_of_size(size)[-1:])
+    assert (connection.stream_error() is None) is accepted
+
+
+def test_a_stream_whose_prefix_is_ambiguous_keeps_its_parser():
+    connection = Connection()
+    connection.feed(
+        b"<stream:stream xmlns='http://etherx.jabber.org/streams'"
+        b" xmlns:stream='http://etherx.jabber.org/streams'>",
+        b"<presence/>",
+    )
+    assert holds_parser(connection)
+
+
 @pytest.fixture
 def socket_connection():
     """

@@ -59,6 +59,28 @@ def _tag_ends(data):
         yield data[start:]
 
 
+def _header(root):
+    """
+    The start tag of C{root}, the peer's stream element, with the namespace
+    declarations it made (its attributes do not matter to a parser), or
+    C{None} when its prefix cannot be told from them.
+    """
+    prefixes = [p for p, uri in root.localPrefixes.items() if uri == root.uri]
+    if root.defaultUri == root.uri:
+        prefixes.append(None)
+    if len(prefixes) != 1:
+        return None
+    (prefix,) = prefixes
+    name = root.name if prefix is None else f"{prefix}:{root.name}"
+    declarations = [
+        f' xmlns:{p}="{domish.escapeToXml(uri, isattrib=1)}"'
+        for p, uri in root.localPrefixes.items()
+    ]
+    if root.defaultUri:
+        declarations.insert(0, f' xmlns="{domish.escapeToXml(root.defaultUri, isattrib=1)}"')
+    return f"<{name}{''.join(declarations)}>".encode()
+
+
 class _Discard(Exception):
     """
     The stream closed or was reset by the element just parsed: the parser
@@ -105,6 +127,11 @@ class GuardedXmlStream(xmlstream.XmlStream):
     to the byte.  What is sent while reads are handled is written once they
     are (L{_Reads}).
 
+    Between stanzas, once a read leaves nothing unfinished, the expat
+    parser is dropped and the next read gets a new one, primed with the
+    peer's stream header: an idle session keeps no parser state, which is
+    most of what a session costs in memory.
+
     @ivar group_commit: the L{mcc.store.GroupCommit} whose writes what
         this stream sends waits for (an acknowledgement of a stanza, a
         reply that follows from a stored one), or C{None} for none.
@@ -130,21 +157,29 @@ class GuardedXmlStream(xmlstream.XmlStream):
 
     def _initializeStream(self):
         xmlstream.XmlStream._initializeStream(self)
-        parser = self.stream.parser
+        # The stream header once the peer's root element is open, to prime a
+        # new parser with (L{_release_parser}); None until then.
+        self._header = None
+        self._depth = 0
+        self._guard(self.stream.parser)
+
+    def _guard(self, parser):
+        """
+        Make C{parser}, this stream's expat parser, refuse what RFC 6120
+        forbids and count depth and bytes.
+        """
         parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
         parser.CommentHandler = self._refuse
         parser.ProcessingInstructionHandler = self._refuse
         parser.StartDoctypeDeclHandler = self._refuse
         parser.EntityDeclHandler = self._refuse
-        self._depth = 0
         # Byte positions in what this parser was given: all of it, the end of
         # the piece being parsed, and the start of the current stanza.
         self._parsed = 0
         self._piece_end = 0
         self._stanza_start = 0
-        start, end = parser.StartElementHandler, parser.EndElementHandler
-
         stream = self.stream
+        start, end = stream._onStartElement, stream._onEndElement
 
         def start_element(name, attributes):
             self._depth += 1
@@ -174,6 +209,45 @@ class GuardedXmlStream(xmlstream.XmlStream):
         parser.StartElementHandler = start_element
         parser.EndElementHandler = end_element
 
+    def onDocumentStart(self, rootElement):
+        self._header = _header(rootElement)
+        xmlstream.XmlStream.onDocumentStart(self, rootElement)
+
+    def _release_parser(self):
+        """
+        Drop the expat parser when the peer is between stanzas and the
+        parser holds nothing unfinished: an idle stream then keeps no parser
+        state (about 11 KiB).  L{_revive_parser} makes a new one.
+        """
+        stream = self.stream
+        if (
+            self._header is not None
+            and self._depth == 1
+            and not self._closing
+            and stream is not None
+            and stream.parser is not None
+            and stream.currElem is None
+            and stream.parser.CurrentByteIndex == self._parsed
+        ):
+            stream.parser = None
+
+    def _revive_parser(self):
+        """
+        A new expat parser for this stream, given the stream header (with
+        the peer's namespace declarations) before any handler is set, so it
+        goes on where the released one stopped.
+        """
+        stream = self.stream
+        parser = pyexpat.ParserCreate("UTF-8", " ")
+        parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.Parse(self._header)
+        parser.CharacterDataHandler = stream._onCdata
+        parser.StartNamespaceDeclHandler = stream._onStartNamespace
+        parser.EndNamespaceDeclHandler = stream._onEndNamespace
+        stream.parser = parser
+        self._guard(parser)
+        self._parsed = self._piece_end = self._stanza_start = len(self._header)
+
     def _refuse(self, *args):
         raise RestrictedXML()
 
@@ -188,7 +262,8 @@ class GuardedXmlStream(xmlstream.XmlStream):
         """
         if self._depth >= 2:
             return self._parsed - self._stanza_start
-        return self._parsed - self.stream.parser.CurrentByteIndex
+        parser = self.stream.parser
+        return 0 if parser is None else self._parsed - parser.CurrentByteIndex
 
     def dataReceived(self, data):
         if self._closing or self.stream is None:
@@ -196,7 +271,10 @@ class GuardedXmlStream(xmlstream.XmlStream):
         self.last_activity = self._clock.seconds()
         _reads.depth += 1
         try:
+            if self.stream.parser is None:
+                self._revive_parser()
             self._parse(data)
+            self._release_parser()
         finally:
             _reads.depth -= 1
             if not _reads.depth:
