@@ -50,7 +50,8 @@ def _parser():
     )
     parser.add_argument("--arrival-rate", type=float, default=100.0, help="logins per second")
     parser.add_argument(
-        "--idle-sessions", type=int, default=1000, help="idle XMPP sessions; 0 skips"
+        "--idle-sessions", type=int, default=5000,
+        help="idle XMPP sessions; 0 skips (default: 5000)",
     )
     parser.add_argument(
         "--detached-sessions", type=int, default=1000,

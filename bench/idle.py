@@ -96,6 +96,7 @@ class IdleRun:
     logged_in: int
     rss_before_kib: int
     rss_after_kib: int
+    peak_kib: int
 
     @property
     def per_session_kib(self):
@@ -118,14 +119,14 @@ def measure(processes, folder, server, sessions):
         def with_sessions(logged_in):
             if process.poll() is not None:
                 raise ProcessFailed(f"{server} exited:\n{log_tail(process.log_path)}")
-            return logged_in, memory_kib(process.pid, "VmRSS")
+            return logged_in, memory_kib(process.pid, "VmRSS"), memory_kib(process.pid, "VmHWM")
 
-        logged_in, after = asyncio.run(
+        logged_in, after, peak = asyncio.run(
             hold_sessions(port, compare.DOMAIN, accounts, with_sessions)
         )
     finally:
         processes.stop(process)
-    return IdleRun(server, sessions, logged_in, before, after)
+    return IdleRun(server, sessions, logged_in, before, after, peak)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ IDLE_ROWS = (
     ("RSS before (MiB)", lambda r: r.rss_before_kib / MIB, "{:.1f}", True),
     ("RSS with the sessions (MiB)", lambda r: r.rss_after_kib / MIB, "{:.1f}", True),
     ("per session (KiB)", lambda r: r.per_session_kib, "{:.1f}", True),
+    ("peak RSS (MiB)", lambda r: r.peak_kib / MIB, "{:.1f}", True),
 )
 
 DETACHED_ROWS = (

@@ -58,12 +58,16 @@ def test_table_shows_both_servers_and_the_ratio():
 
 
 def test_report_says_what_it_measured_and_how():
-    idle = (IdleRun("Prosody", 1000, 1000, 10240, 20480), IdleRun("mcc", 1000, 1000, 61440, 81920))
+    idle = (
+        IdleRun("Prosody", 1000, 1000, 10240, 20480, 21504),
+        IdleRun("mcc", 1000, 1000, 61440, 81920, 83968),
+    )
     throughput = [(server_run("Prosody"), server_run("mcc"))]
     text = report.render("python -m bench", throughput, idle, 1000)
     assert "200 users, one chat message each every 2 s (100 msg/s offered) for 60 s" in text
     assert "Idle cost: 1000 idle XMPP sessions" in text
     assert "per session (KiB)                    10.2        20.5            2.00" in text
+    assert "peak RSS (MiB)                       21.0        82.0            3.90" in text
     assert "--allow-plaintext-on-loopback" in text
     assert "Command: python -m bench" in text
     assert "Host: " in text and "cores" in text
