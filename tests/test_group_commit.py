@@ -87,6 +87,25 @@ def test_the_writes_of_a_turn_are_committed_together_when_it_ends(store, turns, 
     assert store.archive.position("alice", "s1") is not None
 
 
+def test_the_sign_outs_of_a_turn_share_its_commit(store, turns, tmp_path):
+    store.users.add("bob", "secret", 0.0)
+    group = store.commit_per_turn(turns)
+    store.last_logouts.put("alice", 5.0, "gone")
+    store.last_logouts.put("bob", 5.0)
+    assert group.pending
+
+    def committed():
+        other = sqlite3.connect(tmp_path / "mcc.sqlite")
+        try:
+            return other.execute("SELECT owner FROM last_logout ORDER BY owner").fetchall()
+        finally:
+            other.close()
+
+    assert committed() == []
+    turns.end()
+    assert committed() == [("alice",), ("bob",)]
+
+
 def test_what_waits_for_the_commit_runs_after_it_in_order(store, turns, tmp_path):
     chat_id = chat(store)
     group = store.commit_per_turn(turns)

@@ -93,11 +93,12 @@ class Store:
 
     def commit_per_turn(self, call_soon, on_failure=None):
         """
-        From now on, the chat path's writes of a reactor turn share one
-        transaction: the L{GroupCommit} returned, which says what waits.
+        From now on, the chat path's writes of a reactor turn, and the
+        times accounts sign out, share one transaction: the L{GroupCommit}
+        returned, which says what waits.
         """
         group = GroupCommit(self.db.conn, call_soon, on_failure)
-        self.chats.begin = self.archive.begin = group.begin
+        self.chats.begin = self.archive.begin = self.last_logouts.begin = group.begin
         self._group = group
         return group
 

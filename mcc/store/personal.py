@@ -8,6 +8,8 @@ What XMPP clients keep on the server for their account: private XML
 import json
 from dataclasses import dataclass
 
+from mcc.store.database import unbatched
+
 
 class PrivateXML:
     def __init__(self, db):
@@ -153,6 +155,7 @@ class Blocklists:
 class LastLogouts:
     def __init__(self, db):
         self._conn = db.conn
+        self.begin = unbatched  # Or a GroupCommit's begin (Store.commit_per_turn).
 
     def get(self, owner):
         """
@@ -164,6 +167,7 @@ class LastLogouts:
         return None if row is None else (row[0], row[1])
 
     def put(self, owner, at, status=""):
+        self.begin()
         self._conn.execute(
             "INSERT OR REPLACE INTO last_logout (owner, at, status) VALUES (?, ?, ?)",
             (owner, at, status),
