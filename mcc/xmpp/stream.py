@@ -217,7 +217,8 @@ class GuardedXmlStream(xmlstream.XmlStream):
         """
         Drop the expat parser when the peer is between stanzas and the
         parser holds nothing unfinished: an idle stream then keeps no parser
-        state (about 11 KiB).  L{_revive_parser} makes a new one.
+        state, most of what an idle session costs.  L{_revive_parser} makes
+        a new one.
         """
         stream = self.stream
         if (
