@@ -220,14 +220,13 @@ class GuardedXmlStream(xmlstream.XmlStream):
         state, most of what an idle session costs.  L{_revive_parser} makes
         a new one.
         """
+        # Not closing: the stream and its parser (made at the read's start)
+        # are there; at depth 1 no stanza is open.
         stream = self.stream
         if (
             self._header is not None
             and self._depth == 1
             and not self._closing
-            and stream is not None
-            and stream.parser is not None
-            and stream.currElem is None
             and stream.parser.CurrentByteIndex == self._parsed
         ):
             stream.parser = None
