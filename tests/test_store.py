@@ -23,7 +23,13 @@ from mcc.store import (
     UsernameError,
     schema,
 )
-from mcc.store.database import WALCheckpointer, open_database
+from mcc.store.database import (
+    CATCH_UP_PASSES,
+    RESTART_WAIT,
+    WAL_RESTART_BYTES,
+    WALCheckpointer,
+    open_database,
+)
 from mcc.store.users import normalize_username
 
 
@@ -264,6 +270,91 @@ def test_background_checkpoints_leave_the_wal_to_another_thread(tmp_path):
         assert again.db.execute("SELECT count(*) FROM scratch").fetchone()[0] == 1210
     finally:
         again.close()
+
+
+class ScriptedCheckpoints:
+    """
+    A connection whose C{wal_checkpoint} pragmas answer from C{answers}, a
+    dict of lists of rows by mode, recording the modes asked in C{modes}.
+    """
+
+    def __init__(self, answers, page_size=4096):
+        self.answers = answers
+        self.page_size = page_size
+        self.modes = []
+
+    def __call__(self, path, **options):
+        self.options = options
+        return self
+
+    def execute(self, sql):
+        if sql == "PRAGMA page_size":
+            return SimpleNamespace(fetchone=lambda: (self.page_size,))
+        mode = sql.removeprefix("PRAGMA wal_checkpoint(").removesuffix(")")
+        self.modes.append(mode)
+        row = self.answers[mode].pop(0)
+        return SimpleNamespace(fetchone=lambda: row)
+
+
+def test_a_small_wal_gets_one_passive_checkpoint():
+    connection = ScriptedCheckpoints({"PASSIVE": [(0, 100, 100)]})
+    checkpointer = WALCheckpointer("db", restart_bytes=200 * 4096, connect=connection)
+    assert checkpointer() == (100, 100)
+    assert connection.modes == ["PASSIVE"]
+    assert checkpointer.restarts == 0
+    # It waits for locks only as long as a RESTART may make a commit wait.
+    assert connection.options["timeout"] == RESTART_WAIT
+
+
+def test_a_large_wal_is_caught_up_then_restarted():
+    # Each pass copies what was written during the one before: 300, then
+    # 80, then 10 pages, few enough to take the write lock for.
+    connection = ScriptedCheckpoints({
+        "PASSIVE": [(0, 5000, 4900), (0, 5300, 5200), (0, 5300, 5280), (0, 5310, 5290)],
+        "RESTART": [(0, 5310, 5310)],
+    })
+    checkpointer = WALCheckpointer("db", restart_bytes=4000 * 4096, connect=connection)
+    assert checkpointer() == (5310, 5310)
+    assert connection.modes == ["PASSIVE"] * 4 + ["RESTART"]
+    assert checkpointer.restarts == 1
+
+
+def test_catching_up_stops_after_its_passes_and_a_blocked_restart_is_tried_again():
+    connection = ScriptedCheckpoints({
+        "PASSIVE": [(0, 5000 + 1000 * n, 4000 + 1000 * n) for n in range(CATCH_UP_PASSES + 1)]
+        + [(0, 9000, 8000)] * (CATCH_UP_PASSES + 1),
+        "RESTART": [(1, 9000, 8500), (0, 9000, 9000)],
+    })
+    checkpointer = WALCheckpointer("db", restart_bytes=4000 * 4096, connect=connection)
+    checkpointer()
+    assert connection.modes == ["PASSIVE"] * (CATCH_UP_PASSES + 1) + ["RESTART"]
+    # Readers or the service's transaction held it past RESTART_WAIT.
+    assert checkpointer.restarts == 0
+    checkpointer()
+    assert connection.modes.count("RESTART") == 2
+    assert checkpointer.restarts == 1
+
+
+def test_a_restarted_wal_is_cut_back_at_the_next_commit(tmp_path):
+    path = tmp_path / "mcc.sqlite"
+    store = Store.open(path, background_checkpoints=True)
+    limit = store.db.conn.execute("PRAGMA journal_size_limit").fetchone()[0]
+    assert limit == WAL_RESTART_BYTES
+    store.db.conn.execute(f"PRAGMA journal_size_limit = {100 * 4096}")
+    checkpointer = WALCheckpointer(path, restart_bytes=100 * 4096)
+    try:
+        write_pages(store, 400)
+        wal = path.with_name(path.name + "-wal")
+        grown = wal.stat().st_size
+        assert grown > 400 * 4096
+        pages, copied = checkpointer()
+        assert pages == copied and checkpointer.restarts == 1
+        write_pages(store, 1)
+        assert wal.stat().st_size <= 100 * 4096 < grown
+        assert store.db.execute("SELECT count(*) FROM scratch").fetchone()[0] == 401
+    finally:
+        checkpointer.close()
+        store.close()
 
 
 def test_checkpoints_run_through_the_runner_only_after_writes(tmp_path):
